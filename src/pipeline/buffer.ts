@@ -1,0 +1,225 @@
+import type { CellValue, ColumnData, ColumnType, SealedBatch } from '../parquet/batch';
+import { coerce, widenWith, type RawValue } from '../parquet/schema';
+import type { OutputKind } from './route';
+
+/**
+ * One columnar buffer per (topic, day, kind): values go straight into per-column arrays, so no row
+ * objects are kept. The buffer also knows the offset ranges it holds per partition, which the
+ * offset tracker needs (what may not be committed yet) and the footer records (what is on disk).
+ *
+ * Column name collisions (one rule, no value lost):
+ * - the Kafka metadata columns always hold the metadata; a payload field with such a name is kept
+ *   as `<name>__dup1` (then `__dup2`, …);
+ * - between payload fields, the column with the plain name holds the value the seed would have
+ *   kept there, the last one in payload order (so `data.symbol` wins over a top-level `symbol`
+ *   listed before `data`), and each value it shadows is kept as `<name>__dup1`, `<name>__dup2`, …
+ *   in payload order.
+ */
+
+export const METADATA_COLUMNS = ['kafka_topic', 'kafka_partition', 'kafka_offset', 'kafka_timestamp', 'kafka_key'] as const;
+const RESERVED_NAMES: ReadonlySet<string> = new Set<string>([...METADATA_COLUMNS, 'kafka_key_bytes']);
+
+/** Inclusive offset range [first, last] of a partition with no record of that partition elsewhere in between. */
+export type OffsetRange = [first: number, last: number];
+
+interface ColumnBuilder {
+  type: ColumnType | null;
+  values: RawValue[];
+  /** Row that last received a value: a second value for the same row is a name collision. */
+  lastRow: number;
+}
+
+export interface BufferKey {
+  readonly topic: string;
+  readonly day: number;
+  readonly kind: OutputKind;
+}
+
+export interface RecordMetadata {
+  readonly partition: number;
+  readonly offset: number;
+  /** Offset of the previous record of this partition the consumer saw (in any buffer), or -1. */
+  readonly previousOffset: number;
+  readonly timestampMs: number;
+  readonly key: Uint8Array | null;
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+const lenientUtf8 = new TextDecoder('utf-8');
+
+export class RecordBuffer {
+  readonly key: BufferKey;
+  readonly createdAtMs: number;
+  private readonly columns = new Map<string, ColumnBuilder>();
+  private readonly partitionRanges = new Map<number, OffsetRange[]>();
+  private readonly partitionOfRow: number[] = [];
+  private rows = 0;
+  private bytes = 0;
+  private currentRow = -1;
+
+  constructor(key: BufferKey, createdAtMs: number) {
+    this.key = key;
+    this.createdAtMs = createdAtMs;
+  }
+
+  get topic(): string {
+    return this.key.topic;
+  }
+
+  get rowCount(): number {
+    return this.rows;
+  }
+
+  /** Rough in-memory size, for the byte threshold and the global memory budget. */
+  get byteEstimate(): number {
+    return this.bytes;
+  }
+
+  /** Lowest offset this buffer holds per partition: the commit must stay below it. */
+  lowestOffsets(): Map<number, number> {
+    const lowest = new Map<number, number>();
+    for (const [partition, ranges] of this.partitionRanges) lowest.set(partition, ranges[0][0]);
+    return lowest;
+  }
+
+  offsetRanges(): ReadonlyMap<number, readonly OffsetRange[]> {
+    return this.partitionRanges;
+  }
+
+  /** Starts a row with the Kafka metadata columns; payload fields follow with `setField`. */
+  beginRow(topic: string, record: RecordMetadata): void {
+    const row = this.rows++;
+    this.currentRow = row;
+    this.partitionOfRow.push(record.partition);
+    this.trackOffset(record);
+    this.put('kafka_topic', topic);
+    this.put('kafka_partition', record.partition);
+    this.put('kafka_offset', record.offset);
+    this.put('kafka_timestamp', record.timestampMs >= 0 ? new Date(record.timestampMs) : null);
+    if (record.key === null) {
+      this.put('kafka_key', null);
+      return;
+    }
+    try {
+      this.put('kafka_key', strictUtf8.decode(record.key));
+    } catch {
+      // Keys that are not UTF-8 keep a readable form in kafka_key and their exact bytes beside it.
+      this.put('kafka_key', lenientUtf8.decode(record.key));
+      this.put('kafka_key_bytes', record.key);
+    }
+  }
+
+  /** Adds one payload field to the current row, resolving name collisions (see the module doc). */
+  setField(name: string, value: RawValue): void {
+    if (RESERVED_NAMES.has(name)) {
+      this.putShadowed(name, value);
+      return;
+    }
+    const column = this.columns.get(name);
+    if (column === undefined || column.lastRow !== this.currentRow) {
+      this.put(name, value);
+      return;
+    }
+    const shadowed = column.values[this.currentRow];
+    column.values[this.currentRow] = value;
+    column.type = widenWith(column.type, value);
+    this.bytes += estimateBytes(value);
+    this.putShadowed(name, shadowed);
+  }
+
+  private putShadowed(name: string, value: RawValue): void {
+    for (let n = 1; ; n++) {
+      const candidate = `${name}__dup${n}`;
+      const column = this.columns.get(candidate);
+      if (column === undefined || column.lastRow !== this.currentRow) {
+        this.put(candidate, value);
+        return;
+      }
+    }
+  }
+
+  private put(name: string, value: RawValue): void {
+    let column = this.columns.get(name);
+    if (column === undefined) {
+      column = { type: null, values: [], lastRow: -1 };
+      this.columns.set(name, column);
+    }
+    const row = this.currentRow;
+    while (column.values.length < row) column.values.push(null);
+    column.values.push(value);
+    column.lastRow = row;
+    column.type = widenWith(column.type, value);
+    this.bytes += estimateBytes(value);
+  }
+
+  private trackOffset(record: RecordMetadata): void {
+    let ranges = this.partitionRanges.get(record.partition);
+    if (ranges === undefined) {
+      ranges = [];
+      this.partitionRanges.set(record.partition, ranges);
+    }
+    const last = ranges.length > 0 ? ranges[ranges.length - 1] : undefined;
+    // A range grows over gaps (compaction, transaction markers) as long as no record of the
+    // partition went to another buffer in between: then the range still means "all of it is here".
+    if (last !== undefined && last[1] === record.previousOffset) last[1] = record.offset;
+    else ranges.push([record.offset, record.offset]);
+  }
+
+  /** The buffer's content as columns ordered by partition then offset, with the footer metadata. */
+  seal(metadata: Readonly<Record<string, string>>): SealedBatch {
+    const order = partitionOrder(this.partitionOfRow);
+    const columns: ColumnData[] = [];
+    for (const [name, column] of this.columns) {
+      // A column that only ever held nulls still exists in the seed's output; text is the neutral type.
+      const type = column.type ?? 'string';
+      columns.push({ name, type, values: sealColumn(column.values, type, this.rows, order) });
+    }
+    return { rowCount: this.rows, columns, metadata: { ...metadata, 'collector.offsets': serializeRanges(this.partitionRanges) } };
+  }
+}
+
+/** Row order by partition, stable within a partition (which is offset order); null when already ordered. */
+export function partitionOrder(partitionOfRow: readonly number[]): Uint32Array | null {
+  let ordered = true;
+  for (let i = 1; i < partitionOfRow.length && ordered; i++) ordered = partitionOfRow[i - 1] <= partitionOfRow[i];
+  if (ordered) return null;
+  const counts = new Map<number, number>();
+  for (const partition of partitionOfRow) counts.set(partition, (counts.get(partition) ?? 0) + 1);
+  const starts = new Map<number, number>();
+  let next = 0;
+  for (const partition of [...counts.keys()].sort((a, b) => a - b)) {
+    starts.set(partition, next);
+    next += counts.get(partition) ?? 0;
+  }
+  const order = new Uint32Array(partitionOfRow.length);
+  for (let row = 0; row < partitionOfRow.length; row++) {
+    const partition = partitionOfRow[row];
+    const position = starts.get(partition) ?? 0;
+    order[position] = row;
+    starts.set(partition, position + 1);
+  }
+  return order;
+}
+
+function sealColumn(values: readonly RawValue[], type: ColumnType, rows: number, order: Uint32Array | null): CellValue[] {
+  const sealed: CellValue[] = new Array<CellValue>(rows);
+  for (let i = 0; i < rows; i++) {
+    const source = order === null ? i : order[i];
+    sealed[i] = source < values.length ? coerce(values[source], type) : null;
+  }
+  return sealed;
+}
+
+/** Footer form of the ranges: {"<partition>": [[first, last], …]}. */
+export function serializeRanges(ranges: ReadonlyMap<number, readonly OffsetRange[]>): string {
+  const object: Record<string, readonly OffsetRange[]> = {};
+  for (const partition of [...ranges.keys()].sort((a, b) => a - b)) object[String(partition)] = ranges.get(partition) ?? [];
+  return JSON.stringify(object);
+}
+
+function estimateBytes(value: RawValue): number {
+  if (value === null || value === undefined) return 1;
+  if (typeof value === 'string') return 16 + value.length * 2;
+  if (value instanceof Uint8Array) return 16 + value.byteLength;
+  return 16;
+}

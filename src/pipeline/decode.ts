@@ -1,0 +1,79 @@
+import { Unpackr } from 'msgpackr';
+
+/**
+ * Message value bytes to a payload map. MessagePack first, JSON second, as the seed does.
+ *
+ * The one rule for bytes that are valid both ways: MessagePack wins only when the whole value is
+ * exactly one MessagePack map. JSON text can never be one (it starts with `{`, `[`, a digit, a quote
+ * or white space, all of which are MessagePack scalars followed by unread bytes), so JSON objects
+ * always decode as JSON. A bare JSON number such as `5` is also the MessagePack integer 53: both
+ * readings are scalars, not maps, so the record is dead-lettered as `not-a-map`.
+ */
+
+export type Payload = Record<string, unknown>;
+
+export type DecodeFailureReason = 'not-a-map' | 'malformed' | 'too-large';
+
+export type DecodeResult =
+  | { readonly ok: true; readonly payload: Payload | null; readonly format: 'msgpack' | 'json' | 'tombstone' }
+  | { readonly ok: false; readonly reason: DecodeFailureReason; readonly message: string };
+
+export interface DecodeLimits {
+  /** Values larger than this are dead-lettered before any parsing. */
+  readonly maxValueBytes: number;
+}
+
+// 'auto' (numbers where safe, bigint beyond 2^53, so no precision is lost) is supported by
+// msgpackr's decoder but missing from its type declarations.
+const unpackrOptions = { mapsAsObjects: true, useRecords: false, int64AsType: 'auto' };
+const unpackr = new Unpackr(unpackrOptions as unknown as ConstructorParameters<typeof Unpackr>[0]);
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+const TOMBSTONE: DecodeResult = { ok: true, payload: null, format: 'tombstone' };
+
+export function isPayloadMap(value: unknown): value is Payload {
+  if (typeof value !== 'object' || value === null) return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
+export function decodeValue(value: Uint8Array | null, limits: DecodeLimits): DecodeResult {
+  if (value === null) return TOMBSTONE;
+  if (value.length > limits.maxValueBytes) {
+    return { ok: false, reason: 'too-large', message: `value of ${value.length} bytes exceeds the limit of ${limits.maxValueBytes}` };
+  }
+  let msgpackError: string;
+  try {
+    const decoded: unknown = unpackr.unpack(value);
+    if (isPayloadMap(decoded)) return { ok: true, payload: decoded, format: 'msgpack' };
+    return { ok: false, reason: 'not-a-map', message: `top-level value is ${describeKind(decoded)} (MessagePack), not a map` };
+  } catch (error) {
+    msgpackError = `not MessagePack (${(error as Error).message})`;
+  }
+  return decodeJson(value, msgpackError);
+}
+
+function decodeJson(value: Uint8Array, msgpackError: string): DecodeResult {
+  let text: string;
+  try {
+    text = strictUtf8.decode(value);
+  } catch {
+    return { ok: false, reason: 'malformed', message: `${msgpackError}; not JSON (not valid UTF-8 text)` };
+  }
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(text);
+  } catch (error) {
+    return { ok: false, reason: 'malformed', message: `${msgpackError}; not JSON (${(error as Error).message})` };
+  }
+  if (isPayloadMap(decoded)) return { ok: true, payload: decoded, format: 'json' };
+  return { ok: false, reason: 'not-a-map', message: `top-level value is ${describeKind(decoded)} (JSON), not a map` };
+}
+
+function describeKind(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (value instanceof Uint8Array) return 'binary';
+  if (value instanceof Map) return 'a map with non-string keys';
+  return `a ${typeof value}`;
+}

@@ -1,0 +1,110 @@
+import type { Payload } from './decode';
+
+/**
+ * The seed's flattening rules, as its program applies them:
+ * - a dict under the key `data`, at any depth, has its fields lifted to the top level, unprefixed;
+ * - any other dict has its fields joined to its own (already joined) key with `_`;
+ * - a list becomes JSON text, an empty list becomes null;
+ * - everything else is kept as it is.
+ * Names that collide are resolved later, by the buffer (see buffer.ts), so that no value is lost.
+ */
+
+export type FlatValue = boolean | number | bigint | string | Uint8Array | Date | null;
+
+/** Reused output of one flatten call: parallel arrays of column names and values, in payload order. */
+export interface FlatFields {
+  names: string[];
+  values: FlatValue[];
+}
+
+export interface FlattenLimits {
+  /** Nesting deeper than this is rejected rather than turned into thousands of joined names. */
+  readonly maxDepth: number;
+  /** More flattened fields than this in one message are rejected (it would explode the schema). */
+  readonly maxFields: number;
+}
+
+export type FlattenFailureReason = 'too-deep' | 'too-many-fields' | 'invalid-field-name';
+
+export interface FlattenFailure {
+  readonly reason: FlattenFailureReason;
+  readonly message: string;
+}
+
+export function createFlatFields(): FlatFields {
+  return { names: [], values: [] };
+}
+
+/** Fills `out` with the flattened fields of `payload`; returns a failure instead when it must be dead-lettered. */
+export function flattenPayload(payload: Payload, out: FlatFields, limits: FlattenLimits): FlattenFailure | null {
+  out.names.length = 0;
+  out.values.length = 0;
+  return flattenInto(payload, '', 1, out, limits);
+}
+
+function flattenInto(map: Payload, prefix: string, depth: number, out: FlatFields, limits: FlattenLimits): FlattenFailure | null {
+  if (depth > limits.maxDepth) {
+    return { reason: 'too-deep', message: `payload nests deeper than ${limits.maxDepth} levels` };
+  }
+  for (const key in map) {
+    const value = map[key];
+    const invalid = checkFieldName(key);
+    if (invalid !== null) return { reason: 'invalid-field-name', message: `field name ${JSON.stringify(key)} ${invalid}` };
+    const name = prefix === '' ? key : `${prefix}_${key}`;
+    if (isNestedMap(value)) {
+      const failure = flattenInto(value, key === 'data' ? '' : name, depth + 1, out, limits);
+      if (failure !== null) return failure;
+      continue;
+    }
+    out.names.push(name);
+    out.values.push(Array.isArray(value) ? listToJson(value) : toFlatValue(value));
+    if (out.names.length > limits.maxFields) {
+      return { reason: 'too-many-fields', message: `payload has more than ${limits.maxFields} fields` };
+    }
+  }
+  return null;
+}
+
+/** Why a field name cannot become a column name, or null when it can. */
+export function checkFieldName(key: string): string | null {
+  if (key === '') return 'is empty';
+  if (key.includes('\u0000')) return 'contains NUL';
+  if (key.includes('/')) return 'contains "/"';
+  if (key.includes('..')) return 'contains ".."';
+  return null;
+}
+
+function isNestedMap(value: unknown): value is Payload {
+  if (typeof value !== 'object' || value === null) return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
+function toFlatValue(value: unknown): FlatValue {
+  if (value === undefined || value === null) return null;
+  switch (typeof value) {
+    case 'boolean':
+    case 'number':
+    case 'bigint':
+    case 'string':
+      return value;
+    default:
+      break;
+  }
+  if (value instanceof Uint8Array || value instanceof Date) return value;
+  // Anything else a decoder may hand over (a Map with non-string keys, say) is kept as JSON text.
+  return JSON.stringify(value, jsonReplacer);
+}
+
+/** The seed stores lists as JSON text and an empty list as null. */
+export function listToJson(list: readonly unknown[]): string | null {
+  if (list.length === 0) return null;
+  return JSON.stringify(list, jsonReplacer);
+}
+
+function jsonReplacer(_key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
+  if (value instanceof Map) return Object.fromEntries(value);
+  return value;
+}

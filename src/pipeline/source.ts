@@ -1,0 +1,191 @@
+import { KafkaConsumer, type LibrdKafkaError, type Message, type TopicPartition, type TopicPartitionOffset } from '@confluentinc/kafka-javascript';
+import { CollectorError } from '../errors';
+import type { KafkaProperties } from '../config/kafka-properties';
+import type { TopicOffsets } from './offset-tracker';
+
+/**
+ * The consumer group: subscribe, batch consume, rebalance hand-off, commit. It owns the
+ * librdkafka client and nothing else; what to do with messages and partitions is the pipeline's.
+ */
+
+export type SourceMessage = Message;
+
+export interface RebalanceHandlers {
+  /** Partitions were assigned; resolves before consumption of them starts. */
+  onAssigned(partitions: readonly TopicPartition[]): Promise<void>;
+  /** Partitions are being taken away; resolves once their records are published and committed. */
+  onRevoking(partitions: readonly TopicPartition[]): Promise<void>;
+  /** A rebalance hand-off failed; the consumer will leave and rejoin. */
+  onRebalanceError(error: unknown): void;
+}
+
+const ERR_ASSIGN_PARTITIONS = -175;
+const ERR_REVOKE_PARTITIONS = -174;
+
+/** `commitCb` exists in the client but is missing from its type declarations. */
+interface CommitWithCallback {
+  commitCb(offsets: Array<{ topic: string; partition: number; offset: number }>, cb: (error: LibrdKafkaError | null) => void): void;
+}
+
+export interface SourceOptions {
+  readonly properties: KafkaProperties;
+  readonly subscription: readonly string[];
+  /** How long one consume call waits for a batch to fill. */
+  readonly consumeTimeoutMs: number;
+}
+
+export class KafkaSource {
+  private readonly consumer: KafkaConsumer;
+  private readonly options: SourceOptions;
+  private rebalance: Promise<void> = Promise.resolve();
+  private assigned: TopicPartition[] = [];
+  private assignmentReceived = false;
+
+  constructor(options: SourceOptions, handlers: RebalanceHandlers) {
+    this.options = options;
+    this.consumer = new KafkaConsumer({
+      ...options.properties,
+      rebalance_cb: (error: LibrdKafkaError, partitions: TopicPartition[]) => this.onRebalance(error, partitions, handlers),
+    });
+  }
+
+  /** The partitions this member owns now. */
+  get assignment(): readonly TopicPartition[] {
+    return this.assigned;
+  }
+
+  /** True once the group has given this member an assignment (possibly empty). */
+  get hasAssignment(): boolean {
+    return this.assignmentReceived;
+  }
+
+  get isConnected(): boolean {
+    return this.consumer.isConnected();
+  }
+
+  async connect(timeoutMs: number): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.consumer.connect({ timeout: timeoutMs }, (error) => {
+        if (error) {
+          reject(new CollectorError('KAFKA_CONNECT_FAILED', `cannot connect to Kafka: ${error.message}`, { cause: error, context: { code: error.code } }));
+          return;
+        }
+        resolve();
+      });
+    });
+    this.consumer.setDefaultConsumeTimeout(this.options.consumeTimeoutMs);
+    this.consumer.subscribe([...this.options.subscription]);
+  }
+
+  /** Up to `max` messages; waits for any rebalance hand-off in progress before consuming. */
+  async consume(max: number): Promise<SourceMessage[]> {
+    await this.rebalance;
+    return new Promise<SourceMessage[]>((resolve, reject) => {
+      this.consumer.consume(max, (error, messages) => {
+        if (error) {
+          reject(new CollectorError('KAFKA_CONSUME_FAILED', `consume failed: ${error.message}`, { cause: error, context: { code: error.code } }));
+          return;
+        }
+        resolve(messages);
+      });
+    });
+  }
+
+  /** Commits the given next-offsets; resolves once the broker acknowledged them. */
+  async commit(offsets: TopicOffsets): Promise<void> {
+    const list: Array<{ topic: string; partition: number; offset: number }> = [];
+    for (const [topic, partitions] of offsets) {
+      for (const [partition, offset] of partitions) list.push({ topic, partition, offset });
+    }
+    if (list.length === 0) return;
+    await new Promise<void>((resolve, reject) => {
+      (this.consumer as unknown as CommitWithCallback).commitCb(list, (error) => {
+        if (error) {
+          reject(new CollectorError('KAFKA_COMMIT_FAILED', `commit failed: ${error.message}`, { cause: error, context: { code: error.code, partitions: list.length } }));
+          return;
+        }
+        resolve();
+      });
+    });
+  }
+
+  /** Low and high watermarks (first offset kept, next offset to be written) of a partition. */
+  async watermarks(topic: string, partition: number, timeoutMs: number): Promise<{ low: number; high: number }> {
+    return new Promise((resolve, reject) => {
+      this.consumer.queryWatermarkOffsets(topic, partition, timeoutMs, (error, offsets) => {
+        if (error) reject(new CollectorError('KAFKA_CONSUME_FAILED', `watermark query failed: ${error.message}`, { cause: error, context: { topic, partition } }));
+        else resolve({ low: offsets.lowOffset, high: offsets.highOffset });
+      });
+    });
+  }
+
+  /** The group's committed offsets for these partitions; a partition without a commit is left out. */
+  async committedOffsets(partitions: readonly TopicPartition[], timeoutMs: number): Promise<TopicOffsets> {
+    const list = await new Promise<TopicPartitionOffset[]>((resolve, reject) => {
+      this.consumer.committed(
+        partitions.map(({ topic, partition }) => ({ topic, partition })),
+        timeoutMs,
+        (error, offsets) => {
+          if (error) reject(new CollectorError('KAFKA_CONSUME_FAILED', `committed-offsets query failed: ${error.message}`, { cause: error }));
+          else resolve(offsets);
+        },
+      );
+    });
+    const result: TopicOffsets = new Map();
+    for (const { topic, partition, offset } of list) {
+      if (offset < 0) continue;
+      let partitionsOfTopic = result.get(topic);
+      if (partitionsOfTopic === undefined) {
+        partitionsOfTopic = new Map();
+        result.set(topic, partitionsOfTopic);
+      }
+      partitionsOfTopic.set(partition, offset);
+    }
+    return result;
+  }
+
+  pause(partitions: readonly TopicPartition[]): void {
+    if (partitions.length > 0) this.consumer.pause(partitions.map(({ topic, partition }) => ({ topic, partition })));
+  }
+
+  resume(partitions: readonly TopicPartition[]): void {
+    if (partitions.length > 0) this.consumer.resume(partitions.map(({ topic, partition }) => ({ topic, partition })));
+  }
+
+  /** Leaves the group (running the revoke hand-off) and closes the client. */
+  async disconnect(): Promise<void> {
+    if (!this.consumer.isConnected()) return;
+    await this.rebalance;
+    await new Promise<void>((resolve) => {
+      this.consumer.disconnect(() => resolve());
+    });
+  }
+
+  private onRebalance(error: LibrdKafkaError, partitions: TopicPartition[], handlers: RebalanceHandlers): void {
+    const previous = this.rebalance;
+    // librdkafka waits for assign()/unassign(), so the hand-off may take the time it needs to
+    // publish and commit; consume() waits on this promise meanwhile.
+    this.rebalance = previous.then(async () => {
+      try {
+        if (error.code === ERR_ASSIGN_PARTITIONS) {
+          await handlers.onAssigned(partitions);
+          this.consumer.assign(partitions);
+          this.assigned = partitions;
+          this.assignmentReceived = true;
+        } else if (error.code === ERR_REVOKE_PARTITIONS) {
+          await handlers.onRevoking(partitions);
+          this.consumer.unassign();
+          this.assigned = [];
+        } else {
+          handlers.onRebalanceError(error);
+          this.consumer.unassign();
+          this.assigned = [];
+        }
+      } catch (handoffError) {
+        handlers.onRebalanceError(handoffError);
+        if (this.consumer.isConnected()) this.consumer.unassign();
+        this.assigned = [];
+      }
+    });
+  }
+}

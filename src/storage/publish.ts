@@ -1,0 +1,106 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { CollectorError } from '../errors';
+
+/**
+ * A file becomes visible only when complete and durable: written under a hidden temp name beside
+ * its final path, fsynced, renamed atomically, and the folder fsynced so the rename survives a
+ * power cut. Readers that glob `*.parquet` never see a temp file (dot prefix, `.tmp` suffix).
+ */
+
+export const TEMP_SUFFIX = '.tmp';
+
+/** Unique per process start: file names never clash across restarts or instances sharing a folder. */
+export function newInstanceId(): string {
+  return randomBytes(4).toString('hex');
+}
+
+/** `part-20251017T103000123Z-<instance>-<seq>.parquet`: sorts by publish time. */
+export function dataFileName(nowMs: number, instanceId: string, sequence: number): string {
+  const stamp = new Date(nowMs).toISOString().replace(/[-:]/g, '').replace('.', '');
+  return `part-${stamp}-${instanceId}-${String(sequence).padStart(6, '0')}.parquet`;
+}
+
+export function tempPathFor(finalPath: string): string {
+  return path.join(path.dirname(finalPath), `.${path.basename(finalPath)}${TEMP_SUFFIX}`);
+}
+
+export async function publishFile(finalPath: string, bytes: Uint8Array): Promise<void> {
+  const folder = path.dirname(finalPath);
+  const tempPath = tempPathFor(finalPath);
+  try {
+    const created = await fs.mkdir(folder, { recursive: true });
+    await writeDurably(tempPath, bytes);
+    await fs.rename(tempPath, finalPath);
+    await fsyncFolder(folder);
+    // New folders must reach disk too, or a crash could lose the rename along with its folder.
+    if (created !== undefined) await fsyncNewAncestors(folder, created);
+  } catch (error) {
+    await fs.rm(tempPath, { force: true }).catch(() => undefined);
+    throw new CollectorError('PUBLISH_FAILED', `could not publish ${finalPath}: ${(error as Error).message}`, {
+      cause: error,
+      context: { path: finalPath, bytes: bytes.byteLength, errno: (error as NodeJS.ErrnoException).code ?? null },
+    });
+  }
+}
+
+async function writeDurably(filePath: string, bytes: Uint8Array): Promise<void> {
+  const handle = await fs.open(filePath, 'wx');
+  try {
+    await handle.writeFile(bytes);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function fsyncFolder(folder: string): Promise<void> {
+  const handle = await fs.open(folder, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** fsyncs each folder from the parent of the first created one down to `folder`. */
+async function fsyncNewAncestors(folder: string, firstCreated: string): Promise<void> {
+  let current = path.dirname(folder);
+  const stop = path.dirname(firstCreated);
+  for (;;) {
+    await fsyncFolder(current);
+    if (current === stop || current === path.dirname(current)) return;
+    current = path.dirname(current);
+  }
+}
+
+/**
+ * Removes temp files a crash left behind. Only those older than `minAgeMs`: another collector
+ * sharing the output folder may be writing its own right now.
+ */
+export async function sweepTempFiles(outputDir: string, nowMs: number, minAgeMs: number): Promise<string[]> {
+  const removed: string[] = [];
+  const walk = async (folder: string): Promise<void> => {
+    let entries;
+    try {
+      entries = await fs.readdir(folder, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      const entryPath = path.join(folder, entry.name);
+      if (entry.isDirectory()) {
+        await walk(entryPath);
+      } else if (entry.name.startsWith('.') && entry.name.endsWith(TEMP_SUFFIX)) {
+        const stat = await fs.stat(entryPath).catch(() => null);
+        if (stat !== null && nowMs - stat.mtimeMs >= minAgeMs) {
+          await fs.rm(entryPath, { force: true });
+          removed.push(entryPath);
+        }
+      }
+    }
+  };
+  await walk(outputDir);
+  return removed;
+}

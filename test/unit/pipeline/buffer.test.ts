@@ -1,0 +1,97 @@
+import { RecordBuffer, partitionOrder, type RecordMetadata } from '../../../src/pipeline/buffer';
+import type { RawValue } from '../../../src/parquet/schema';
+
+const key = { topic: 'trades', day: 20000, kind: 'data' as const };
+const meta = (partition: number, offset: number, previousOffset = offset - 1, keyBytes: Uint8Array | null = null): RecordMetadata => ({
+  partition,
+  offset,
+  previousOffset,
+  timestampMs: 1_700_000_000_000 + offset,
+  key: keyBytes,
+});
+
+function column(buffer: RecordBuffer, name: string): { type: string; values: unknown[] } | undefined {
+  const sealed = buffer.seal({});
+  const found = sealed.columns.find((c) => c.name === name);
+  return found === undefined ? undefined : { type: found.type, values: found.values };
+}
+
+function row(buffer: RecordBuffer, record: RecordMetadata, fields: Array<[string, RawValue]>): void {
+  buffer.beginRow('trades', record);
+  for (const [name, value] of fields) buffer.setField(name, value);
+}
+
+describe('RecordBuffer', () => {
+  it('stores metadata columns first and payload columns in order of first appearance', () => {
+    const buffer = new RecordBuffer(key, 0);
+    row(buffer, meta(0, 1), [['symbol', 'AAPL'], ['bid', 1.5]]);
+    row(buffer, meta(0, 2), [['volume', 10]]);
+    const names = buffer.seal({}).columns.map((c) => c.name);
+    expect(names).toEqual(['kafka_topic', 'kafka_partition', 'kafka_offset', 'kafka_timestamp', 'kafka_key', 'symbol', 'bid', 'volume']);
+    expect(column(buffer, 'volume')?.values).toEqual([null, 10]);
+    expect(column(buffer, 'symbol')?.values).toEqual(['AAPL', null]);
+  });
+
+  it.each<[string, RawValue[], string, unknown[]]>([
+    ['integers', [1, 2], 'int64', [1, 2]],
+    ['integers and doubles widen to double', [1, 2.5], 'double', [1, 2.5]],
+    ['numbers and strings widen to string', [1, 'x'], 'string', ['1', 'x']],
+    ['booleans', [true, false], 'boolean', [true, false]],
+    ['only nulls become a string column', [null, null], 'string', [null, null]],
+  ])('infers %s', (_label, values, type, expected) => {
+    const buffer = new RecordBuffer(key, 0);
+    values.forEach((value, i) => row(buffer, meta(0, i), [['v', value]]));
+    expect(column(buffer, 'v')).toEqual({ type, values: expected });
+  });
+
+  it('resolves collisions: metadata wins, the last payload field keeps the name, shadowed values get __dupN', () => {
+    const buffer = new RecordBuffer(key, 0);
+    row(buffer, meta(0, 7), [
+      ['symbol', 'top'],
+      ['symbol', 'data'],
+      ['kafka_offset', 'payload offset'],
+      ['symbol', 'third'],
+    ]);
+    expect(column(buffer, 'kafka_offset')?.values).toEqual([7]);
+    expect(column(buffer, 'kafka_offset__dup1')?.values).toEqual(['payload offset']);
+    expect(column(buffer, 'symbol')?.values).toEqual(['third']);
+    expect(column(buffer, 'symbol__dup1')?.values).toEqual(['top']);
+    expect(column(buffer, 'symbol__dup2')?.values).toEqual(['data']);
+  });
+
+  it('keeps a key that is not UTF-8 exactly, in kafka_key_bytes', () => {
+    const buffer = new RecordBuffer(key, 0);
+    const badKey = Uint8Array.from([0xff, 0x61]);
+    row(buffer, meta(0, 1, 0, Buffer.from('good')), []);
+    row(buffer, meta(0, 2, 1, badKey), []);
+    expect(column(buffer, 'kafka_key')?.values).toEqual(['good', '\ufffda']);
+    expect(column(buffer, 'kafka_key_bytes')?.values).toEqual([null, badKey]);
+  });
+
+  it('orders rows by partition, then offset, and records offset ranges per partition', () => {
+    const buffer = new RecordBuffer(key, 0);
+    row(buffer, meta(2, 10, -1), []);
+    row(buffer, meta(0, 5, -1), []);
+    row(buffer, meta(2, 11, 10), []);
+    row(buffer, meta(0, 8, 7), []); // 6 and 7 went to another buffer: a new range starts
+    const sealed = buffer.seal({ extra: 'x' });
+    const offsets = sealed.columns.find((c) => c.name === 'kafka_offset')?.values;
+    const partitions = sealed.columns.find((c) => c.name === 'kafka_partition')?.values;
+    expect(partitions).toEqual([0, 0, 2, 2]);
+    expect(offsets).toEqual([5, 8, 10, 11]);
+    expect(JSON.parse(sealed.metadata['collector.offsets'])).toEqual({ '0': [[5, 5], [8, 8]], '2': [[10, 11]] });
+    expect(sealed.metadata.extra).toBe('x');
+    expect(buffer.lowestOffsets()).toEqual(new Map([[2, 10], [0, 5]]));
+  });
+});
+
+describe('partitionOrder', () => {
+  it.each<[number[], number[] | null]>([
+    [[0, 0, 1, 1], null],
+    [[1, 0, 1, 0], [1, 3, 0, 2]],
+    [[3, 1, 2], [1, 2, 0]],
+  ])('orders %j as %j', (partitions, expected) => {
+    const order = partitionOrder(partitions);
+    expect(order === null ? null : [...order]).toEqual(expected);
+  });
+});

@@ -1,0 +1,69 @@
+import { createFlatFields, flattenPayload, type FlatValue } from '../../../src/pipeline/flatten';
+
+const limits = { maxDepth: 8, maxFields: 20 };
+
+function flatten(payload: Record<string, unknown>): Array<[string, FlatValue]> {
+  const out = createFlatFields();
+  const failure = flattenPayload(payload, out, limits);
+  if (failure !== null) throw new Error(failure.message);
+  return out.names.map((name, i) => [name, out.values[i]]);
+}
+
+describe('flattenPayload', () => {
+  it("gives the seed's example columns for the seed's example message", () => {
+    const message = {
+      event_type: 'market_data',
+      source: 'ibkr',
+      data: { symbol: 'AAPL', bid: 150.25, ask: 150.3, volume: 1000000 },
+      metadata: { exchange: 'NASDAQ', timestamp: '2025-10-17T10:30:00Z' },
+    };
+    expect(flatten(message)).toEqual([
+      ['event_type', 'market_data'],
+      ['source', 'ibkr'],
+      ['symbol', 'AAPL'],
+      ['bid', 150.25],
+      ['ask', 150.3],
+      ['volume', 1000000],
+      ['metadata_exchange', 'NASDAQ'],
+      ['metadata_timestamp', '2025-10-17T10:30:00Z'],
+    ]);
+  });
+
+  it.each<[string, Record<string, unknown>, Array<[string, FlatValue]>]>([
+    ['lifts `data` at any depth, unprefixed', { metadata: { data: { x: 1 } } }, [['x', 1]]],
+    ['joins nested dicts with _', { a: { b: { c: true } } }, [['a_b_c', true]]],
+    ['turns a list into JSON text', { tags: [1, 'two', { three: 3 }] }, [['tags', '[1,"two",{"three":3}]']]],
+    ['turns an empty list into null', { tags: [] }, [['tags', null]]],
+    ['keeps null', { gone: null }, [['gone', null]]],
+    ['keeps an empty dict as no column', { empty: {} }, []],
+    ['keeps `data` that is not a dict as a plain column', { data: 5 }, [['data', 5]]],
+    ['keeps bigints inside lists as decimal text', { ids: [2n ** 62n] }, [['ids', '["4611686018427387904"]']]],
+    [
+      'keeps colliding names side by side (the buffer resolves them)',
+      { symbol: 'X', data: { symbol: 'Y' } },
+      [
+        ['symbol', 'X'],
+        ['symbol', 'Y'],
+      ],
+    ],
+  ])('%s', (_label, payload, expected) => {
+    expect(flatten(payload)).toEqual(expected);
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    ['nesting deeper than the limit', nest(12), 'too-deep'],
+    ['more fields than the limit', Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`f${i}`, i])), 'too-many-fields'],
+    ['an empty field name', { '': 1 }, 'invalid-field-name'],
+    ['a field name with a slash', { 'a/b': 1 }, 'invalid-field-name'],
+    ['a field name with ..', { '..': 1 }, 'invalid-field-name'],
+    ['a field name with NUL', { 'a\u0000b': 1 }, 'invalid-field-name'],
+  ])('rejects %s', (_label, payload, reason) => {
+    expect(flattenPayload(payload, createFlatFields(), limits)?.reason).toBe(reason);
+  });
+});
+
+function nest(depth: number): Record<string, unknown> {
+  let value: Record<string, unknown> = { leaf: 1 };
+  for (let i = 0; i < depth; i++) value = { level: value };
+  return value;
+}

@@ -78,7 +78,7 @@ export class CollectorApp implements HealthSource {
         flattenLimits: { maxDepth: FLATTEN_MAX_DEPTH, maxFields: FLATTEN_MAX_FIELDS },
         maxMessagesPerTopic: config.mode === 'once' ? config.once.maxMessages : null,
       },
-      { source: this.source, encode: (batch) => this.pool.encode(batch), logger, metrics: this.metrics, now: this.now },
+      { source: this.source, encode: (batch) => this.pool.encode(batch), logger, metrics: this.metrics, now: this.now, afterPublish: crashAfterPublishFault() },
     );
     this.http = new HttpServer({ host: config.http.host, port: config.http.port }, this, this.metrics.registry);
   }
@@ -151,20 +151,35 @@ export class CollectorApp implements HealthSource {
   }
 
   private async onAssigned(partitions: readonly TopicPartition[]): Promise<void> {
-    await this.pipeline.onAssigned(partitions);
-    if (this.config.mode !== 'once') return;
-    this.goalsPending++;
+    if (this.config.mode === 'once') this.goalsPending++;
     try {
-      const committed = await this.source.committedOffsets(partitions, KAFKA_TIMEOUT_MS);
+      const committed = await this.pipeline.onAssigned(partitions);
+      if (this.config.mode !== 'once') return;
+      const committedOf = (topic: string, partition: number): number | undefined =>
+        committed.find((entry) => entry.topic === topic && entry.partition === partition)?.offset;
       for (const { topic, partition } of partitions) {
         const { low, high } = await this.source.watermarks(topic, partition, KAFKA_TIMEOUT_MS);
-        const start = Math.max(low, committed.get(topic)?.get(partition) ?? low);
+        const start = Math.max(low, committedOf(topic, partition) ?? low);
         this.pipeline.setGoal(topic, partition, start, high);
+        this.logger.info({ event: 'one_shot_goal', topic, partition, start, end: high }, 'one-shot run reads this partition up to its end offset at start');
       }
     } finally {
-      this.goalsPending--;
+      if (this.config.mode === 'once') this.goalsPending--;
     }
   }
+}
+
+/**
+ * Test-only: COLLECTOR_FAULT_CRASH_AFTER_PUBLISH=<probability> kills the process with SIGKILL right
+ * after a file is published and before its offsets are committed, the narrowest crash window the
+ * chaos test must cover. Unset in production.
+ */
+function crashAfterPublishFault(): (() => void) | undefined {
+  const probability = Number(process.env.COLLECTOR_FAULT_CRASH_AFTER_PUBLISH ?? '0');
+  if (!(probability > 0)) return undefined;
+  return () => {
+    if (Math.random() < probability) process.kill(process.pid, 'SIGKILL');
+  };
 }
 
 async function prepareOutputDir(dir: string): Promise<void> {

@@ -4,13 +4,16 @@ import type { SealedBatch } from '../parquet/batch';
 import type { Logger } from '../observability/logger';
 import type { CollectorMetrics } from '../observability/metrics';
 import { CollectorError, describeError } from '../errors';
+import { readFooter } from '../storage/footer';
+import { findTopicFiles } from '../storage/lake';
 import { dataFileName, publishFile } from '../storage/publish';
-import { RecordBuffer, type RecordMetadata } from './buffer';
+import { RecordBuffer, type OffsetRange, type RecordMetadata } from './buffer';
 import { decodeValue, type DecodeLimits } from './decode';
 import { createFlatFields, flattenPayload, type FlattenLimits } from './flatten';
 import { ConsumePositions, committableOffsets, offsetsToCommit, type TopicOffsets } from './offset-tracker';
+import { PublishedAboveCommit, consumeSkip, decodeCommitMetadata, encodeCommitMetadata, rangesToSkip } from './recovery';
 import { dayOfTimestamp, outputFolder, type OutputKind } from './route';
-import type { KafkaSource, SourceMessage } from './source';
+import type { CommittedOffset, KafkaSource, SourceMessage } from './source';
 
 /**
  * Consume → decode → flatten → route → buffer → seal → write → publish → commit, in one direction.
@@ -38,6 +41,8 @@ export interface PipelineDeps {
   readonly logger: Logger;
   readonly metrics: CollectorMetrics;
   readonly now: () => number;
+  /** Test-only fault injection: called between publishing a file and committing its offsets. */
+  readonly afterPublish?: () => void;
 }
 
 /** Where the consumer stands against a goal (one-shot mode): per topic, done and to do. */
@@ -48,6 +53,9 @@ export interface TopicProgress {
 }
 
 const WRITE_RETRY_MIN_MS = 500;
+const KAFKA_TIMEOUT_MS = 10_000;
+/** Collectors sharing an output folder may disagree on the time by this much. */
+const RECOVERY_CLOCK_SKEW_MS = 5 * 60_000;
 const WRITE_RETRY_MAX_MS = 30_000;
 
 export class Pipeline {
@@ -74,6 +82,11 @@ export class Pipeline {
   /** One-shot mode: end offsets per partition, taken when the partition was assigned. */
   private readonly endOffsets: TopicOffsets = new Map();
   private readonly startOffsets: TopicOffsets = new Map();
+  /** Offsets already in published files past the committed offset (found by recovery): skipped. */
+  private readonly skips = new Map<string, Map<number, OffsetRange[]>>();
+  private readonly publishedAbove = new PublishedAboveCommit();
+  /** Partitions whose latest commit carries recovery metadata (see ensureRecoveryPoints). */
+  private readonly recoveryPoints = new Set<string>();
 
   constructor(options: PipelineOptions, deps: PipelineDeps) {
     this.options = options;
@@ -113,10 +126,47 @@ export class Pipeline {
 
   // ---- rebalance hand-off (called by the source) ----
 
-  async onAssigned(partitions: readonly TopicPartition[]): Promise<void> {
+  /** Recovers what published files hold past the committed offsets; returns the committed offsets. */
+  async onAssigned(partitions: readonly TopicPartition[]): Promise<readonly CommittedOffset[]> {
     this.deps.metrics.rebalances.inc({ type: 'assign' });
     this.deps.metrics.assignedPartitions.set(partitions.length);
     this.deps.logger.info({ event: 'partitions_assigned', partitions: describePartitions(partitions) }, 'partitions assigned');
+    const committed = await this.deps.source.committed(partitions, KAFKA_TIMEOUT_MS);
+    const byTopic = new Map<string, CommittedOffset[]>();
+    for (const entry of committed) byTopic.set(entry.topic, [...(byTopic.get(entry.topic) ?? []), entry]);
+    for (const [topic, entries] of byTopic) await this.recoverTopic(topic, entries);
+    return committed;
+  }
+
+  private async recoverTopic(topic: string, committed: readonly CommittedOffset[]): Promise<void> {
+    const sinceByPartition = new Map<number, { offset: number; sinceMs: number }>();
+    for (const entry of committed) {
+      const metadata = decodeCommitMetadata(entry.metadata);
+      if (metadata === null) continue;
+      sinceByPartition.set(entry.partition, { offset: entry.offset, sinceMs: metadata.recoverSinceMs });
+      this.recoveryPoints.add(partitionKey(topic, entry.partition));
+    }
+    if (sinceByPartition.size === 0) return;
+    const sinceMs = Math.min(...[...sinceByPartition.values()].map((entry) => entry.sinceMs)) - RECOVERY_CLOCK_SKEW_MS;
+    const files = await findTopicFiles({ outputDir: this.options.outputDir, topic, publishedSinceMs: sinceMs });
+    const found = new Map<number, OffsetRange[]>();
+    for (const file of files) {
+      const footer = await readFooter(file.path);
+      if (footer.topic !== topic) continue;
+      for (const [partition, ranges] of footer.ranges) {
+        const state = sinceByPartition.get(partition);
+        if (state === undefined) continue;
+        const past = rangesToSkip(ranges, state.offset);
+        if (past.length === 0) continue;
+        found.set(partition, [...(found.get(partition) ?? []), ...past]);
+        this.publishedAbove.record(topic, partition, past[past.length - 1][1], file.publishedAtMs);
+      }
+    }
+    for (const [partition, ranges] of found) mapFor(this.skips, topic).set(partition, rangesToSkip(ranges, 0));
+    this.deps.logger.info(
+      { event: 'recovery', topic, filesRead: files.length, skip: Object.fromEntries([...found].map(([p, r]) => [p, rangesToSkip(r, 0)])) },
+      found.size > 0 ? 'published files hold offsets past the commit: they will be skipped' : 'nothing to recover',
+    );
   }
 
   async onRevoking(partitions: readonly TopicPartition[]): Promise<void> {
@@ -134,6 +184,9 @@ export class Pipeline {
     for (const { topic, partition } of partitions) {
       this.positions.revoke(topic, partition);
       this.committed.get(topic)?.delete(partition);
+      this.skips.get(topic)?.delete(partition);
+      this.publishedAbove.forget(topic, partition);
+      this.recoveryPoints.delete(partitionKey(topic, partition));
     }
     this.deps.metrics.assignedPartitions.set(0);
   }
@@ -223,6 +276,8 @@ export class Pipeline {
       // The group is already at this offset (its commit, or where a new group starts).
       mapFor(this.committed, topic).set(partition, offset);
     }
+    const skip = this.skips.get(topic)?.get(partition);
+    if (skip !== undefined && consumeSkip(skip, offset)) return;
     const timestampMs = message.timestamp ?? -1;
     const record: RecordMetadata = { partition, offset, previousOffset, timestampMs, key: toKeyBytes(message.key) };
     const value = message.value ?? null;
@@ -342,9 +397,13 @@ export class Pipeline {
       try {
         const started = this.deps.now();
         bytes ??= await this.deps.encode(batch);
-        const fileName = dataFileName(this.deps.now(), this.options.instanceId, ++this.fileSequence);
+        const publishedAtMs = this.deps.now();
+        const fileName = dataFileName(publishedAtMs, this.options.instanceId, ++this.fileSequence);
         const filePath = path.join(outputFolder(this.options.outputDir, topic, day, kind), fileName);
+        await this.ensureRecoveryPoints(topic, [...buffer.offsetRanges().keys()], publishedAtMs);
         await publishFile(filePath, bytes);
+        for (const [partition, ranges] of buffer.offsetRanges()) this.publishedAbove.record(topic, partition, ranges[ranges.length - 1][1], publishedAtMs);
+        this.deps.afterPublish?.();
         this.writeFailing = false;
         this.deps.metrics.rowsWritten.inc({ topic, kind }, batch.rowCount);
         this.deps.metrics.filesWritten.inc({ topic, kind });
@@ -384,9 +443,36 @@ export class Pipeline {
   private requestCommit(): void {
     if (this.commitQueued) return;
     this.commitQueued = true;
-    this.commitChain = this.commitChain.then(async () => {
+    void this.enqueueCommitTask(async () => {
       this.commitQueued = false;
       await this.commitOnce();
+    });
+  }
+
+  /** Commits run one at a time, in order, so an older offset never lands after a newer one. */
+  private enqueueCommitTask(task: () => Promise<void>): Promise<void> {
+    const run = this.commitChain.then(task);
+    this.commitChain = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * A partition the group never committed has no recovery metadata, so a crash right after its
+   * first file is published would leave that file unknown to the next owner. Before that first
+   * publish, commit the partition's start offset (no record past it is claimed) with a
+   * recover-since time that predates the file.
+   */
+  private async ensureRecoveryPoints(topic: string, partitions: readonly number[], publishedAtMs: number): Promise<void> {
+    if (partitions.every((partition) => this.recoveryPoints.has(partitionKey(topic, partition)))) return;
+    await this.enqueueCommitTask(async () => {
+      const baseline: CommittedOffset[] = [];
+      for (const partition of partitions) {
+        const start = this.committed.get(topic)?.get(partition);
+        if (this.recoveryPoints.has(partitionKey(topic, partition)) || start === undefined) continue;
+        baseline.push({ topic, partition, offset: start, metadata: encodeCommitMetadata({ recoverSinceMs: publishedAtMs }) });
+      }
+      await this.deps.source.commit(baseline);
+      for (const { partition } of baseline) this.recoveryPoints.add(partitionKey(topic, partition));
     });
   }
 
@@ -400,8 +486,16 @@ export class Pipeline {
     const candidate = committableOffsets(this.positions.nextOffsets(), [...this.buffers.values(), ...this.inFlight]);
     const changes = offsetsToCommit(candidate, this.committed);
     if (changes.size === 0) return;
+    const now = this.deps.now();
+    const list: CommittedOffset[] = [];
+    for (const [topic, partitions] of changes) {
+      for (const [partition, offset] of partitions) {
+        const recoverSinceMs = this.publishedAbove.recoverSince(topic, partition, offset, now);
+        list.push({ topic, partition, offset, metadata: encodeCommitMetadata({ recoverSinceMs }) });
+      }
+    }
     try {
-      await this.deps.source.commit(changes);
+      await this.deps.source.commit(list);
     } catch (error) {
       this.deps.metrics.commits.inc({ result: 'error' });
       this.deps.logger.error({ event: 'commit_failed', err: error }, 'offset commit failed; the next publish retries it');
@@ -410,6 +504,7 @@ export class Pipeline {
     this.deps.metrics.commits.inc({ result: 'ok' });
     for (const [topic, partitions] of changes) {
       for (const [partition, offset] of partitions) {
+        this.recoveryPoints.add(partitionKey(topic, partition));
         mapFor(this.committed, topic).set(partition, offset);
         this.deps.metrics.committedOffset.set({ topic, partition: String(partition) }, offset);
       }
@@ -442,6 +537,10 @@ function mapFor<K, V>(map: Map<string, Map<K, V>>, key: string): Map<K, V> {
     map.set(key, inner);
   }
   return inner;
+}
+
+function partitionKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
 }
 
 function toKeyBytes(key: SourceMessage['key']): Uint8Array | null {

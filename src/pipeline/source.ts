@@ -1,7 +1,6 @@
-import { KafkaConsumer, type LibrdKafkaError, type Message, type TopicPartition, type TopicPartitionOffset } from '@confluentinc/kafka-javascript';
+import { KafkaConsumer, type LibrdKafkaError, type Message, type TopicPartition, type TopicPartitionOffsetAndMetadata } from '@confluentinc/kafka-javascript';
 import { CollectorError } from '../errors';
 import type { KafkaProperties } from '../config/kafka-properties';
-import type { TopicOffsets } from './offset-tracker';
 
 /**
  * The consumer group: subscribe, batch consume, rebalance hand-off, commit. It owns the
@@ -9,6 +8,13 @@ import type { TopicOffsets } from './offset-tracker';
  */
 
 export type SourceMessage = Message;
+
+export interface CommittedOffset {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly metadata: string | null;
+}
 
 export interface RebalanceHandlers {
   /** Partitions were assigned; resolves before consumption of them starts. */
@@ -24,7 +30,7 @@ const ERR_REVOKE_PARTITIONS = -174;
 
 /** `commitCb` exists in the client but is missing from its type declarations. */
 interface CommitWithCallback {
-  commitCb(offsets: Array<{ topic: string; partition: number; offset: number }>, cb: (error: LibrdKafkaError | null) => void): void;
+  commitCb(offsets: Array<{ topic: string; partition: number; offset: number; metadata?: string }>, cb: (error: LibrdKafkaError | null) => void): void;
 }
 
 export interface SourceOptions {
@@ -91,13 +97,10 @@ export class KafkaSource {
     });
   }
 
-  /** Commits the given next-offsets; resolves once the broker acknowledged them. */
-  async commit(offsets: TopicOffsets): Promise<void> {
-    const list: Array<{ topic: string; partition: number; offset: number }> = [];
-    for (const [topic, partitions] of offsets) {
-      for (const [partition, offset] of partitions) list.push({ topic, partition, offset });
-    }
-    if (list.length === 0) return;
+  /** Commits the given next-offsets (with metadata); resolves once the broker acknowledged them. */
+  async commit(offsets: readonly CommittedOffset[]): Promise<void> {
+    if (offsets.length === 0) return;
+    const list = offsets.map(({ topic, partition, offset, metadata }) => ({ topic, partition, offset, ...(metadata === null ? {} : { metadata }) }));
     await new Promise<void>((resolve, reject) => {
       (this.consumer as unknown as CommitWithCallback).commitCb(list, (error) => {
         if (error) {
@@ -119,9 +122,9 @@ export class KafkaSource {
     });
   }
 
-  /** The group's committed offsets for these partitions; a partition without a commit is left out. */
-  async committedOffsets(partitions: readonly TopicPartition[], timeoutMs: number): Promise<TopicOffsets> {
-    const list = await new Promise<TopicPartitionOffset[]>((resolve, reject) => {
+  /** The group's committed offsets (with their metadata) for these partitions; partitions without a commit are left out. */
+  async committed(partitions: readonly TopicPartition[], timeoutMs: number): Promise<CommittedOffset[]> {
+    const list = await new Promise<TopicPartitionOffsetAndMetadata[]>((resolve, reject) => {
       this.consumer.committed(
         partitions.map(({ topic, partition }) => ({ topic, partition })),
         timeoutMs,
@@ -131,17 +134,9 @@ export class KafkaSource {
         },
       );
     });
-    const result: TopicOffsets = new Map();
-    for (const { topic, partition, offset } of list) {
-      if (offset < 0) continue;
-      let partitionsOfTopic = result.get(topic);
-      if (partitionsOfTopic === undefined) {
-        partitionsOfTopic = new Map();
-        result.set(topic, partitionsOfTopic);
-      }
-      partitionsOfTopic.set(partition, offset);
-    }
-    return result;
+    return list
+      .filter(({ offset }) => offset >= 0)
+      .map(({ topic, partition, offset, metadata }) => ({ topic, partition, offset, metadata: metadata ?? null }));
   }
 
   pause(partitions: readonly TopicPartition[]): void {

@@ -1,0 +1,42 @@
+/** Runs the real collector in the test process against the harness's broker. */
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { CollectorApp } from '../../src/app';
+import { loadConfig } from '../../src/config/load';
+import type { CollectorConfig } from '../../src/config/schema';
+import { bootstrapServers } from './kafka';
+
+export function tempOutputDir(prefix = 'collector-out-'): string {
+  return mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** A validated config from environment-style settings, on the test broker, with a free HTTP port. */
+export function testConfig(env: Readonly<Record<string, string>>): CollectorConfig {
+  return loadConfig({
+    env: { BOOTSTRAP_SERVERS: bootstrapServers(), HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn', MAX_WORKERS: '1', ...env },
+    file: path.join(__dirname, 'empty-config.json'),
+  }).config;
+}
+
+export function createTestApp(env: Readonly<Record<string, string>>): CollectorApp {
+  const config = testConfig(env);
+  return new CollectorApp({ config, logger: pino({ level: config.log.level }) });
+}
+
+/** One-shot run: consume to the end offsets, publish, commit, stop. */
+export async function runOnce(env: Readonly<Record<string, string>>): Promise<CollectorApp> {
+  const app = createTestApp({ ...env, RUN_MODE: 'once' });
+  await app.runOnce();
+  return app;
+}
+
+/** Sum of a counter of the app's registry over all label sets matching `labels`. */
+export async function counterValue(app: CollectorApp, name: string, labels: Readonly<Record<string, string>> = {}): Promise<number> {
+  const metric = await app.metrics.registry.getSingleMetric(name)?.get();
+  if (metric === undefined) throw new Error(`no metric ${name}`);
+  return metric.values
+    .filter((sample) => Object.entries(labels).every(([key, value]) => String(sample.labels[key]) === value))
+    .reduce((sum, sample) => sum + sample.value, 0);
+}

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Prepares a checkout for development and tests:
+#   1. the Debian packages librdkafka is compiled against (plus java and mvn for the test broker),
+#   2. node_modules, with @confluentinc/kafka-javascript built against those system libraries,
+#   3. the classpath of the Kafka broker the test harness runs (jars from Maven Central),
+#   4. dist/, when package.json has a build script.
+# Every step checks first whether it is already done, so a second run takes about a second.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+readonly APT_PACKAGES=(build-essential python3 libssl-dev libsasl2-dev libzstd-dev liblz4-dev zlib1g-dev libcurl4-openssl-dev)
+readonly POM=test/harness/pom.xml
+readonly CLASSPATH_FILE=.cache/kafka-classpath.txt
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# Prints one missing package per line. Java and Maven are checked as commands, not packages:
+# a JDK installed some other way (sdkman, a tarball) is just as good.
+missing_packages() {
+  local pkg
+  for pkg in "${APT_PACKAGES[@]}"; do
+    [[ $(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null) == installed ]] || echo "$pkg"
+  done
+  command -v java >/dev/null || echo openjdk-17-jre-headless
+  command -v mvn >/dev/null || echo maven
+}
+
+ensure_system_packages() {
+  if ! command -v dpkg-query >/dev/null; then
+    log "not a Debian-like system: make sure these are installed: ${APT_PACKAGES[*]} java mvn"
+    return
+  fi
+  local missing
+  mapfile -t missing < <(missing_packages)
+  if ((${#missing[@]} == 0)); then
+    log "system packages: ok"
+    return
+  fi
+  local sudo=()
+  if ((EUID != 0)); then
+    if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+      sudo=(sudo -n)
+    else
+      log "missing system packages: ${missing[*]}"
+      log "install them with:"
+      printf '  sudo apt-get update && sudo apt-get install -y %s\n' "${missing[*]}" >&2
+      exit 1
+    fi
+  fi
+  log "installing system packages: ${missing[*]}"
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# npm writes node_modules/.package-lock.json at the end of every install: if it is at least as new
+# as package-lock.json, node_modules matches the lock file and the slow native build can be skipped.
+ensure_node_modules() {
+  local marker=node_modules/.package-lock.json
+  [[ -f package-lock.json ]] || die "package-lock.json is missing: run 'npm install' once to create it"
+  if [[ -f $marker && ! package-lock.json -nt $marker ]]; then
+    log "node_modules: up to date"
+  else
+    # Builds the bundled librdkafka against the system's OpenSSL, SASL, zstd, lz4 and curl
+    # instead of downloading a prebuilt binary (which needs GitHub access).
+    export CKJS_LINKING=dynamic
+    log "node_modules: npm ci (compiles librdkafka, a few minutes)"
+    npm ci --no-audit --no-fund
+  fi
+  node -e "require('@confluentinc/kafka-javascript')" ||
+    die "@confluentinc/kafka-javascript does not load; remove node_modules and run this again"
+}
+
+ensure_broker_classpath() {
+  if [[ -s $CLASSPATH_FILE && ! $POM -nt $CLASSPATH_FILE ]]; then
+    log "broker classpath: up to date"
+    return
+  fi
+  log "broker classpath: resolving Kafka jars with Maven"
+  mkdir -p "$(dirname "$CLASSPATH_FILE")"
+  # Maven's output goes to a file: even with -q it prints stray colour codes. The classpath goes to
+  # a temp file first, so an interrupted resolve never leaves a truncated one that looks up to date.
+  if ! mvn -B -q -f "$POM" dependency:build-classpath -Dmdep.outputFile="$PWD/$CLASSPATH_FILE.tmp" >.cache/mvn.log 2>&1; then
+    cat .cache/mvn.log >&2
+    die "maven could not resolve the Kafka jars (output above, also in .cache/mvn.log)"
+  fi
+  mv "$CLASSPATH_FILE.tmp" "$CLASSPATH_FILE"
+}
+
+# Tests run the TypeScript through ts-jest, which does not type-check (isolatedModules): this build
+# is where CI catches type errors, and dist/ serves tests that start the daemon as a process.
+# The stamp skips tsc when nothing it compiles changed since the last successful build.
+# SETUP_SKIP_BUILD=1 skips it, e.g. to run the harness while src/ is half-edited.
+ensure_build() {
+  local stamp=.cache/build.stamp
+  if [[ -n ${SETUP_SKIP_BUILD:-} ]]; then
+    log "build: skipped (SETUP_SKIP_BUILD is set)"
+  elif [[ -z $(node -p "require('./package.json').scripts?.build ?? ''") ]]; then
+    log "build: no build script, skipped"
+  elif [[ -f $stamp && -d dist && -z $(find src tsconfig.json tsconfig.build.json package.json -newer "$stamp" -print -quit) ]]; then
+    log "build: up to date"
+  else
+    log "build: npm run build"
+    npm run --silent build
+    mkdir -p .cache && touch "$stamp"
+  fi
+}
+
+ensure_system_packages
+ensure_node_modules
+ensure_broker_classpath
+ensure_build
+log "done"

@@ -12,7 +12,7 @@ import { Unpackr } from 'msgpackr';
 
 export type Payload = Record<string, unknown>;
 
-export type DecodeFailureReason = 'not-a-map' | 'malformed' | 'too-large';
+export type DecodeFailureReason = 'not-a-map' | 'malformed' | 'too-large' | 'invalid-utf8';
 
 export type DecodeResult =
   | { readonly ok: true; readonly payload: Payload | null; readonly format: 'msgpack' | 'json' | 'tombstone' }
@@ -76,4 +76,15 @@ function describeKind(value: unknown): string {
   if (value instanceof Uint8Array) return 'binary';
   if (value instanceof Map) return 'a map with non-string keys';
   return `a ${typeof value}`;
+}
+
+const ENCODED_REPLACEMENT_CHARACTER = Buffer.from('\ufffd', 'utf8');
+
+/**
+ * True when a MessagePack value's strings held bytes that are not UTF-8: the decoder replaced them
+ * with U+FFFD, which the raw bytes then do not contain. (A value that really carries U+FFFD is
+ * given the benefit of the doubt.)
+ */
+export function hasInvalidUtf8Strings(value: Uint8Array): boolean {
+  return !Buffer.from(value.buffer, value.byteOffset, value.byteLength).includes(ENCODED_REPLACEMENT_CHARACTER);
 }

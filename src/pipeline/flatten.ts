@@ -15,6 +15,11 @@ export type FlatValue = boolean | number | bigint | string | Uint8Array | Date |
 export interface FlatFields {
   names: string[];
   values: FlatValue[];
+  /**
+   * A name or text value holds U+FFFD. The MessagePack decoder puts it where string bytes were not
+   * UTF-8, so the caller checks the raw value (see decode.ts `hasInvalidUtf8Strings`).
+   */
+  sawReplacementCharacter: boolean;
 }
 
 export interface FlattenLimits {
@@ -31,14 +36,17 @@ export interface FlattenFailure {
   readonly message: string;
 }
 
+const REPLACEMENT_CHARACTER = '\ufffd';
+
 export function createFlatFields(): FlatFields {
-  return { names: [], values: [] };
+  return { names: [], values: [], sawReplacementCharacter: false };
 }
 
 /** Fills `out` with the flattened fields of `payload`; returns a failure instead when it must be dead-lettered. */
 export function flattenPayload(payload: Payload, out: FlatFields, limits: FlattenLimits): FlattenFailure | null {
   out.names.length = 0;
   out.values.length = 0;
+  out.sawReplacementCharacter = false;
   return flattenInto(payload, '', 1, out, limits);
 }
 
@@ -56,8 +64,10 @@ function flattenInto(map: Payload, prefix: string, depth: number, out: FlatField
       if (failure !== null) return failure;
       continue;
     }
+    const flat = Array.isArray(value) ? listToJson(value) : toFlatValue(value);
+    if ((typeof flat === 'string' && flat.includes(REPLACEMENT_CHARACTER)) || name.includes(REPLACEMENT_CHARACTER)) out.sawReplacementCharacter = true;
     out.names.push(name);
-    out.values.push(Array.isArray(value) ? listToJson(value) : toFlatValue(value));
+    out.values.push(flat);
     if (out.names.length > limits.maxFields) {
       return { reason: 'too-many-fields', message: `payload has more than ${limits.maxFields} fields` };
     }

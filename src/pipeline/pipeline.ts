@@ -8,7 +8,7 @@ import { readFooter } from '../storage/footer';
 import { findTopicFiles } from '../storage/lake';
 import { dataFileName, publishFile } from '../storage/publish';
 import { RecordBuffer, type OffsetRange, type RecordMetadata } from './buffer';
-import { decodeValue, type DecodeLimits } from './decode';
+import { decodeValue, hasInvalidUtf8Strings, type DecodeLimits } from './decode';
 import { createFlatFields, flattenPayload, type FlattenLimits } from './flatten';
 import { ConsumePositions, committableOffsets, offsetsToCommit, type TopicOffsets } from './offset-tracker';
 import { PublishedAboveCommit, consumeSkip, decodeCommitMetadata, encodeCommitMetadata, rangesToSkip } from './recovery';
@@ -290,6 +290,10 @@ export class Pipeline {
       const failure = flattenPayload(decoded.payload, this.flat, this.options.flattenLimits);
       if (failure !== null) {
         this.deadLetter(topic, record, value, 'flatten', failure.reason, failure.message);
+        return;
+      }
+      if (this.flat.sawReplacementCharacter && decoded.format === 'msgpack' && value !== null && hasInvalidUtf8Strings(value)) {
+        this.deadLetter(topic, record, value, 'decode', 'invalid-utf8', 'a MessagePack string holds bytes that are not UTF-8');
         return;
       }
     } else {

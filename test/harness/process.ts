@@ -1,9 +1,10 @@
 /** Runs the built collector CLI (dist/main.js) as a child process, the way users and containers do. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { repoRoot } from './broker';
 import { bootstrapServers } from './kafka';
 
-export const CLI = path.resolve(__dirname, '..', '..', 'dist', 'main.js');
+export const CLI = path.join(repoRoot(), 'dist', 'main.js');
 
 export interface CollectorProcess {
   readonly child: ChildProcess;

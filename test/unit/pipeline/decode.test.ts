@@ -1,5 +1,5 @@
 import { pack } from 'msgpackr';
-import { decodeValue } from '../../../src/pipeline/decode';
+import { decodeValue, hasInvalidUtf8Strings } from '../../../src/pipeline/decode';
 
 const limits = { maxValueBytes: 1024 };
 const bytes = (text: string): Buffer => Buffer.from(text, 'utf8');
@@ -35,5 +35,12 @@ describe('decodeValue', () => {
       expect(result.reason).toBe(reason);
       expect(result.message.length).toBeGreaterThan(0);
     }
+  });
+});
+
+describe('hasInvalidUtf8Strings', () => {
+  it('tells replaced bytes from a real U+FFFD', () => {
+    expect(hasInvalidUtf8Strings(Buffer.from([0x81, 0xa1, 0x61, 0xa2, 0xff, 0xfe]))).toBe(true);
+    expect(hasInvalidUtf8Strings(pack({ a: 'real \ufffd' }))).toBe(false);
   });
 });

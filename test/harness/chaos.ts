@@ -1,0 +1,96 @@
+/**
+ * The chaos run: produce continuously while the collector runs, kill it with SIGKILL at random
+ * moments (and let a fault point kill it between publish and commit), restart it, repeat; then
+ * let it catch up and check with `verify` that every produced offset is present exactly once.
+ */
+import { verifyOutput } from '../../src/commands/verify';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { bootstrapServers, createTopic, produce, uniqueName, type TestMessage } from './kafka';
+import { encodeEvent, marketEvent } from './market-data';
+import { spawnCollector } from './process';
+
+export interface ChaosOptions {
+  readonly kills: number;
+  readonly partitions?: number;
+  /** Messages produced per producer tick (every 50 ms). */
+  readonly batch?: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface ChaosFigures {
+  readonly kills: number;
+  readonly faultKills: number;
+  readonly produced: number;
+  readonly written: number;
+  readonly lost: number;
+  readonly duplicated: number;
+}
+
+const BASE_DAY = Date.UTC(2025, 9, 17, 23, 0, 0);
+
+export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
+  const partitions = options.partitions ?? 3;
+  const log = options.log ?? (() => undefined);
+  const topic = uniqueName('chaos');
+  await createTopic(topic, partitions);
+  const outputDir = mkdtempSync(path.join(os.tmpdir(), 'chaos-out-'));
+  const groupId = uniqueName('chaos-group');
+  // Static membership: a restarted member takes its place back at once instead of waiting for
+  // the killed one's session to time out.
+  const env = {
+    OUTPUT_DIR: outputDir,
+    TOPICS: topic,
+    GROUP_ID: groupId,
+    BATCH_SIZE: '250',
+    FLUSH_INTERVAL_MS: '500',
+    LOG_LEVEL: 'warn',
+    KAFKA_PROPERTIES: JSON.stringify({ 'group.instance.id': `${groupId}-member`, 'session.timeout.ms': 6000 }),
+  };
+
+  let produced = 0;
+  let producing = true;
+  const producer = (async () => {
+    while (producing) {
+      const batch: TestMessage[] = Array.from({ length: options.batch ?? 100 }, (_, i) => {
+        const n = produced + i;
+        // Timestamps cross midnight now and then, so records of one partition sit in two day buffers.
+        const timestamp = BASE_DAY + (n % 7) * 30 * 60_000 + n;
+        return { partition: n % partitions, key: `k${n % 50}`, value: encodeEvent(marketEvent(n, timestamp), n % 4 === 0 ? 'json' : 'msgpack'), timestamp };
+      });
+      await produce(topic, batch);
+      produced += batch.length;
+      await sleep(50);
+    }
+  })();
+
+  let kills = 0;
+  let faultKills = 0;
+  for (let round = 0; round < options.kills; round++) {
+    const collector = spawnCollector({ ...env, COLLECTOR_FAULT_CRASH_AFTER_PUBLISH: '0.05' });
+    const killAfterMs = 500 + Math.floor(Math.random() * 3500);
+    const outcome = await Promise.race([collector.exited.then(() => 'died' as const), sleep(killAfterMs).then(() => 'timer' as const)]);
+    if (outcome === 'timer') collector.child.kill('SIGKILL');
+    const { code, signal } = await collector.exited;
+    if (signal !== 'SIGKILL') throw new Error(`collector exited with code ${code} (signal ${signal}) instead of being killed:\n${collector.output().slice(-3000)}`);
+    if (outcome === 'died') faultKills++;
+    kills++;
+    log(`kill ${kills}/${options.kills} after ${outcome === 'died' ? 'a publish (fault point)' : `${killAfterMs} ms`}; produced so far ${produced}`);
+  }
+  producing = false;
+  await producer;
+
+  const catchUp = spawnCollector({ ...env, RUN_MODE: 'once' });
+  const caughtUp = await catchUp.exited;
+  if (caughtUp.code !== 0) throw new Error(`the catch-up run failed (${caughtUp.code ?? caughtUp.signal}):\n${catchUp.output().slice(-3000)}`);
+  const result = await verifyOutput({ outputDir, topics: [topic], broker: { properties: { 'bootstrap.servers': bootstrapServers() }, timeoutMs: 10_000 } });
+  const written = result.reports.reduce((sum, r) => sum + r.rows, 0);
+  const duplicated = result.reports.reduce((sum, r) => sum + r.duplicates, 0);
+  const lost = result.reports.reduce((sum, r) => sum + (r.gapsOnBroker ?? []).reduce((s, [a, b]) => s + b - a + 1, 0) + (r.behind ?? 0), 0);
+  return { kills, faultKills, produced, written, lost, duplicated };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,214 @@
+/**
+ * compose.yaml, checked without a Docker engine: services, health checks, restart policies, the
+ * output volume, the one-shot and monitoring profiles, and agreement with the Dockerfile, the config
+ * schema and the Prometheus and Grafana files it mounts.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import {
+  CONFIG_ENV,
+  configDefault,
+  interpolate,
+  loadYaml,
+  parseDockerfile,
+  parseHealthcheck,
+  readRepoFile,
+  repoPath,
+} from './artefacts';
+
+interface Service {
+  image?: string;
+  build?: unknown;
+  command?: string[] | string;
+  environment?: Record<string, string | number | boolean | null>;
+  volumes?: string[];
+  ports?: string[];
+  profiles?: string[];
+  restart?: string;
+  depends_on?: Record<string, { condition?: string }> | string[];
+  healthcheck?: { test?: string[] | string; interval?: string; disable?: boolean };
+  stop_grace_period?: string;
+}
+
+interface ComposeFile {
+  services: Record<string, Service>;
+  volumes?: Record<string, unknown>;
+}
+
+// As `docker compose` sees it with no variables set: every ${VAR:-default} at its default.
+const compose = interpolate(loadYaml('compose.yaml') as ComposeFile);
+const services = compose.services;
+
+function service(name: string): Service {
+  const found = services[name];
+  if (found === undefined) throw new Error(`compose.yaml has no service ${name}`);
+  return found;
+}
+
+function seconds(duration: string): number {
+  let total = 0;
+  for (const [, amount, unit] of duration.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) {
+    total += Number(amount) * { ms: 0.001, s: 1, m: 60, h: 3600 }[unit as 'ms' | 's' | 'm' | 'h'];
+  }
+  return total;
+}
+
+function commandText(command: string[] | string | undefined): string {
+  return Array.isArray(command) ? command.join(' ') : (command ?? '');
+}
+
+function volumeParts(spec: string): { source: string; target: string } {
+  const [source, target] = spec.split(':');
+  return { source, target };
+}
+
+describe('compose.yaml', () => {
+  it('has the broker, the daemon, the one-shot run and the monitoring services', () => {
+    expect(Object.keys(services).sort()).toEqual(['collector', 'collector-once', 'grafana', 'prometheus', 'redpanda']);
+  });
+
+  it('runs a single dev-mode Redpanda with an internal and an external listener and a health check', () => {
+    const redpanda = service('redpanda');
+    expect(redpanda.image).toMatch(/(^|\/)redpandadata\/redpanda:v\d+/);
+    const command = commandText(redpanda.command);
+    for (const flag of ['--mode dev-container', '--smp 1', '--overprovisioned']) expect(command).toContain(flag);
+    expect(command).toContain('--kafka-addr internal://0.0.0.0:9092,external://0.0.0.0:19092');
+    expect(command).toContain('--advertise-kafka-addr internal://redpanda:9092,external://localhost:19092');
+    expect(commandText(redpanda.healthcheck?.test)).toContain('rpk cluster health');
+    expect(redpanda.ports).toContain('19092:19092');
+  });
+
+  describe('collector (daemon)', () => {
+    const collector = service('collector');
+    const env = collector.environment ?? {};
+
+    it('is built from this repository and restarts unless stopped', () => {
+      expect(collector.build).toBe('.');
+      expect(collector.restart).toBe('unless-stopped');
+      expect(collector.profiles).toBeUndefined();
+    });
+
+    it('waits for a healthy broker and connects to its internal listener', () => {
+      expect(collector.depends_on).toEqual({ redpanda: { condition: 'service_healthy' } });
+      expect(env.BOOTSTRAP_SERVERS).toBe('redpanda:9092');
+    });
+
+    it('has the same /healthz health check as the image', () => {
+      const test = collector.healthcheck?.test;
+      expect(Array.isArray(test) && test[0]).toBe('CMD');
+      const image = parseDockerfile(readRepoFile('Dockerfile')).filter((i) => i.keyword === 'HEALTHCHECK').pop();
+      expect(image).toBeDefined();
+      expect((test as string[]).slice(1)).toEqual(parseHealthcheck(image?.args ?? '').command);
+      expect(commandText(test)).toContain('/healthz');
+    });
+
+    it('writes to a volume mounted at OUTPUT_DIR: a named volume by default, a host path with OUTPUT_HOST_DIR', () => {
+      const mounts = (collector.volumes ?? []).map(volumeParts);
+      const output = mounts.find((mount) => mount.target === env.OUTPUT_DIR);
+      expect(env.OUTPUT_DIR).toBe('/app/output');
+      expect(output).toBeDefined();
+      expect(Object.keys(compose.volumes ?? {})).toContain(output?.source);
+      // The seed's host directory still works.
+      const raw = loadYaml('compose.yaml') as ComposeFile;
+      const seedStyle = interpolate(raw, { OUTPUT_HOST_DIR: '/data/datalake/redpanda_backup' }).services.collector.volumes ?? [];
+      expect(seedStyle).toContain('/data/datalake/redpanda_backup:/app/output');
+    });
+
+    it('gives the graceful stop more time than SHUTDOWN_DEADLINE_MS before Docker kills it', () => {
+      const deadlineMs = Number(env.SHUTDOWN_DEADLINE_MS ?? configDefault('SHUTDOWN_DEADLINE_MS'));
+      expect(seconds(collector.stop_grace_period ?? '10s')).toBeGreaterThan(deadlineMs / 1000);
+    });
+
+    it('publishes the HTTP port it is configured with', () => {
+      expect(env.HTTP_PORT).toBe(String(configDefault('HTTP_PORT')));
+      expect(collector.ports).toContain(`${env.HTTP_PORT}:${env.HTTP_PORT}`);
+    });
+  });
+
+  it('sets only environment variables the collector reads', () => {
+    for (const name of ['collector', 'collector-once']) {
+      for (const key of Object.keys(service(name).environment ?? {})) {
+        expect({ service: name, key, known: CONFIG_ENV.has(key) }).toEqual({ service: name, key, known: true });
+      }
+    }
+  });
+
+  it('offers the seed\'s one-time run as a one-shot service in its own profile', () => {
+    const once = service('collector-once');
+    expect(once.profiles).toEqual(['once']);
+    expect(once.restart).toBe('no');
+    expect(once.environment?.RUN_MODE).toBe('once');
+    // HTTP_ENABLED=auto serves no HTTP in one-shot mode, so the image's /healthz check is off.
+    expect(once.healthcheck).toEqual({ disable: true });
+    expect(once.environment?.HTTP_ENABLED ?? configDefault('HTTP_ENABLED')).toBe('auto');
+    // Same image, group and output as the daemon, so runs are incremental.
+    const daemon = service('collector');
+    expect(once.build).toEqual(daemon.build);
+    expect(once.image).toEqual(daemon.image);
+    expect(once.volumes).toEqual(daemon.volumes);
+    expect(once.environment?.GROUP_ID).toEqual(daemon.environment?.GROUP_ID);
+  });
+
+  it('puts Prometheus and Grafana in the monitoring profile with their provisioning mounted', () => {
+    for (const name of ['prometheus', 'grafana']) {
+      expect(service(name).profiles).toEqual(['monitoring']);
+      expect(service(name).healthcheck?.test).toBeDefined();
+    }
+    const prometheus = (service('prometheus').volumes ?? []).map(volumeParts);
+    expect(prometheus).toContainEqual({ source: './config/prometheus/prometheus.yml', target: '/etc/prometheus/prometheus.yml' });
+    const grafana = (service('grafana').volumes ?? []).map(volumeParts);
+    expect(grafana).toContainEqual({ source: './config/grafana/provisioning', target: '/etc/grafana/provisioning' });
+    expect(grafana.some((mount) => mount.source === './config/grafana/dashboards')).toBe(true);
+  });
+
+  it('bind-mounts only paths that exist in the repository', () => {
+    for (const [name, definition] of Object.entries(services)) {
+      for (const { source } of (definition.volumes ?? []).map(volumeParts)) {
+        if (!source.startsWith('.')) continue;
+        expect({ service: name, source, exists: existsSync(repoPath(source)) }).toEqual({ service: name, source, exists: true });
+      }
+    }
+  });
+
+  it('declares every named volume it uses', () => {
+    const declared = Object.keys(compose.volumes ?? {});
+    for (const definition of Object.values(services)) {
+      for (const { source } of (definition.volumes ?? []).map(volumeParts)) {
+        if (source.startsWith('.') || source.startsWith('/')) continue;
+        expect(declared).toContain(source);
+      }
+    }
+  });
+});
+
+describe('Prometheus and Grafana provisioning', () => {
+  const prometheus = loadYaml('config', 'prometheus', 'prometheus.yml') as {
+    scrape_configs: { job_name: string; metrics_path?: string; static_configs: { targets: string[] }[] }[];
+  };
+
+  it('scrapes the collector service on its HTTP port at /metrics', () => {
+    const job = prometheus.scrape_configs.find((config) => config.job_name === 'collector');
+    expect(job).toBeDefined();
+    expect(job?.metrics_path ?? '/metrics').toBe('/metrics');
+    expect(job?.static_configs.flatMap((config) => config.targets)).toEqual([`collector:${service('collector').environment?.HTTP_PORT}`]);
+  });
+
+  it('gives Grafana a Prometheus datasource at the compose service, and loads dashboards from where compose mounts them', () => {
+    const datasources = loadYaml('config', 'grafana', 'provisioning', 'datasources', 'prometheus.yml') as {
+      datasources: { type: string; uid: string; url: string }[];
+    };
+    const [datasource] = datasources.datasources;
+    expect(datasource.type).toBe('prometheus');
+    expect(datasource.url).toBe('http://prometheus:9090');
+    expect(service('prometheus').ports).toContain('9090:9090');
+
+    const providers = loadYaml('config', 'grafana', 'provisioning', 'dashboards', 'collector.yml') as {
+      providers: { options: { path: string } }[];
+    };
+    const mount = (service('grafana').volumes ?? []).map(volumeParts).find((m) => m.source === './config/grafana/dashboards');
+    expect(providers.providers.map((provider) => provider.options.path)).toContain(mount?.target);
+    const home = service('grafana').environment?.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH;
+    expect(home).toBe(path.posix.join(mount?.target ?? '', 'collector.json'));
+    expect(existsSync(repoPath('config', 'grafana', 'dashboards', 'collector.json'))).toBe(true);
+  });
+});

@@ -1,0 +1,155 @@
+/**
+ * config/kubernetes/deployment.yaml: probes on the right paths and port, a grace period above the
+ * shutdown deadline, resources that fit the memory budget, a non-root pod, config from a ConfigMap
+ * and the SASL password from a Secret, the output on a claim, and a Service for /metrics.
+ */
+import { CONFIG_ENV, configDefault, loadYamlDocuments } from './artefacts';
+
+interface Probe {
+  httpGet?: { path: string; port: string | number };
+}
+
+interface Container {
+  name: string;
+  image: string;
+  ports?: { name?: string; containerPort: number }[];
+  envFrom?: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
+  env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  livenessProbe?: Probe;
+  readinessProbe?: Probe;
+  startupProbe?: Probe;
+  securityContext?: Record<string, unknown>;
+  volumeMounts?: { name: string; mountPath: string }[];
+}
+
+interface PodSpec {
+  terminationGracePeriodSeconds?: number;
+  securityContext?: { runAsUser?: number; runAsGroup?: number; runAsNonRoot?: boolean; fsGroup?: number };
+  containers: Container[];
+  volumes?: { name: string; persistentVolumeClaim?: { claimName: string } }[];
+}
+
+interface Manifest {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; annotations?: Record<string, string> };
+  data?: Record<string, string>;
+  stringData?: Record<string, string>;
+  spec?: {
+    replicas?: number;
+    selector?: { matchLabels: Record<string, string> } | Record<string, string>;
+    template?: { metadata: { labels: Record<string, string>; annotations?: Record<string, string> }; spec: PodSpec };
+    ports?: { name?: string; port: number; targetPort: string | number }[];
+  };
+}
+
+const manifests = loadYamlDocuments('config', 'kubernetes', 'deployment.yaml') as Manifest[];
+
+function one(kind: string): Manifest {
+  const found = manifests.filter((manifest) => manifest.kind === kind);
+  if (found.length !== 1) throw new Error(`expected one ${kind}, found ${found.length}`);
+  return found[0];
+}
+
+const deployment = one('Deployment');
+const configMap = one('ConfigMap');
+const secret = one('Secret');
+const pod = deployment.spec?.template?.spec as PodSpec;
+const container = pod.containers[0];
+const settings = configMap.data ?? {};
+
+function setting(env: string): string {
+  return settings[env] ?? String(configDefault(env));
+}
+
+/** Kubernetes quantity to bytes (Mi, Gi, M, G, plain). */
+function bytes(quantity: string): number {
+  const match = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|K|M|G)?$/.exec(quantity);
+  if (!match) throw new Error(`unsupported quantity ${quantity}`);
+  const unit = { Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, K: 1e3, M: 1e6, G: 1e9 }[match[2] ?? ''] ?? 1;
+  return Number(match[1]) * unit;
+}
+
+function probePort(probe: Probe | undefined): number | undefined {
+  const port = probe?.httpGet?.port;
+  if (typeof port === 'number') return port;
+  return container.ports?.find((p) => p.name === port)?.containerPort;
+}
+
+describe('Kubernetes example', () => {
+  it('holds a ConfigMap, a Secret, a PersistentVolumeClaim, a Deployment and a Service', () => {
+    expect(manifests.map((m) => m.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'PersistentVolumeClaim', 'Secret', 'Service']);
+  });
+
+  it('runs one replica of one container', () => {
+    expect(deployment.spec?.replicas).toBe(1);
+    expect(pod.containers).toHaveLength(1);
+  });
+
+  it('probes liveness on /healthz and readiness on /readyz, on the port the collector listens on', () => {
+    expect(container.livenessProbe?.httpGet?.path).toBe('/healthz');
+    expect(container.readinessProbe?.httpGet?.path).toBe('/readyz');
+    const port = Number(setting('HTTP_PORT'));
+    expect(probePort(container.livenessProbe)).toBe(port);
+    expect(probePort(container.readinessProbe)).toBe(port);
+    if (container.startupProbe) {
+      expect(container.startupProbe.httpGet?.path).toBe('/healthz');
+      expect(probePort(container.startupProbe)).toBe(port);
+    }
+  });
+
+  it('gives the graceful stop more time than SHUTDOWN_DEADLINE_MS before the kubelet kills the pod', () => {
+    const grace = pod.terminationGracePeriodSeconds ?? 30;
+    expect(grace).toBe(30);
+    expect(grace).toBeGreaterThan(Number(setting('SHUTDOWN_DEADLINE_MS')) / 1000);
+  });
+
+  it('has memory requests and limits with room above MEMORY_BUDGET_BYTES', () => {
+    const budget = Number(setting('MEMORY_BUDGET_BYTES'));
+    const limit = bytes(container.resources?.limits?.memory ?? '0');
+    const request = bytes(container.resources?.requests?.memory ?? '0');
+    // Node, librdkafka's queues and the encoder workers come on top of the buffered bytes.
+    expect(limit).toBeGreaterThanOrEqual(2 * budget);
+    expect(limit).toBeLessThanOrEqual(4 * budget);
+    expect(request).toBeGreaterThan(budget);
+    expect(request).toBeLessThanOrEqual(limit);
+    expect(container.resources?.requests?.cpu).toBeDefined();
+  });
+
+  it('runs as uid 1000, not root, without privilege escalation', () => {
+    expect(pod.securityContext).toMatchObject({ runAsUser: 1000, runAsNonRoot: true, fsGroup: 1000 });
+    expect(container.securityContext).toMatchObject({ allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+  });
+
+  it('takes its settings from the ConfigMap, all of them variables the collector reads', () => {
+    expect(container.envFrom).toContainEqual({ configMapRef: { name: configMap.metadata.name } });
+    for (const key of Object.keys(settings)) expect({ key, known: CONFIG_ENV.has(key) }).toEqual({ key, known: true });
+  });
+
+  it('takes the SASL password from the Secret, never from the ConfigMap', () => {
+    expect(settings).not.toHaveProperty('SASL_PASSWORD');
+    const password = container.env?.find((entry) => entry.name === 'SASL_PASSWORD');
+    expect(password?.valueFrom?.secretKeyRef?.name).toBe(secret.metadata.name);
+    expect(Object.keys(secret.stringData ?? {})).toContain(password?.valueFrom?.secretKeyRef?.key);
+    expect(CONFIG_ENV.get('SASL_PASSWORD')?.key).toBe('kafka.saslPassword');
+  });
+
+  it('writes OUTPUT_DIR on the PersistentVolumeClaim', () => {
+    const mount = container.volumeMounts?.find((m) => m.mountPath === setting('OUTPUT_DIR'));
+    expect(mount).toBeDefined();
+    const volume = pod.volumes?.find((v) => v.name === mount?.name);
+    expect(volume?.persistentVolumeClaim?.claimName).toBe(one('PersistentVolumeClaim').metadata.name);
+  });
+
+  it('exposes /metrics through a Service selecting the pods, and annotates the pods for scraping', () => {
+    const service = one('Service');
+    const labels = deployment.spec?.template?.metadata.labels ?? {};
+    expect(labels).toMatchObject((service.spec?.selector ?? {}) as Record<string, string>);
+    expect(deployment.spec?.selector).toEqual({ matchLabels: labels });
+    const port = service.spec?.ports?.[0];
+    expect(port?.targetPort === 'http' || Number(port?.targetPort) === Number(setting('HTTP_PORT'))).toBe(true);
+    const annotations = deployment.spec?.template?.metadata.annotations ?? {};
+    expect(annotations).toMatchObject({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': setting('HTTP_PORT'), 'prometheus.io/path': '/metrics' });
+  });
+});

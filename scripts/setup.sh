@@ -64,6 +64,8 @@ ensure_node_modules() {
     # Builds the bundled librdkafka against the system's OpenSSL, SASL, zstd, lz4 and curl
     # instead of downloading a prebuilt binary (which needs GitHub access).
     export CKJS_LINKING=dynamic
+    # Where GitHub is reachable node-pre-gyp would fetch the statically linked prebuilt instead.
+    export npm_config_build_from_source=@confluentinc/kafka-javascript
     log "node_modules: npm ci (compiles librdkafka, a few minutes)"
     npm ci --no-audit --no-fund
   fi

@@ -5,15 +5,13 @@
  * depend on the order in which records arrive (widen is commutative and associative):
  *
  * ```
- *                 binary
- *                   │
  *                 string
- *                ╱      ╲
- *          double        boolean
- *            │
- *          int64
- *            │
- *       timestamp_ms
+ *              ╱    │     ╲
+ *        double  boolean  binary
+ *          │
+ *        int64
+ *          │
+ *     timestamp_ms
  * ```
  *
  * - `timestamp_ms ⊔ int64 = int64`: a timestamp is milliseconds since the epoch, so the integer
@@ -23,9 +21,10 @@
  *   fractions is rare enough to accept that.
  * - `boolean ⊔ any number = string`: there is no lossless numeric form of true/false next to
  *   numbers that readers would not misread, so both become text.
- * - `string ⊔ binary = binary`: every string has exactly one UTF-8 encoding, so binary keeps each
- *   cell's content exactly. (The other choice, base64 text, would be ambiguous: a reader could not
- *   tell an encoded byte string from a string that happens to look like base64.)
+ * - `binary ⊔ anything else = string`, as for every other mix: "anything and string to string"
+ *   keeps columns that are mostly text readable as text (a BLOB column would not be); the bytes
+ *   are kept as base64 text, which loses nothing, though a reader cannot tell them from a string
+ *   that happens to look like base64.
  */
 import type { CellValue, ColumnType } from './batch';
 import { ParquetEncodeError } from './errors';
@@ -69,7 +68,6 @@ export function inferCellType(value: RawValue): ColumnType | null {
 /** The narrowest type that holds every value of both `a` and `b` (the lattice join). */
 export function widen(a: ColumnType, b: ColumnType): ColumnType {
   if (a === b) return a;
-  if (a === 'binary' || b === 'binary') return 'binary';
   const rankA = RANK_NUMERIC[a];
   const rankB = RANK_NUMERIC[b];
   if (rankA !== undefined && rankB !== undefined) return rankA > rankB ? a : b;
@@ -90,8 +88,6 @@ export function inferColumnType(values: readonly RawValue[]): ColumnType | null 
   return type;
 }
 
-const utf8 = new TextEncoder();
-
 /**
  * Converts a value to the representation `encodeParquet` expects for a column of `type`.
  * `type` must be the value's own type or a widening of it (see `widen`); anything else is a bug in
@@ -105,7 +101,7 @@ const utf8 = new TextEncoder();
  * - timestamp (`Date`): ISO 8601 in UTC with milliseconds, e.g. `"2025-10-17T10:30:00.000Z"`;
  * - other objects: JSON text (bigints inside become decimal strings).
  *
- * Binary form of a non-binary value: the UTF-8 bytes of its textual form.
+ * - bytes: base64.
  */
 export function coerce(value: RawValue, type: ColumnType): CellValue {
   if (value === null || value === undefined) return null;
@@ -121,7 +117,8 @@ export function coerce(value: RawValue, type: ColumnType): CellValue {
     case 'string':
       return coerceString(value);
     case 'binary':
-      return value instanceof Uint8Array ? value : utf8.encode(coerceString(value));
+      if (value instanceof Uint8Array) return value;
+      break;
   }
   throw mismatch(value, type);
 }
@@ -151,7 +148,7 @@ function coerceString(value: RawValue): string {
     default:
       break;
   }
-  if (value instanceof Uint8Array) throw mismatch(value, 'string');
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
   if (value instanceof Date) {
     return Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString();
   }

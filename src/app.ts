@@ -1,9 +1,11 @@
 import { promises as fs, constants as fsConstants } from 'node:fs';
 import type { TopicPartition } from '@confluentinc/kafka-javascript';
 import { consumerProperties, subscription } from './config/kafka-properties';
-import type { CollectorConfig } from './config/schema';
+import { probeWritableDir } from './config/output-dir';
+import { isHttpEnabled, type CollectorConfig } from './config/schema';
 import { CollectorError } from './errors';
 import { HttpServer, type HealthCheck, type HealthSource } from './http/server';
+import { LagMonitor } from './observability/lag';
 import type { Logger } from './observability/logger';
 import { CollectorMetrics } from './observability/metrics';
 import { EncoderPool } from './parquet/worker-pool';
@@ -42,6 +44,7 @@ export class CollectorApp implements HealthSource {
   private readonly source: KafkaSource;
   private readonly pipeline: Pipeline;
   private readonly http: HttpServer | null;
+  private readonly lag: LagMonitor;
   private readonly onProgress?: (progress: readonly TopicProgress[]) => void;
   private stopping: Promise<void> | null = null;
   private goalsPending = 0;
@@ -80,7 +83,8 @@ export class CollectorApp implements HealthSource {
       },
       { source: this.source, encode: (batch) => this.pool.encode(batch), logger, metrics: this.metrics, now: this.now, afterPublish: crashAfterPublishFault() },
     );
-    this.http = new HttpServer({ host: config.http.host, port: config.http.port }, this, this.metrics.registry);
+    this.http = isHttpEnabled(config) ? new HttpServer({ host: config.http.host, port: config.http.port }, this, this.metrics.registry) : null;
+    this.lag = new LagMonitor({ source: this.source, gauge: this.metrics.consumerLag, logger, intervalMs: config.metrics.lagIntervalMs, timeoutMs: KAFKA_TIMEOUT_MS });
   }
 
   /** Port the HTTP server bound (after start). */
@@ -96,6 +100,7 @@ export class CollectorApp implements HealthSource {
     const address = await this.http?.start();
     if (address !== undefined) this.logger.info({ event: 'http_listening', address }, 'HTTP server listening');
     await this.source.connect(KAFKA_TIMEOUT_MS);
+    this.lag.start();
     this.logger.info({ event: 'consumer_started', subscription: subscription(this.config), groupId: this.config.kafka.groupId, mode: this.config.mode }, 'consumer subscribed');
     return { finished: this.pipeline.start() };
   }
@@ -125,6 +130,7 @@ export class CollectorApp implements HealthSource {
   private async stopInOrder(reason: string): Promise<void> {
     this.logger.info({ event: 'shutdown_started', reason }, 'stopping: publishing buffers and committing');
     await this.pipeline.drain();
+    await this.lag.stop();
     await this.source.disconnect();
     await this.pool.close();
     await this.http?.stop();
@@ -138,15 +144,12 @@ export class CollectorApp implements HealthSource {
   }
 
   async readiness(): Promise<HealthCheck[]> {
-    const writable = await fs.access(this.config.output.dir, fsConstants.W_OK).then(
-      () => true,
-      () => false,
-    );
+    const unwritable = await probeWritableDir(this.config.output.dir, { create: false });
     return [
       { name: 'not-stopping', ok: this.stopping === null },
-      { name: 'kafka-connected', ok: this.source.isConnected },
+      { name: 'kafka-connected', ok: this.source.isConnected && this.source.brokersReachable },
       { name: 'group-assignment', ok: this.source.hasAssignment },
-      { name: 'output-writable', ok: writable && !this.pipeline.isWriteFailing },
+      { name: 'output-writable', ok: unwritable === null && !this.pipeline.isWriteFailing, detail: unwritable ?? undefined },
     ];
   }
 

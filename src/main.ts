@@ -1,19 +1,22 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { CollectorApp } from './app';
-import { loadConfig } from './config/load';
+import { loadConfig, loadConfigForRun, type LoadConfigOptions, type LoadedConfig } from './config/load';
 import { CollectorError, describeError } from './errors';
 import { createLogger, type Logger } from './observability/logger';
 import { createProgressReporter } from './observability/progress';
+import { COLLECTOR_VERSION } from './version';
 
 /**
- * Entry point: parse the command line, load and validate the config (exit 2 on any bad key, before
- * connecting), run the daemon or the one-shot mode, and turn SIGTERM/SIGINT into a graceful stop.
+ * Entry point: parse the command line, load and validate the config (exit 2 on any bad key or an
+ * unusable output directory, before connecting), run the daemon or the one-shot mode, and turn
+ * SIGTERM/SIGINT into a graceful stop.
  */
 
 const EXIT_OK = 0;
 const EXIT_FAILED = 1;
 const EXIT_CONFIG = 2;
+/** 128 + SIGINT, what a shell reports for an interrupted command. */
 const EXIT_SECOND_SIGNAL = 130;
 
 const USAGE = `Usage: redpanda-parquet-collector [options]
@@ -24,57 +27,80 @@ Options:
   --once              consume up to the current end of every partition, flush, commit, exit (RUN_MODE=once)
   --config FILE       config file (else CONFIG_FILE, else config/collector.json if present)
   --print-config      print the effective configuration (secrets redacted) and exit
+  -v, --version       print the version and exit
   -h, --help          this text
 
-Every setting is an environment variable too; see README.md.`;
+Every setting is an environment variable too; see README.md.
+Exit codes: 0 done, 1 failed, 2 bad command line or configuration, 130 stopped by a second signal.`;
+
+interface CommandLine {
+  readonly once: boolean;
+  readonly config?: string;
+  readonly printConfig: boolean;
+  readonly version: boolean;
+  readonly help: boolean;
+}
 
 async function main(argv: readonly string[]): Promise<number> {
-  let values;
+  let args: CommandLine;
   try {
-    values = parseArgs({
-      args: [...argv],
-      options: {
-        once: { type: 'boolean', default: false },
-        config: { type: 'string' },
-        'print-config': { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-    }).values;
+    args = parseCommandLine(argv);
   } catch (error) {
     process.stderr.write(`${describeError(error)}\n\n${USAGE}\n`);
     return EXIT_CONFIG;
   }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return EXIT_OK;
-  }
-  let loaded;
+  if (args.help) return print(USAGE, EXIT_OK);
+  if (args.version) return print(COLLECTOR_VERSION, EXIT_OK);
+  const options: LoadConfigOptions = { file: args.config, overrides: args.once ? { mode: 'once' } : {} };
+  let loaded: LoadedConfig;
   try {
-    loaded = loadConfig({ file: values.config, overrides: values.once ? { mode: 'once' } : {} });
+    // --print-config must work where the output directory does not exist (a laptop, a CI job).
+    loaded = args.printConfig ? loadConfig(options) : await loadConfigForRun(options);
   } catch (error) {
     process.stderr.write(`${describeError(error)}\n`);
     return EXIT_CONFIG;
   }
-  if (values['print-config']) {
-    process.stdout.write(`${loaded.redacted}\n`);
-    return EXIT_OK;
-  }
-  const { config } = loaded;
-  const logger = createLogger(config.log.level, process.stdout.isTTY === true);
-  logger.info({ event: 'config_loaded', file: loaded.file ?? null, config: JSON.parse(loaded.redacted) as unknown }, 'configuration loaded');
+  if (args.printConfig) return print(JSON.stringify(loaded.redacted, null, 2), EXIT_OK);
+  return run(loaded);
+}
+
+function parseCommandLine(argv: readonly string[]): CommandLine {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      once: { type: 'boolean', default: false },
+      config: { type: 'string' },
+      'print-config': { type: 'boolean', default: false },
+      version: { type: 'boolean', short: 'v', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  return { once: values.once, config: values.config, printConfig: values['print-config'], version: values.version, help: values.help };
+}
+
+function print(text: string, code: number): number {
+  process.stdout.write(`${text}\n`);
+  return code;
+}
+
+async function run({ config, redacted, file }: LoadedConfig): Promise<number> {
+  const logger = createLogger({ level: config.log.level, format: config.log.format, terminal: process.stdout.isTTY === true });
+  logger.info({ event: 'config_loaded', version: COLLECTOR_VERSION, file: file ?? null, config: redacted }, 'configuration loaded');
   const progress = config.mode === 'once' ? createProgressReporter(logger, process.stderr.isTTY === true) : undefined;
   let app: CollectorApp;
   try {
     app = new CollectorApp({ config, logger, onProgress: progress?.update });
   } catch (error) {
-    logger.fatal({ err: error }, 'cannot build the collector');
+    logger.fatal({ event: 'start_failed', err: error }, `cannot build the collector: ${describeError(error)}`);
     return EXIT_FAILED;
   }
   const signals = installSignalHandlers(app, logger, config.shutdown.deadlineMs);
   try {
+    // A signal ends either mode: app.stop() drains the pipeline the run is waiting on.
     if (config.mode === 'once') {
-      await app.runOnce();
+      await Promise.race([app.runOnce(), signals.stopped]);
     } else {
       const { finished } = await app.start();
       await Promise.race([finished, signals.stopped]);
@@ -82,7 +108,8 @@ async function main(argv: readonly string[]): Promise<number> {
     await app.stop('finished');
     return EXIT_OK;
   } catch (error) {
-    logger.fatal({ err: error, code: error instanceof CollectorError ? error.code : undefined }, describeError(error));
+    const code = error instanceof CollectorError ? error.code : undefined;
+    logger.fatal({ event: 'run_failed', err: error, code }, describeError(error));
     await Promise.race([app.stop('fatal error').catch(() => undefined), sleep(config.shutdown.deadlineMs)]);
     return EXIT_FAILED;
   } finally {
@@ -90,6 +117,11 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
+/**
+ * The first SIGTERM/SIGINT starts the graceful stop under a deadline; a second one, or the
+ * deadline, exits at once. Either way nothing is lost: unpublished records were never committed
+ * and are read again on the next start.
+ */
 function installSignalHandlers(app: CollectorApp, logger: Logger, deadlineMs: number): { stopped: Promise<void> } {
   let signalled = false;
   let resolveStopped: () => void = () => undefined;
@@ -102,7 +134,7 @@ function installSignalHandlers(app: CollectorApp, logger: Logger, deadlineMs: nu
       process.exit(EXIT_SECOND_SIGNAL);
     }
     signalled = true;
-    logger.info({ event: 'signal', signal }, 'signal received: stopping gracefully');
+    logger.info({ event: 'signal', signal, deadlineMs }, 'signal received: stopping gracefully');
     const deadline = setTimeout(() => {
       logger.error({ event: 'shutdown_deadline', deadlineMs }, 'graceful stop took too long: exiting; unpublished records are re-read on the next start');
       process.exit(EXIT_FAILED);

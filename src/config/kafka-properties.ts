@@ -58,6 +58,6 @@ export function consumerProperties(config: CollectorConfig): KafkaProperties {
     // Metadata refresh also discovers new topics that match a pattern subscription.
     'topic.metadata.refresh.interval.ms': 30_000,
     'statistics.interval.ms': 0,
-    ...config.kafka.properties,
+    ...Object.fromEntries(config.kafka.properties),
   };
 }

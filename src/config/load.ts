@@ -1,8 +1,15 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import convict from 'convict';
 import { CollectorError } from '../errors';
-import { configSchema, type CollectorConfig } from './schema';
+import { probeWritableDir } from './output-dir';
+import { configSchema, schemaKeys, toPropertyList, type CollectorConfig } from './schema';
+
+/**
+ * Loads defaults, then the config file, then environment variables (which win over the file),
+ * then command-line overrides, and validates strictly. Every problem found is reported in one
+ * error, so a user fixes a bad deployment in one round instead of one key per restart.
+ */
 
 export interface LoadConfigOptions {
   /** Environment to read; process.env by default. */
@@ -13,7 +20,37 @@ export interface LoadConfigOptions {
   readonly overrides?: Readonly<Record<string, unknown>>;
 }
 
+/** One thing wrong with the configuration; `key` is null when no single key is to blame. */
+export interface ConfigProblem {
+  readonly key: string | null;
+  readonly message: string;
+}
+
+/** The effective configuration as plain JSON, with every secret replaced. */
+export type RedactedConfig = Record<string, unknown>;
+
+export interface LoadedConfig {
+  readonly config: CollectorConfig;
+  readonly redacted: RedactedConfig;
+  readonly file?: string;
+}
+
+export class ConfigInvalidError extends CollectorError {
+  readonly problems: readonly ConfigProblem[];
+
+  constructor(problems: readonly ConfigProblem[], file: string | undefined) {
+    const lines = problems.map(formatProblem);
+    super('CONFIG_INVALID', `invalid configuration (${problems.length} ${problems.length === 1 ? 'problem' : 'problems'}):\n  ${lines.join('\n  ')}`, {
+      context: { file: file ?? null, problems: problems.length },
+    });
+    this.problems = problems;
+  }
+}
+
 const DEFAULT_CONFIG_FILE = path.join('config', 'collector.json');
+const REDACTED = '[redacted]';
+const KEYS = schemaKeys();
+const ENV_OF_KEY = new Map(KEYS.map(({ key, env }) => [key, env]));
 
 export function resolveConfigFile(options: LoadConfigOptions): string | undefined {
   const env = options.env ?? process.env;
@@ -22,44 +59,165 @@ export function resolveConfigFile(options: LoadConfigOptions): string | undefine
   return existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined;
 }
 
-/**
- * Loads defaults, then the config file, then environment variables (which win), then overrides,
- * and validates strictly: every unknown or malformed key is named in one error.
- */
-export function loadConfig(options: LoadConfigOptions = {}): { config: CollectorConfig; redacted: string; file?: string } {
-  const file = resolveConfigFile(options);
-  const config = convict(configSchema, { env: options.env ?? process.env, args: [] });
-  const problems: string[] = [];
-  try {
-    if (file) config.loadFile(file);
-    for (const [key, value] of Object.entries(options.overrides ?? {})) config.set(key, value);
-    config.validate({ allowed: 'strict', output: (message) => problems.push(message) });
-  } catch (error) {
-    problems.push(...(error as Error).message.split('\n').filter((line) => line.trim() !== ''));
-  }
-  if (problems.length > 0) {
-    throw new CollectorError('CONFIG_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`, {
-      context: { file: file ?? null, problems: problems.length },
-    });
-  }
-  const properties = config.getProperties() as unknown as CollectorConfig;
-  checkCrossFieldRules(properties);
-  return { config: properties, redacted: config.toString(), file };
+/** Reads and validates the configuration; throws ConfigInvalidError naming every problem. */
+export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
+  const candidate = readConfig(options);
+  return accept(candidate, candidate.problems);
 }
 
-function checkCrossFieldRules(config: CollectorConfig): void {
-  const problems: string[] = [];
-  if (config.kafka.topics.length > 0 && config.kafka.topicPattern !== '') {
-    problems.push('kafka.topics (TOPICS) and kafka.topicPattern (TOPIC_PATTERN): set one of them, not both');
+/**
+ * loadConfig, plus the checks that touch the machine: the output directory must exist or be
+ * creatable, and writable. Run before connecting, so a bad mount fails as a config error.
+ */
+export async function loadConfigForRun(options: LoadConfigOptions = {}): Promise<LoadedConfig> {
+  const candidate = readConfig(options);
+  const problems = [...candidate.problems];
+  const dir: unknown = candidate.config.output.dir;
+  if (typeof dir === 'string' && dir.trim() !== '') {
+    const reason = await probeWritableDir(dir, { create: true });
+    if (reason !== null) problems.push({ key: 'output.dir', message: `${dir} is not a usable directory: ${reason}` });
   }
-  const sasl = config.kafka.securityProtocol.startsWith('sasl');
-  if (sasl && (config.kafka.saslUsername === '' || config.kafka.saslPassword === '')) {
-    problems.push('kafka.saslUsername (SASL_USERNAME) and kafka.saslPassword (SASL_PASSWORD): required with a sasl_* SECURITY_PROTOCOL');
+  return accept(candidate, problems);
+}
+
+/** "key (ENV): message", the form every problem is shown in. */
+export function formatProblem(problem: ConfigProblem): string {
+  if (problem.key === null) return problem.message;
+  const env = ENV_OF_KEY.get(problem.key);
+  return `${problem.key}${env === undefined ? '' : ` (${env})`}: ${problem.message}`;
+}
+
+interface Candidate {
+  /** Possibly invalid: only trust it when `problems` is empty. */
+  readonly config: CollectorConfig;
+  readonly redacted: RedactedConfig;
+  readonly file?: string;
+  readonly problems: readonly ConfigProblem[];
+}
+
+function readConfig(options: LoadConfigOptions): Candidate {
+  const file = resolveConfigFile(options);
+  const instance = createInstance(options.env ?? process.env);
+  const problems: ConfigProblem[] = [];
+  if (file !== undefined) problems.push(...fileProblems(instance, file));
+  for (const [key, value] of Object.entries(options.overrides ?? {})) instance.set(key, value);
+  problems.push(...schemaProblems(instance));
+  const config = instance.getProperties() as unknown as CollectorConfig;
+  problems.push(...crossFieldProblems(config));
+  return { config, redacted: redact(config), file, problems };
+}
+
+function accept(candidate: Candidate, problems: readonly ConfigProblem[]): LoadedConfig {
+  if (problems.length > 0) throw new ConfigInvalidError(problems, candidate.file);
+  return { config: candidate.config, redacted: candidate.redacted, file: candidate.file };
+}
+
+/** Defaults plus the environment; `args: []` keeps convict away from our own command line. */
+function createInstance(env: NodeJS.ProcessEnv) {
+  return convict(configSchema, { env, args: [] });
+}
+
+type ConvictInstance = ReturnType<typeof createInstance>;
+
+/** Read here rather than by convict, to name the file in every problem and to convert the properties object. */
+function fileProblems(instance: ConvictInstance, file: string): ConfigProblem[] {
+  let content: unknown;
+  try {
+    content = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+  } catch (error) {
+    const reason = error instanceof SyntaxError ? `is not valid JSON: ${error.message}` : `cannot be read: ${(error as Error).message}`;
+    return [{ key: null, message: `config file ${file} ${reason}` }];
   }
-  if (config.output.dir.trim() === '') problems.push('output.dir (OUTPUT_DIR): must not be empty');
-  if (problems.length > 0) {
-    throw new CollectorError('CONFIG_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`, {
-      context: { problems: problems.length },
-    });
+  if (!isRecord(content)) return [{ key: null, message: `config file ${file} must hold a JSON object` }];
+  // load() applies the environment again afterwards: environment variables win over the file.
+  instance.load(withPropertyList(content));
+  return [];
+}
+
+function withPropertyList(content: Record<string, unknown>): Record<string, unknown> {
+  const kafka = content.kafka;
+  if (!isRecord(kafka) || !('properties' in kafka)) return content;
+  return { ...content, kafka: { ...kafka, properties: toPropertyList(kafka.properties) } };
+}
+
+const UNDECLARED = /^configuration param '(.+)' not declared in the schema$/;
+const MISSING = /^configuration param '(.+)' missing from config/;
+const KEY_AND_MESSAGE = /^([\w.]+): (.*)$/;
+
+/** convict reports all schema problems as lines of one message; each line becomes a problem. */
+function schemaProblems(instance: ConvictInstance): ConfigProblem[] {
+  try {
+    instance.validate({ allowed: 'strict' });
+    return [];
+  } catch (error) {
+    return (error as Error).message
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map(parseConvictLine);
   }
+}
+
+function parseConvictLine(line: string): ConfigProblem {
+  const undeclared = UNDECLARED.exec(line);
+  if (undeclared) return { key: undeclared[1], message: 'unknown key (not in the schema; see --print-config for the known ones)' };
+  const missing = MISSING.exec(line);
+  if (missing) return { key: missing[1], message: 'missing: its parent was set to something that is not an object' };
+  const keyed = KEY_AND_MESSAGE.exec(line);
+  if (keyed && ENV_OF_KEY.has(keyed[1])) return { key: keyed[1], message: keyed[2] };
+  return { key: null, message: line };
+}
+
+/** Rules between keys. The values may be of the wrong type here (schema problems): check first. */
+function crossFieldProblems(config: CollectorConfig): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const { kafka } = config;
+  if (Array.isArray(kafka.topics) && kafka.topics.length > 0 && typeof kafka.topicPattern === 'string' && kafka.topicPattern !== '') {
+    problems.push({ key: 'kafka.topicPattern', message: 'set TOPICS or TOPIC_PATTERN, not both' });
+  }
+  if (typeof kafka.securityProtocol === 'string' && kafka.securityProtocol.startsWith('sasl')) {
+    if (kafka.saslUsername === '') problems.push({ key: 'kafka.saslUsername', message: `required with SECURITY_PROTOCOL=${kafka.securityProtocol}` });
+    if (kafka.saslPassword === '') problems.push({ key: 'kafka.saslPassword', message: `required with SECURITY_PROTOCOL=${kafka.securityProtocol}` });
+  }
+  for (const key of ['sslCaLocation', 'sslCertificateLocation', 'sslKeyLocation'] as const) {
+    const file = kafka[key];
+    if (typeof file === 'string' && file !== '' && !isFile(file)) problems.push({ key: `kafka.${key}`, message: `${file} is not a readable file` });
+  }
+  if (typeof config.output.dir === 'string' && config.output.dir.trim() === '') problems.push({ key: 'output.dir', message: 'must not be empty' });
+  return problems;
+}
+
+function isFile(file: string): boolean {
+  try {
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A copy with every sensitive value replaced. An unset secret stays empty, so "is the password
+ * reaching the container?" can be answered without showing it; pass-through librdkafka
+ * properties keep their names, but any of them may be a secret, so none keeps its value.
+ */
+function redact(config: CollectorConfig): RedactedConfig {
+  const copy = JSON.parse(JSON.stringify(config)) as RedactedConfig;
+  for (const { key, sensitive } of KEYS) {
+    if (!sensitive) continue;
+    const segments = key.split('.');
+    const name = segments.pop() as string;
+    let parent: unknown = copy;
+    for (const segment of segments) parent = isRecord(parent) ? parent[segment] : undefined;
+    if (isRecord(parent)) parent[name] = redactValue(parent[name]);
+  }
+  return copy;
+}
+
+function redactValue(value: unknown): unknown {
+  if (value === '' || value === null || value === undefined) return value;
+  if (Array.isArray(value)) return Object.fromEntries(value.map((pair) => [String((pair as unknown[])[0]), REDACTED]));
+  return REDACTED;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -10,27 +10,58 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 const RUN_MODES = ['daemon', 'once'] as const;
 const SECURITY_PROTOCOLS = ['plaintext', 'ssl', 'sasl_plaintext', 'sasl_ssl'] as const;
 const SASL_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
+const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
 
-function positiveInteger(name: string) {
-  return {
-    name,
-    validate(value: unknown): void {
-      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
-        throw new Error('must be a positive integer');
-      }
-    },
-    coerce: (value: unknown): unknown => (typeof value === 'string' && value.trim() !== '' ? Number(value) : value),
-  };
+const INTEGER_TEXT = /^\s*\d+\s*$/;
+
+export type KafkaPropertyValue = string | number | boolean;
+
+/**
+ * Pass-through librdkafka properties, held as [name, value] pairs: convict's validation walks
+ * object keys as dotted paths, so a name like fetch.max.bytes cannot be an object key inside it.
+ * Users still write a JSON object, in the file and in KAFKA_PROPERTIES.
+ */
+export type KafkaPropertyList = ReadonlyArray<readonly [string, KafkaPropertyValue]>;
+
+/** A JSON object of properties becomes the pair list; anything else is left for validate() to reject. */
+export function toPropertyList(value: unknown): unknown {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? Object.entries(value) : value;
 }
 
+function toInteger(value: unknown): unknown {
+  return typeof value === 'string' && INTEGER_TEXT.test(value) ? Number(value) : value;
+}
+
+function assertPositiveInteger(value: unknown): void {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+    throw new Error('must be a positive integer');
+  }
+}
+
+const TRUE_WORDS = ['true', '1', 'yes', 'on'];
+const FALSE_WORDS = ['false', '0', 'no', 'off'];
+
+function toBoolean(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  const word = value.trim().toLowerCase();
+  if (TRUE_WORDS.includes(word)) return true;
+  if (FALSE_WORDS.includes(word)) return false;
+  return value;
+}
+
+/**
+ * Coercions never throw: convict runs them while reading the environment, outside validation, so
+ * a throw would hide every other problem. A value they cannot convert stays as written and the
+ * format's validate() names it.
+ */
 convict.addFormats({
-  'positive-int': positiveInteger('positive-int'),
+  'positive-int': { validate: assertPositiveInteger, coerce: toInteger },
   'optional-positive-int': {
     validate(value: unknown): void {
-      if (value === null) return;
-      positiveInteger('optional-positive-int').validate(value);
+      if (value !== null) assertPositiveInteger(value);
     },
-    coerce: (value: unknown): unknown => (value === '' ? null : typeof value === 'string' ? Number(value) : value),
+    // The seed's MAX_MESSAGES= (empty) meant "no limit".
+    coerce: (value: unknown): unknown => (typeof value === 'string' && value.trim() === '' ? null : toInteger(value)),
   },
   'string-list': {
     validate(value: unknown): void {
@@ -59,22 +90,34 @@ convict.addFormats({
   },
   'seed-boolean': {
     validate(value: unknown): void {
-      if (typeof value !== 'boolean') throw new Error('must be true or false');
+      if (typeof value !== 'boolean') throw new Error(`must be one of ${[...TRUE_WORDS, ...FALSE_WORDS].join('/')}`);
     },
-    // The seed accepted true/1/yes (any case) as true.
-    coerce: (value: unknown): unknown =>
-      typeof value === 'string' ? ['true', '1', 'yes'].includes(value.trim().toLowerCase()) : value,
+    coerce: toBoolean,
   },
-  'string-map': {
+  'auto-boolean': {
     validate(value: unknown): void {
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-        throw new Error('must be an object of librdkafka property names to values');
+      if (value !== 'auto' && typeof value !== 'boolean') throw new Error(`must be auto, or one of ${[...TRUE_WORDS, ...FALSE_WORDS].join('/')}`);
+    },
+    coerce: (value: unknown): unknown => (value === 'auto' ? value : toBoolean(value)),
+  },
+  'librdkafka-properties': {
+    validate(value: unknown): void {
+      if (!Array.isArray(value) || !value.every((pair) => Array.isArray(pair) && pair.length === 2 && typeof pair[0] === 'string' && pair[0] !== '')) {
+        throw new Error('must be a JSON object of librdkafka property names to values');
       }
-      for (const [key, item] of Object.entries(value)) {
-        if (!['string', 'number', 'boolean'].includes(typeof item)) throw new Error(`property ${key} must be a string, number or boolean`);
+      for (const [name, item] of value as Array<[string, unknown]>) {
+        if (!['string', 'number', 'boolean'].includes(typeof item)) throw new Error(`property ${name} must be a string, number or boolean`);
       }
     },
-    coerce: (value: unknown): unknown => (typeof value === 'string' ? JSON.parse(value) : value),
+    coerce: (value: unknown): unknown => {
+      if (typeof value !== 'string') return value;
+      try {
+        return toPropertyList(JSON.parse(value) as unknown);
+      } catch {
+        // Left as text: validate() then rejects it without echoing it (the key is sensitive).
+        return value;
+      }
+    },
   },
 });
 
@@ -139,9 +182,9 @@ export const configSchema = {
       sensitive: true,
     },
     properties: {
-      doc: 'Extra librdkafka properties passed through unchanged (JSON object in the environment variable).',
-      format: 'string-map',
-      default: {} as Record<string, string | number | boolean>,
+      doc: 'Extra librdkafka properties passed through unchanged, as a JSON object (in the file and in the environment variable). Values are never printed.',
+      format: 'librdkafka-properties',
+      default: [] as KafkaPropertyList,
       env: 'KAFKA_PROPERTIES',
       sensitive: true,
     },
@@ -221,8 +264,20 @@ export const configSchema = {
   },
   log: {
     level: { doc: 'Log level.', format: LOG_LEVELS, default: 'info' as (typeof LOG_LEVELS)[number], env: 'LOG_LEVEL' },
+    format: {
+      doc: 'json: one JSON object per line; pretty: coloured text (needs pino-pretty); auto: pretty on a terminal, else json.',
+      format: LOG_FORMATS,
+      default: 'auto' as (typeof LOG_FORMATS)[number],
+      env: 'LOG_FORMAT',
+    },
   },
   http: {
+    enabled: {
+      doc: 'Serve /healthz, /readyz and /metrics. auto: in daemon mode only, so a one-shot run from cron does not compete for the daemon\'s port.',
+      format: 'auto-boolean',
+      default: 'auto' as 'auto' | boolean,
+      env: 'HTTP_ENABLED',
+    },
     port: { doc: 'Port of /healthz, /readyz and /metrics (0: any free port, logged at start).', format: 'port', default: 8080, env: 'HTTP_PORT' },
     host: { doc: 'Bind address of the HTTP server.', format: String, default: '0.0.0.0', env: 'HTTP_HOST' },
     maxLoopStallMs: {
@@ -230,6 +285,14 @@ export const configSchema = {
       format: 'positive-int',
       default: 120000,
       env: 'LIVENESS_MAX_STALL_MS',
+    },
+  },
+  metrics: {
+    lagIntervalMs: {
+      doc: 'How often the consumer lag (high watermark minus committed offset, per assigned partition) is queried from the broker.',
+      format: 'positive-int',
+      default: 15000,
+      env: 'LAG_INTERVAL_MS',
     },
   },
   shutdown: {
@@ -248,3 +311,39 @@ type DefaultOf<T> = T extends { default: infer D } ? D : { readonly [K in keyof 
 
 /** The validated configuration, shaped like the schema with each key's value type. */
 export type CollectorConfig = { readonly [K in keyof ConfigSchema]: DefaultOf<ConfigSchema[K]> };
+
+/** One leaf of the schema: its dotted key, its environment variable and whether it is a secret. */
+export interface SchemaKey {
+  readonly key: string;
+  readonly env: string;
+  readonly sensitive: boolean;
+}
+
+interface SchemaLeaf {
+  readonly doc: string;
+  readonly env: string;
+  readonly sensitive?: boolean;
+}
+
+function isLeaf(node: object): node is SchemaLeaf {
+  return 'doc' in node && 'default' in node;
+}
+
+/** Every key of the schema, depth first, in declaration order. */
+export function schemaKeys(): SchemaKey[] {
+  const keys: SchemaKey[] = [];
+  const walk = (node: object, prefix: string): void => {
+    for (const [name, child] of Object.entries(node) as Array<[string, object]>) {
+      const key = prefix === '' ? name : `${prefix}.${name}`;
+      if (isLeaf(child)) keys.push({ key, env: child.env, sensitive: child.sensitive === true });
+      else walk(child, key);
+    }
+  };
+  walk(configSchema, '');
+  return keys;
+}
+
+/** HTTP_ENABLED=auto serves HTTP in daemon mode only. */
+export function isHttpEnabled(config: CollectorConfig): boolean {
+  return config.http.enabled === 'auto' ? config.mode === 'daemon' : config.http.enabled;
+}

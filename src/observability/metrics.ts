@@ -90,7 +90,7 @@ export class CollectorMetrics {
 
   readonly consumerLag = new Gauge({
     name: 'collector_consumer_lag_messages',
-    help: 'High watermark minus the next offset to consume, per partition.',
+    help: 'High watermark minus the committed offset per assigned partition: records on the broker not yet in a published file (LAG_INTERVAL_MS).',
     labelNames: ['topic', 'partition'] as const,
     registers: [this.registry],
   });

@@ -1,0 +1,130 @@
+import type { TopicPartition } from '@confluentinc/kafka-javascript';
+import { describeError } from '../errors';
+import type { Logger } from './logger';
+import type { CollectorMetrics } from './metrics';
+
+/**
+ * Consumer lag per assigned partition: the high watermark minus the group's committed offset.
+ * Measured against the commit, not the fetch position, because for a backup a record is only
+ * done once it is in a published file; this is also what broker-side lag exporters report, so
+ * the two agree on a dashboard.
+ */
+
+export interface PartitionOffset {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+}
+
+export interface Watermarks {
+  readonly low: number;
+  readonly high: number;
+}
+
+/** What the monitor needs from the consumer (KafkaSource has it). */
+export interface LagSource {
+  readonly assignment: readonly TopicPartition[];
+  watermarks(topic: string, partition: number, timeoutMs: number): Promise<Watermarks>;
+  /** Committed offsets; partitions without a commit are left out. */
+  committed(partitions: readonly TopicPartition[], timeoutMs: number): Promise<readonly PartitionOffset[]>;
+}
+
+export interface PartitionLag {
+  readonly topic: string;
+  readonly partition: number;
+  readonly lag: number;
+}
+
+export interface LagMonitorOptions {
+  readonly source: LagSource;
+  readonly gauge: CollectorMetrics['consumerLag'];
+  readonly logger: Logger;
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+}
+
+/**
+ * Lag of each partition. Without a commit the group starts at the log start (auto.offset.reset
+ * is earliest), so everything from the low watermark on is still to do.
+ */
+export function partitionLags(
+  partitions: readonly TopicPartition[],
+  watermarks: ReadonlyMap<string, Watermarks>,
+  committed: readonly PartitionOffset[],
+): PartitionLag[] {
+  const committedOf = new Map(committed.map(({ topic, partition, offset }) => [partitionKey(topic, partition), offset]));
+  const lags: PartitionLag[] = [];
+  for (const { topic, partition } of partitions) {
+    const key = partitionKey(topic, partition);
+    const marks = watermarks.get(key);
+    if (marks === undefined) continue;
+    const start = Math.max(marks.low, committedOf.get(key) ?? marks.low);
+    lags.push({ topic, partition, lag: Math.max(0, marks.high - start) });
+  }
+  return lags;
+}
+
+/** Polls the lag every interval (never two polls at once) into the consumer-lag gauge. */
+export class LagMonitor {
+  private readonly options: LagMonitorOptions;
+  private timer: NodeJS.Timeout | null = null;
+  private polling: Promise<void> = Promise.resolve();
+  private running = false;
+
+  constructor(options: LagMonitorOptions) {
+    this.options = options;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.schedule(0);
+  }
+
+  /** Stops polling and waits for a poll under way, so it never runs against a closed consumer. */
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    await this.polling;
+  }
+
+  /** One measurement; partitions no longer assigned disappear from the gauge. */
+  async poll(): Promise<void> {
+    const { source, gauge, timeoutMs } = this.options;
+    const partitions = [...source.assignment];
+    if (partitions.length === 0) {
+      gauge.reset();
+      return;
+    }
+    const [watermarks, committed] = await Promise.all([this.watermarksOf(partitions), source.committed(partitions, timeoutMs)]);
+    gauge.reset();
+    for (const { topic, partition, lag } of partitionLags(partitions, watermarks, committed)) {
+      gauge.set({ topic, partition: String(partition) }, lag);
+    }
+  }
+
+  private schedule(delayMs: number): void {
+    this.timer = setTimeout(() => {
+      this.polling = this.poll()
+        .catch((error: unknown) => this.options.logger.warn({ event: 'lag_query_failed', error: describeError(error) }, 'consumer lag query failed; retrying'))
+        .finally(() => {
+          if (this.running) this.schedule(this.options.intervalMs);
+        });
+    }, delayMs);
+    // The lag must not keep a finished one-shot run alive.
+    this.timer.unref();
+  }
+
+  private async watermarksOf(partitions: readonly TopicPartition[]): Promise<Map<string, Watermarks>> {
+    const { source, timeoutMs } = this.options;
+    const entries = await Promise.all(
+      partitions.map(async ({ topic, partition }) => [partitionKey(topic, partition), await source.watermarks(topic, partition, timeoutMs)] as const),
+    );
+    return new Map(entries);
+  }
+}
+
+function partitionKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}

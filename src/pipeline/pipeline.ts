@@ -71,6 +71,8 @@ export class Pipeline {
   private readonly writesSettled = new Set<() => void>();
   private running = false;
   private loop: Promise<void> | null = null;
+  /** The consume call and ingest under way, if any: a revocation waits for it before sealing. */
+  private iteration: Promise<void> = Promise.resolve();
   private ageTimer: NodeJS.Timeout | null = null;
   private commitChain: Promise<void> = Promise.resolve();
   private commitQueued = false;
@@ -173,7 +175,9 @@ export class Pipeline {
     this.deps.metrics.rebalances.inc({ type: 'revoke' });
     this.deps.logger.info({ event: 'partitions_revoked', partitions: describePartitions(partitions) }, 'partitions revoked: publishing what they hold');
     // The revoked partitions' records are published and committed before the group moves them,
-    // so the new owner starts exactly where this member stopped.
+    // so the new owner starts exactly where this member stopped. A consume call already under
+    // way may still return records of those partitions: they are ingested first, then sealed.
+    await this.iteration.catch(() => undefined);
     const revoked = new Set(partitions.map((p) => `${p.topic}\u0000${p.partition}`));
     for (const buffer of [...this.buffers.values()]) {
       const holdsRevoked = [...buffer.offsetRanges().keys()].some((partition) => revoked.has(`${buffer.key.topic}\u0000${partition}`));
@@ -237,11 +241,18 @@ export class Pipeline {
 
   private async consumeLoop(): Promise<void> {
     while (this.running) {
-      const messages = await this.deps.source.consume(this.options.consumeBatchSize);
-      this.lastLoopTickMs = this.deps.now();
-      if (messages.length > 0) this.ingestBatch(messages);
+      await this.deps.source.rebalanceSettled();
+      if (!this.running) break;
+      this.iteration = this.consumeOnce();
+      await this.iteration;
       await this.enforceMemoryBudget();
     }
+  }
+
+  private async consumeOnce(): Promise<void> {
+    const messages = await this.deps.source.consume(this.options.consumeBatchSize);
+    this.lastLoopTickMs = this.deps.now();
+    if (messages.length > 0) this.ingestBatch(messages);
   }
 
   private ingestBatch(messages: readonly SourceMessage[]): void {
@@ -344,6 +355,8 @@ export class Pipeline {
       if (now - buffer.createdAtMs >= this.options.flushIntervalMs) this.seal(buffer, 'age');
     }
     this.updateBufferGauges(now);
+    // Retries a commit that failed (broker outage) even when no new file is published.
+    this.requestCommit();
   }
 
   private async enforceMemoryBudget(): Promise<void> {

@@ -27,6 +27,9 @@ export interface RebalanceHandlers {
 
 const ERR_ASSIGN_PARTITIONS = -175;
 const ERR_REVOKE_PARTITIONS = -174;
+const ERR_ALL_BROKERS_DOWN = -187;
+/** While the brokers are down, how often a metadata request checks whether they are back. */
+const REACHABILITY_PROBE_MS = 2000;
 
 /** `commitCb` exists in the client but is missing from its type declarations. */
 interface CommitWithCallback {
@@ -46,6 +49,8 @@ export class KafkaSource {
   private rebalance: Promise<void> = Promise.resolve();
   private assigned: TopicPartition[] = [];
   private assignmentReceived = false;
+  private brokersDown = false;
+  private probeTimer: NodeJS.Timeout | null = null;
 
   constructor(options: SourceOptions, handlers: RebalanceHandlers) {
     this.options = options;
@@ -53,6 +58,31 @@ export class KafkaSource {
       ...options.properties,
       rebalance_cb: (error: LibrdKafkaError, partitions: TopicPartition[]) => this.onRebalance(error, partitions, handlers),
     });
+    // librdkafka keeps the client "connected" through a broker outage and reconnects by itself;
+    // "all brokers down" is the signal readiness needs, cleared once a metadata request succeeds.
+    this.consumer.on('event.error', (error: LibrdKafkaError) => {
+      if (isAllBrokersDown(error)) this.markBrokersDown();
+    });
+  }
+
+  /** False from an "all brokers down" error until the brokers answer again. */
+  get brokersReachable(): boolean {
+    return !this.brokersDown;
+  }
+
+  private markBrokersDown(): void {
+    this.brokersDown = true;
+    if (this.probeTimer !== null) return;
+    this.probeTimer = setInterval(() => {
+      if (!this.consumer.isConnected()) return;
+      this.consumer.getMetadata({ timeout: REACHABILITY_PROBE_MS }, (error) => {
+        if (error || this.probeTimer === null) return;
+        this.brokersDown = false;
+        clearInterval(this.probeTimer);
+        this.probeTimer = null;
+      });
+    }, REACHABILITY_PROBE_MS);
+    this.probeTimer.unref();
   }
 
   /** The partitions this member owns now. */
@@ -83,9 +113,13 @@ export class KafkaSource {
     this.consumer.subscribe([...this.options.subscription]);
   }
 
-  /** Up to `max` messages; waits for any rebalance hand-off in progress before consuming. */
+  /** Settles when no rebalance hand-off is in progress; the consume loop waits on it between batches. */
+  rebalanceSettled(): Promise<void> {
+    return this.rebalance;
+  }
+
+  /** Up to `max` messages, waiting at most the consume timeout. */
   async consume(max: number): Promise<SourceMessage[]> {
-    await this.rebalance;
     return new Promise<SourceMessage[]>((resolve, reject) => {
       this.consumer.consume(max, (error, messages) => {
         if (error) {
@@ -149,6 +183,8 @@ export class KafkaSource {
 
   /** Leaves the group (running the revoke hand-off) and closes the client. */
   async disconnect(): Promise<void> {
+    if (this.probeTimer !== null) clearInterval(this.probeTimer);
+    this.probeTimer = null;
     if (!this.consumer.isConnected()) return;
     await this.rebalance;
     await new Promise<void>((resolve) => {
@@ -183,4 +219,9 @@ export class KafkaSource {
       }
     });
   }
+}
+
+/** The binding hands this error over with code -1 and librdkafka's text, so both are checked. */
+function isAllBrokersDown(error: LibrdKafkaError): boolean {
+  return error.code === ERR_ALL_BROKERS_DOWN || error.errno === ERR_ALL_BROKERS_DOWN || /all broker connections are down/i.test(error.message);
 }

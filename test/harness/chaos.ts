@@ -7,7 +7,7 @@ import { verifyOutput } from '../../src/commands/verify';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { bootstrapServers, createTopic, produce, uniqueName, type TestMessage } from './kafka';
+import { bootstrapServers, createTopic, testKafka, uniqueName, type TestKafka, type TestMessage } from './kafka';
 import { encodeEvent, marketEvent } from './market-data';
 import { spawnCollector } from './process';
 
@@ -49,22 +49,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     KAFKA_PROPERTIES: JSON.stringify({ 'group.instance.id': `${groupId}-member`, 'session.timeout.ms': 6000 }),
   };
 
-  let produced = 0;
-  let producing = true;
-  const producer = (async () => {
-    while (producing) {
-      const batch: TestMessage[] = Array.from({ length: options.batch ?? 100 }, (_, i) => {
-        const n = produced + i;
-        // Timestamps cross midnight now and then, so records of one partition sit in two day buffers.
-        const timestamp = BASE_DAY + (n % 7) * 30 * 60_000 + n;
-        return { partition: n % partitions, key: `k${n % 50}`, value: encodeEvent(marketEvent(n, timestamp), n % 4 === 0 ? 'json' : 'msgpack'), timestamp };
-      });
-      await produce(topic, batch);
-      produced += batch.length;
-      await sleep(50);
-    }
-  })();
-
+  const producer = startContinuousProducer(topic, partitions, options.batch ?? 100);
   let kills = 0;
   let faultKills = 0;
   for (let round = 0; round < options.kills; round++) {
@@ -76,21 +61,52 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     if (signal !== 'SIGKILL') throw new Error(`collector exited with code ${code} (signal ${signal}) instead of being killed:\n${collector.output().slice(-3000)}`);
     if (outcome === 'died') faultKills++;
     kills++;
-    log(`kill ${kills}/${options.kills} after ${outcome === 'died' ? 'a publish (fault point)' : `${killAfterMs} ms`}; produced so far ${produced}`);
+    log(`kill ${kills}/${options.kills} after ${outcome === 'died' ? 'a publish (fault point)' : `${killAfterMs} ms`}; produced so far ${producer.produced()}`);
   }
-  producing = false;
-  await producer;
+  const produced = await producer.stop();
 
   const catchUp = spawnCollector({ ...env, RUN_MODE: 'once' });
   const caughtUp = await catchUp.exited;
   if (caughtUp.code !== 0) throw new Error(`the catch-up run failed (${caughtUp.code ?? caughtUp.signal}):\n${catchUp.output().slice(-3000)}`);
-  const result = await verifyOutput({ outputDir, topics: [topic], broker: { properties: { 'bootstrap.servers': bootstrapServers() }, timeoutMs: 10_000 } });
+  return { kills, faultKills, produced, ...(await exactlyOnceFigures(outputDir, topic)) };
+}
+
+/** Produces batches of seed-shaped messages every 50 ms until stopped; stop() resolves with the count. */
+export function startContinuousProducer(topic: string, partitions: number, batchSize: number, kafka: TestKafka = testKafka()): { produced(): number; stop(): Promise<number> } {
+  let produced = 0;
+  let producing = true;
+  const loop = (async () => {
+    while (producing) {
+      const batch: TestMessage[] = Array.from({ length: batchSize }, (_, i) => {
+        const n = produced + i;
+        // Timestamps cross midnight now and then, so records of one partition sit in two day buffers.
+        const timestamp = BASE_DAY + (n % 7) * 30 * 60_000 + n;
+        return { partition: n % partitions, key: `k${n % 50}`, value: encodeEvent(marketEvent(n, timestamp), n % 4 === 0 ? 'json' : 'msgpack'), timestamp };
+      });
+      await kafka.produce(topic, batch);
+      produced += batch.length;
+      await sleep(50);
+    }
+  })();
+  return {
+    produced: () => produced,
+    async stop() {
+      producing = false;
+      await loop;
+      return produced;
+    },
+  };
+}
+
+/** What `verify` finds against the broker: rows written, offsets lost, offsets written twice. */
+export async function exactlyOnceFigures(outputDir: string, topic: string, servers: string = bootstrapServers()): Promise<{ written: number; lost: number; duplicated: number }> {
+  const result = await verifyOutput({ outputDir, topics: [topic], broker: { properties: { 'bootstrap.servers': servers }, timeoutMs: 10_000 } });
   const written = result.reports.reduce((sum, r) => sum + r.rows, 0);
   const duplicated = result.reports.reduce((sum, r) => sum + r.duplicates, 0);
   const lost = result.reports.reduce((sum, r) => sum + (r.gapsOnBroker ?? []).reduce((s, [a, b]) => s + b - a + 1, 0) + (r.behind ?? 0), 0);
-  return { kills, faultKills, produced, written, lost, duplicated };
+  return { written, lost, duplicated };
 }
 
-function sleep(ms: number): Promise<void> {
+export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

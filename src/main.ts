@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { CollectorApp } from './app';
+import { runVerifyCommand } from './commands/verify-cli';
 import { loadConfig, loadConfigForRun, type LoadConfigOptions, type LoadedConfig } from './config/load';
 import { CollectorError, describeError } from './errors';
 import { createLogger, type Logger } from './observability/logger';
@@ -20,6 +21,7 @@ const EXIT_CONFIG = 2;
 const EXIT_SECOND_SIGNAL = 130;
 
 const USAGE = `Usage: redpanda-parquet-collector [options]
+       redpanda-parquet-collector verify [options]   (check the output: see verify --help)
 
 Streams Kafka/Redpanda topics into OUTPUT_DIR/YYYY/MM/DD/<topic>/*.parquet.
 
@@ -42,6 +44,7 @@ interface CommandLine {
 }
 
 async function main(argv: readonly string[]): Promise<number> {
+  if (argv[0] === 'verify') return runVerifyCommand(argv.slice(1));
   let args: CommandLine;
   try {
     args = parseCommandLine(argv);

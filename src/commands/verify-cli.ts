@@ -1,0 +1,70 @@
+import { parseArgs } from 'node:util';
+import { ConfigInvalidError, loadConfig } from '../config/load';
+import { connectionProperties } from '../config/kafka-properties';
+import { describeError } from '../errors';
+import { formatVerifyResult, verifyOutput } from './verify';
+
+/** `redpanda-parquet-collector verify [--topic T]… [--from DAY --to DAY] [--against-broker] [--json]`. */
+
+export const VERIFY_USAGE = `Usage: redpanda-parquet-collector verify [options]
+
+Reads the published files (footers and the kafka_partition/kafka_offset columns) and reports, per
+topic and partition, the offset ranges present, gaps and duplicates.
+
+Options:
+  --topic T           a topic to check (repeatable); all topics in OUTPUT_DIR by default
+  --from YYYY-MM-DD   first day folder to read
+  --to YYYY-MM-DD     last day folder to read
+  --against-broker    compare with the broker's low and high watermarks (BOOTSTRAP_SERVERS, …)
+  --output-dir DIR    the output to check (else OUTPUT_DIR / the config file)
+  --config FILE       config file
+  --json              machine-readable output
+Exit codes: 0 no duplicates and no gaps the broker still holds, 1 otherwise, 2 bad arguments.`;
+
+const BROKER_TIMEOUT_MS = 10_000;
+const MS_PER_DAY = 86_400_000;
+
+export async function runVerifyCommand(argv: readonly string[]): Promise<number> {
+  let values;
+  try {
+    values = parseArgs({
+      args: [...argv],
+      options: {
+        topic: { type: 'string', multiple: true, default: [] },
+        from: { type: 'string' },
+        to: { type: 'string' },
+        'against-broker': { type: 'boolean', default: false },
+        'output-dir': { type: 'string' },
+        config: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+    }).values;
+    if (values.help) {
+      process.stdout.write(`${VERIFY_USAGE}\n`);
+      return 0;
+    }
+    const { config } = loadConfig({ file: values.config, overrides: values['output-dir'] ? { 'output.dir': values['output-dir'] } : {} });
+    const result = await verifyOutput({
+      outputDir: config.output.dir,
+      topics: values.topic,
+      fromDay: parseDay(values.from, '--from'),
+      toDay: parseDay(values.to, '--to'),
+      broker: values['against-broker'] ? { properties: connectionProperties(config), timeoutMs: BROKER_TIMEOUT_MS } : undefined,
+    });
+    process.stdout.write(`${values.json ? JSON.stringify(result, null, 2) : formatVerifyResult(result)}\n`);
+    return result.failed ? 1 : 0;
+  } catch (error) {
+    process.stderr.write(`${describeError(error)}\n`);
+    return values === undefined || error instanceof RangeError || error instanceof ConfigInvalidError ? 2 : 1;
+  }
+}
+
+function parseDay(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+  const ms = match === null ? NaN : Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]));
+  if (Number.isNaN(ms)) throw new RangeError(`${flag} takes a day as YYYY-MM-DD, not ${JSON.stringify(text)}`);
+  return ms / MS_PER_DAY;
+}

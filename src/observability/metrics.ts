@@ -1,57 +1,30 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+function counter<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
+  return new Counter({ name, help, labelNames, registers: [registry] });
+}
+
+function gauge<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[] = []): Gauge<L> {
+  return new Gauge({ name, help, labelNames, registers: [registry] });
+}
+
 /** Every metric of the collector, in one registry; names follow Prometheus conventions. */
 export class CollectorMetrics {
   readonly registry = new Registry();
 
-  readonly messagesConsumed = new Counter({
-    name: 'collector_messages_consumed_total',
-    help: 'Messages consumed from Kafka.',
-    labelNames: ['topic'] as const,
-    registers: [this.registry],
-  });
+  readonly messagesConsumed = counter(this.registry, 'collector_messages_consumed_total', 'Messages consumed from Kafka.', ['topic'] as const);
 
-  readonly bytesConsumed = new Counter({
-    name: 'collector_consumed_bytes_total',
-    help: 'Bytes of message values and keys consumed from Kafka.',
-    labelNames: ['topic'] as const,
-    registers: [this.registry],
-  });
+  readonly bytesConsumed = counter(this.registry, 'collector_consumed_bytes_total', 'Bytes of message values and keys consumed from Kafka.', ['topic'] as const);
 
-  readonly decodeFailures = new Counter({
-    name: 'collector_decode_failures_total',
-    help: 'Messages that could not be decoded or flattened, by reason.',
-    labelNames: ['topic', 'reason'] as const,
-    registers: [this.registry],
-  });
+  readonly decodeFailures = counter(this.registry, 'collector_decode_failures_total', 'Messages that could not be decoded or flattened, by reason.', ['topic', 'reason'] as const);
 
-  readonly deadLetterRecords = new Counter({
-    name: 'collector_dead_letter_records_total',
-    help: 'Records written to dead-letter files.',
-    labelNames: ['topic'] as const,
-    registers: [this.registry],
-  });
+  readonly deadLetterRecords = counter(this.registry, 'collector_dead_letter_records_total', 'Records written to dead-letter files.', ['topic'] as const);
 
-  readonly rowsWritten = new Counter({
-    name: 'collector_rows_written_total',
-    help: 'Rows in published Parquet files.',
-    labelNames: ['topic', 'kind'] as const,
-    registers: [this.registry],
-  });
+  readonly rowsWritten = counter(this.registry, 'collector_rows_written_total', 'Rows in published Parquet files.', ['topic', 'kind'] as const);
 
-  readonly filesWritten = new Counter({
-    name: 'collector_files_written_total',
-    help: 'Published Parquet files.',
-    labelNames: ['topic', 'kind'] as const,
-    registers: [this.registry],
-  });
+  readonly filesWritten = counter(this.registry, 'collector_files_written_total', 'Published Parquet files.', ['topic', 'kind'] as const);
 
-  readonly bytesWritten = new Counter({
-    name: 'collector_written_bytes_total',
-    help: 'Bytes of published Parquet files.',
-    labelNames: ['topic', 'kind'] as const,
-    registers: [this.registry],
-  });
+  readonly bytesWritten = counter(this.registry, 'collector_written_bytes_total', 'Bytes of published Parquet files.', ['topic', 'kind'] as const);
 
   readonly flushDuration = new Histogram({
     name: 'collector_flush_duration_seconds',
@@ -61,72 +34,25 @@ export class CollectorMetrics {
     registers: [this.registry],
   });
 
-  readonly writeErrors = new Counter({
-    name: 'collector_write_errors_total',
-    help: 'Failed attempts to encode or publish a file (retried).',
-    labelNames: ['topic', 'code'] as const,
-    registers: [this.registry],
-  });
+  readonly writeErrors = counter(this.registry, 'collector_write_errors_total', 'Failed attempts to encode or publish a file (retried).', ['topic', 'code'] as const);
 
-  readonly bufferedRows = new Gauge({
-    name: 'collector_buffered_rows',
-    help: 'Rows held in memory, not yet published.',
-    labelNames: ['topic'] as const,
-    registers: [this.registry],
-  });
+  readonly bufferedRows = gauge(this.registry, 'collector_buffered_rows', 'Rows held in memory, not yet published.', ['topic'] as const);
 
-  readonly bufferedBytes = new Gauge({
-    name: 'collector_buffered_bytes',
-    help: 'Estimated bytes held in memory, not yet published.',
-    registers: [this.registry],
-  });
+  readonly bufferedBytes = gauge(this.registry, 'collector_buffered_bytes', 'Estimated bytes held in memory, not yet published.');
 
-  readonly oldestRecordAge = new Gauge({
-    name: 'collector_oldest_unflushed_record_age_seconds',
-    help: 'Age of the oldest buffered record per topic (time since it was consumed).',
-    labelNames: ['topic'] as const,
-    registers: [this.registry],
-  });
+  readonly oldestRecordAge = gauge(this.registry, 'collector_oldest_unflushed_record_age_seconds', 'Age of the oldest buffered record per topic (time since it was consumed).', ['topic'] as const);
 
-  readonly consumerLag = new Gauge({
-    name: 'collector_consumer_lag_messages',
-    help: 'High watermark minus the committed offset per assigned partition: records on the broker not yet in a published file (LAG_INTERVAL_MS).',
-    labelNames: ['topic', 'partition'] as const,
-    registers: [this.registry],
-  });
+  readonly consumerLag = gauge(this.registry, 'collector_consumer_lag_messages', 'High watermark minus the committed offset per assigned partition: records on the broker not yet in a published file (LAG_INTERVAL_MS).', ['topic', 'partition'] as const);
 
-  readonly committedOffset = new Gauge({
-    name: 'collector_committed_offset',
-    help: 'Last offset committed per partition (the next offset to read).',
-    labelNames: ['topic', 'partition'] as const,
-    registers: [this.registry],
-  });
+  readonly committedOffset = gauge(this.registry, 'collector_committed_offset', 'Last offset committed per partition (the next offset to read).', ['topic', 'partition'] as const);
 
-  readonly commits = new Counter({
-    name: 'collector_commits_total',
-    help: 'Offset commits, by result.',
-    labelNames: ['result'] as const,
-    registers: [this.registry],
-  });
+  readonly commits = counter(this.registry, 'collector_commits_total', 'Offset commits, by result.', ['result'] as const);
 
-  readonly rebalances = new Counter({
-    name: 'collector_rebalances_total',
-    help: 'Rebalance events, by type (assign, revoke, error).',
-    labelNames: ['type'] as const,
-    registers: [this.registry],
-  });
+  readonly rebalances = counter(this.registry, 'collector_rebalances_total', 'Rebalance events, by type (assign, revoke, error).', ['type'] as const);
 
-  readonly pausedPartitions = new Gauge({
-    name: 'collector_paused_partitions',
-    help: 'Partitions paused because the memory budget is full.',
-    registers: [this.registry],
-  });
+  readonly pausedPartitions = gauge(this.registry, 'collector_paused_partitions', 'Partitions paused because the memory budget is full.');
 
-  readonly assignedPartitions = new Gauge({
-    name: 'collector_assigned_partitions',
-    help: 'Partitions assigned to this member.',
-    registers: [this.registry],
-  });
+  readonly assignedPartitions = gauge(this.registry, 'collector_assigned_partitions', 'Partitions assigned to this member.');
 
   constructor(options: { defaultMetrics: boolean } = { defaultMetrics: true }) {
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });

@@ -174,8 +174,13 @@ describe('graceful shutdown of the daemon', () => {
     const lake = new Map((await lakeByPartition(outputDir)).map((p) => [p.partition, p]));
     for (const [partition, offset] of committed) {
       const written = lake.get(partition);
+      // A partition's first commit is its start offset, made just before its first file (the
+      // recovery point): with no file yet it claims nothing.
+      if (written === undefined) {
+        expect(offset).toBe(0);
+        continue;
+      }
       // Everything below the commit is on disk, once; what was buffered is simply read again.
-      expect(written).toBeDefined();
       expect(written?.first).toBe(0);
       expect(written?.distinct).toBe(written?.rows);
       expect(offset).toBeLessThanOrEqual((written?.last ?? -1) + 1);

@@ -24,7 +24,8 @@ describe('crash between publish and commit', () => {
     await produce(topic, messages(3000, 3));
     const outputDir = tempOutputDir();
     const groupId = uniqueName('group');
-    const env = { OUTPUT_DIR: outputDir, TOPICS: topic, GROUP_ID: groupId, BATCH_SIZE: '200' };
+    // A short session: the next run joins as soon as the killed member's session expires.
+    const env = { OUTPUT_DIR: outputDir, TOPICS: topic, GROUP_ID: groupId, BATCH_SIZE: '200', KAFKA_PROPERTIES: JSON.stringify({ 'session.timeout.ms': 6000 }) };
 
     // Crash (SIGKILL, no shutdown) right after a publish, before the commit of its offsets.
     for (let attempt = 0; attempt < 5; attempt++) {

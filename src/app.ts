@@ -101,6 +101,8 @@ export class CollectorApp implements HealthSource {
     if (address !== undefined) this.logger.info({ event: 'http_listening', address }, 'HTTP server listening');
     await this.source.connect(KAFKA_TIMEOUT_MS);
     this.lag.start();
+    // A signal during start-up has already run the stop: consuming now would only be re-read later.
+    if (this.stopping !== null) return { finished: Promise.resolve() };
     this.logger.info({ event: 'consumer_started', subscription: subscription(this.config), groupId: this.config.kafka.groupId, mode: this.config.mode }, 'consumer subscribed');
     return { finished: this.pipeline.start() };
   }
@@ -112,7 +114,7 @@ export class CollectorApp implements HealthSource {
     finished.catch((error: unknown) => {
       loopError = error;
     });
-    while (loopError === null && !(this.source.hasAssignment && this.goalsPending === 0 && this.pipeline.isCaughtUp())) {
+    while (loopError === null && this.stopping === null && !(this.source.hasAssignment && this.goalsPending === 0 && this.pipeline.isCaughtUp())) {
       this.onProgress?.(this.pipeline.progress());
       await sleep(100);
     }

@@ -113,6 +113,22 @@ describe('core pipeline', () => {
     expect(await counterValue(app, 'collector_rows_written_total', { kind: 'data' })).toBe(10000);
   });
 
+  it('subscribes by regular expression (TOPIC_PATTERN) and leaves other topics alone', async () => {
+    const stem = uniqueName('pattern');
+    const [matchA, matchB, other] = [`${stem}-a`, `${stem}-b`, `${stem}x-c`];
+    for (const topic of [matchA, matchB, other]) {
+      await createTopic(topic, 1);
+      await produce(topic, messagesFor(0, 0, 20).map((m) => ({ ...m, partition: 0 })));
+    }
+    const outputDir = tempOutputDir();
+    await runOnce({ OUTPUT_DIR: outputDir, TOPIC_PATTERN: `${stem}-.*`, GROUP_ID: uniqueName('group') });
+    const topics = await queryLake(outputDir, 'SELECT kafka_topic, count(*)::INTEGER AS rows FROM {files} GROUP BY ALL ORDER BY ALL');
+    expect(topics).toEqual([
+      { kafka_topic: matchA, rows: 20 },
+      { kafka_topic: matchB, rows: 20 },
+    ]);
+  });
+
   it('commits nothing before a file is published, and the end offsets once it is', async () => {
     const topic = uniqueName('held');
     await createTopic(topic, PARTITIONS);

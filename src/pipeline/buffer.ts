@@ -23,6 +23,8 @@ const RESERVED_NAMES: ReadonlySet<string> = new Set<string>([...METADATA_COLUMNS
 export type OffsetRange = [first: number, last: number];
 
 interface ColumnBuilder {
+  /** Canonical copies of a low-cardinality column's short strings; null once it has too many. */
+  interned: Map<string, string> | null;
   type: ColumnType | null;
   values: RawValue[];
   /** Row that last received a value: a second value for the same row is a name collision. */
@@ -87,15 +89,17 @@ export class RecordBuffer {
   }
 
   /** Starts a row with the Kafka metadata columns; payload fields follow with `setField`. */
-  beginRow(topic: string, record: RecordMetadata): void {
+  beginRow(record: RecordMetadata): void {
     const row = this.rows++;
     this.currentRow = row;
     this.partitionOfRow.push(record.partition);
     this.trackOffset(record);
-    this.put('kafka_topic', topic);
-    this.put('kafka_partition', record.partition);
-    this.put('kafka_offset', record.offset);
-    this.put('kafka_timestamp', record.timestampMs >= 0 ? new Date(record.timestampMs) : null);
+    // The buffer's own topic string (one per buffer) instead of the per-message copy; numbers with
+    // their known type instead of a Date per row (coerce() takes a number for timestamp_ms).
+    this.putTyped('kafka_topic', this.key.topic, 'string', 16);
+    this.putTyped('kafka_partition', record.partition, 'int64', 16);
+    this.putTyped('kafka_offset', record.offset, 'int64', 16);
+    this.putTyped('kafka_timestamp', record.timestampMs >= 0 ? record.timestampMs : null, 'timestamp_ms', 16);
     if (record.key === null) {
       this.put('kafka_key', null);
       return;
@@ -116,8 +120,12 @@ export class RecordBuffer {
       return;
     }
     const column = this.columns.get(name);
-    if (column === undefined || column.lastRow !== this.currentRow) {
+    if (column === undefined) {
       this.put(name, value);
+      return;
+    }
+    if (column.lastRow !== this.currentRow) {
+      this.append(column, value);
       return;
     }
     const shadowed = column.values[this.currentRow];
@@ -138,12 +146,31 @@ export class RecordBuffer {
     }
   }
 
+  private putTyped(name: string, value: RawValue, type: ColumnType, bytes: number): void {
+    let column = this.columns.get(name);
+    if (column === undefined) {
+      column = { type: null, values: [], lastRow: -1, interned: new Map() };
+      this.columns.set(name, column);
+    }
+    const row = this.currentRow;
+    while (column.values.length < row) column.values.push(null);
+    column.values.push(value);
+    column.lastRow = row;
+    if (value !== null) column.type = type;
+    this.bytes += bytes;
+  }
+
   private put(name: string, value: RawValue): void {
     let column = this.columns.get(name);
     if (column === undefined) {
-      column = { type: null, values: [], lastRow: -1 };
+      column = { type: null, values: [], lastRow: -1, interned: new Map() };
       this.columns.set(name, column);
     }
+    this.append(column, value);
+  }
+
+  private append(column: ColumnBuilder, value: RawValue): void {
+    if (typeof value === 'string' && value.length <= 32 && column.interned !== null) value = intern(column, value);
     const row = this.currentRow;
     while (column.values.length < row) column.values.push(null);
     column.values.push(value);
@@ -174,6 +201,10 @@ export class RecordBuffer {
       const type = column.type ?? 'string';
       columns.push({ name, type, values: sealColumn(column.values, type, this.rows, order) });
     }
+    // The sealed batch owns the values now: drop the builders so an in-flight buffer only keeps
+    // what the offset tracker needs (its offset ranges and byte estimate).
+    this.columns.clear();
+    this.partitionOfRow.length = 0;
     return { rowCount: this.rows, columns, metadata: { ...metadata, 'collector.offsets': serializeRanges(this.partitionRanges) } };
   }
 }
@@ -222,4 +253,20 @@ function estimateBytes(value: RawValue): number {
   if (typeof value === 'string') return 16 + value.length * 2;
   if (value instanceof Uint8Array) return 16 + value.byteLength;
   return 16;
+}
+
+const INTERN_LIMIT = 4096;
+
+/** The column's canonical copy of `value`: the per-message copy dies young instead of filling the old generation. */
+function intern(column: ColumnBuilder, value: string): string {
+  const interned = column.interned;
+  if (interned === null) return value;
+  const known = interned.get(value);
+  if (known !== undefined) return known;
+  if (interned.size >= INTERN_LIMIT) {
+    column.interned = null;
+    return value;
+  }
+  interned.set(value, value);
+  return value;
 }

@@ -56,9 +56,12 @@ function flattenInto(map: Payload, prefix: string, depth: number, out: FlatField
   }
   for (const key in map) {
     const value = map[key];
-    const invalid = checkFieldName(key);
-    if (invalid !== null) return { reason: 'invalid-field-name', message: `field name ${JSON.stringify(key)} ${invalid}` };
-    const name = prefix === '' ? key : `${prefix}_${key}`;
+    if (!validNames.has(key)) {
+      const invalid = checkFieldName(key);
+      if (invalid !== null) return { reason: 'invalid-field-name', message: `field name ${JSON.stringify(key)} ${invalid}` };
+      if (validNames.size < NAME_CACHE_LIMIT) validNames.add(key);
+    }
+    const name = prefix === '' ? key : joinedName(prefix, key);
     if (isNestedMap(value)) {
       const failure = flattenInto(value, key === 'data' ? '' : name, depth + 1, out, limits);
       if (failure !== null) return failure;
@@ -73,6 +76,26 @@ function flattenInto(map: Payload, prefix: string, depth: number, out: FlatField
     }
   }
   return null;
+}
+
+/** Field names already checked, and joined names already built: messages of a topic repeat them. */
+const NAME_CACHE_LIMIT = 10_000;
+const validNames = new Set<string>();
+const joinedNames = new Map<string, Map<string, string>>();
+
+function joinedName(prefix: string, key: string): string {
+  let byKey = joinedNames.get(prefix);
+  if (byKey === undefined) {
+    if (joinedNames.size >= NAME_CACHE_LIMIT) return `${prefix}_${key}`;
+    byKey = new Map();
+    joinedNames.set(prefix, byKey);
+  }
+  let name = byKey.get(key);
+  if (name === undefined) {
+    name = `${prefix}_${key}`;
+    if (byKey.size < NAME_CACHE_LIMIT) byKey.set(key, name);
+  }
+  return name;
 }
 
 /** Why a field name cannot become a column name, or null when it can. */

@@ -52,6 +52,13 @@ export interface TopicProgress {
   readonly total: number;
 }
 
+/** A sealed buffer on its way to disk: the batch until it is encoded, then only its bytes (for retries). */
+interface PendingWrite {
+  content: { readonly kind: 'batch'; readonly batch: SealedBatch } | { readonly kind: 'bytes'; readonly bytes: Uint8Array };
+  readonly rowCount: number;
+  readonly offsets: string;
+}
+
 const WRITE_RETRY_MIN_MS = 500;
 const KAFKA_TIMEOUT_MS = 10_000;
 /** Collectors sharing an output folder may disagree on the time by this much. */
@@ -312,7 +319,7 @@ export class Pipeline {
       this.flat.values.length = 0;
     }
     const buffer = this.bufferFor(topic, dayOfTimestamp(timestampMs), 'data');
-    buffer.beginRow(topic, record);
+    buffer.beginRow(record);
     const { names, values } = this.flat;
     for (let i = 0; i < names.length; i++) buffer.setField(names[i], values[i]);
     this.sealIfFull(buffer);
@@ -323,7 +330,7 @@ export class Pipeline {
     this.deps.metrics.deadLetterRecords.inc({ topic });
     this.deps.logger.warn({ event: 'dead_letter', topic, partition: record.partition, offset: record.offset, stage, reason, error: message }, 'message dead-lettered');
     const buffer = this.bufferFor(topic, dayOfTimestamp(record.timestampMs), 'dead-letter');
-    buffer.beginRow(topic, record);
+    buffer.beginRow(record);
     buffer.setField('raw_value', value);
     buffer.setField('error_stage', stage);
     buffer.setField('error_reason', reason);
@@ -397,7 +404,8 @@ export class Pipeline {
       'collector.instance': this.options.instanceId,
     });
     const startedMs = this.deps.now();
-    void this.writeUntilPublished(buffer, batch, trigger).then(() => {
+    const pending: PendingWrite = { content: { kind: 'batch', batch }, rowCount: batch.rowCount, offsets: batch.metadata['collector.offsets'] ?? '{}' };
+    void this.writeUntilPublished(buffer, pending, trigger).then(() => {
       this.deps.metrics.flushDuration.observe({ topic: buffer.key.topic }, (this.deps.now() - startedMs) / 1000);
       this.inFlight.delete(buffer);
       this.inFlightBytes -= buffer.byteEstimate;
@@ -407,13 +415,13 @@ export class Pipeline {
   }
 
   /** Encodes and publishes a sealed buffer, retrying with backoff: its offsets stay uncommitted meanwhile. */
-  private async writeUntilPublished(buffer: RecordBuffer, batch: SealedBatch, trigger: string): Promise<void> {
+  private async writeUntilPublished(buffer: RecordBuffer, pending: PendingWrite, trigger: string): Promise<void> {
     const { topic, day, kind } = buffer.key;
-    let bytes: Uint8Array | null = null;
+    const { rowCount, offsets } = pending;
     for (let attempt = 0; ; attempt++) {
       try {
         const started = this.deps.now();
-        bytes ??= await this.deps.encode(batch);
+        const bytes = await this.encodedBytes(pending);
         const publishedAtMs = this.deps.now();
         const fileName = dataFileName(publishedAtMs, this.options.instanceId, ++this.fileSequence);
         const filePath = path.join(outputFolder(this.options.outputDir, topic, day, kind), fileName);
@@ -422,11 +430,11 @@ export class Pipeline {
         for (const [partition, ranges] of buffer.offsetRanges()) this.publishedAbove.record(topic, partition, ranges[ranges.length - 1][1], publishedAtMs);
         this.deps.afterPublish?.();
         this.writeFailing = false;
-        this.deps.metrics.rowsWritten.inc({ topic, kind }, batch.rowCount);
+        this.deps.metrics.rowsWritten.inc({ topic, kind }, rowCount);
         this.deps.metrics.filesWritten.inc({ topic, kind });
         this.deps.metrics.bytesWritten.inc({ topic, kind }, bytes.byteLength);
         this.deps.logger.info(
-          { event: 'file_published', topic, kind, path: filePath, rows: batch.rowCount, bytes: bytes.byteLength, offsets: batch.metadata['collector.offsets'], trigger, durationMs: this.deps.now() - started },
+          { event: 'file_published', topic, kind, path: filePath, rows: rowCount, bytes: bytes.byteLength, offsets, trigger, durationMs: this.deps.now() - started },
           'file published',
         );
         return;
@@ -439,6 +447,12 @@ export class Pipeline {
         await sleep(delay);
       }
     }
+  }
+
+  private async encodedBytes(pending: PendingWrite): Promise<Uint8Array> {
+    // Once encoded, only the bytes are kept: the batch's arrays can be collected during retries.
+    if (pending.content.kind === 'batch') pending.content = { kind: 'bytes', bytes: await this.deps.encode(pending.content.batch) };
+    return pending.content.bytes;
   }
 
   private nextWriteSettled(): Promise<void> {

@@ -1,4 +1,5 @@
 import { RecordBuffer, partitionOrder, type RecordMetadata } from '../../../src/pipeline/buffer';
+import type { SealedBatch } from '../../../src/parquet/batch';
 import type { RawValue } from '../../../src/parquet/schema';
 
 const key = { topic: 'trades', day: 20000, kind: 'data' as const };
@@ -10,14 +11,19 @@ const meta = (partition: number, offset: number, previousOffset = offset - 1, ke
   key: keyBytes,
 });
 
-function column(buffer: RecordBuffer, name: string): { type: string; values: unknown[] } | undefined {
+/** Seal once, then look columns up: sealing hands the values over and empties the buffer. */
+function columnsOf(buffer: RecordBuffer): (name: string) => { type: string; values: unknown[] } | undefined {
   const sealed = buffer.seal({});
+  return (name) => column(sealed, name);
+}
+
+function column(sealed: SealedBatch, name: string): { type: string; values: unknown[] } | undefined {
   const found = sealed.columns.find((c) => c.name === name);
   return found === undefined ? undefined : { type: found.type, values: found.values };
 }
 
 function row(buffer: RecordBuffer, record: RecordMetadata, fields: Array<[string, RawValue]>): void {
-  buffer.beginRow('trades', record);
+  buffer.beginRow(record);
   for (const [name, value] of fields) buffer.setField(name, value);
 }
 
@@ -26,10 +32,10 @@ describe('RecordBuffer', () => {
     const buffer = new RecordBuffer(key, 0);
     row(buffer, meta(0, 1), [['symbol', 'AAPL'], ['bid', 1.5]]);
     row(buffer, meta(0, 2), [['volume', 10]]);
-    const names = buffer.seal({}).columns.map((c) => c.name);
-    expect(names).toEqual(['kafka_topic', 'kafka_partition', 'kafka_offset', 'kafka_timestamp', 'kafka_key', 'symbol', 'bid', 'volume']);
-    expect(column(buffer, 'volume')?.values).toEqual([null, 10]);
-    expect(column(buffer, 'symbol')?.values).toEqual(['AAPL', null]);
+    const sealed = buffer.seal({});
+    expect(sealed.columns.map((c) => c.name)).toEqual(['kafka_topic', 'kafka_partition', 'kafka_offset', 'kafka_timestamp', 'kafka_key', 'symbol', 'bid', 'volume']);
+    expect(column(sealed, 'volume')?.values).toEqual([null, 10]);
+    expect(column(sealed, 'symbol')?.values).toEqual(['AAPL', null]);
   });
 
   it.each<[string, RawValue[], string, unknown[]]>([
@@ -41,7 +47,7 @@ describe('RecordBuffer', () => {
   ])('infers %s', (_label, values, type, expected) => {
     const buffer = new RecordBuffer(key, 0);
     values.forEach((value, i) => row(buffer, meta(0, i), [['v', value]]));
-    expect(column(buffer, 'v')).toEqual({ type, values: expected });
+    expect(columnsOf(buffer)('v')).toEqual({ type, values: expected });
   });
 
   it('resolves collisions: metadata wins, the last payload field keeps the name, shadowed values get __dupN', () => {
@@ -52,11 +58,12 @@ describe('RecordBuffer', () => {
       ['kafka_offset', 'payload offset'],
       ['symbol', 'third'],
     ]);
-    expect(column(buffer, 'kafka_offset')?.values).toEqual([7]);
-    expect(column(buffer, 'kafka_offset__dup1')?.values).toEqual(['payload offset']);
-    expect(column(buffer, 'symbol')?.values).toEqual(['third']);
-    expect(column(buffer, 'symbol__dup1')?.values).toEqual(['top']);
-    expect(column(buffer, 'symbol__dup2')?.values).toEqual(['data']);
+    const sealed = columnsOf(buffer);
+    expect(sealed('kafka_offset')?.values).toEqual([7]);
+    expect(sealed('kafka_offset__dup1')?.values).toEqual(['payload offset']);
+    expect(sealed('symbol')?.values).toEqual(['third']);
+    expect(sealed('symbol__dup1')?.values).toEqual(['top']);
+    expect(sealed('symbol__dup2')?.values).toEqual(['data']);
   });
 
   it('keeps a key that is not UTF-8 exactly, in kafka_key_bytes', () => {
@@ -64,8 +71,9 @@ describe('RecordBuffer', () => {
     const badKey = Uint8Array.from([0xff, 0x61]);
     row(buffer, meta(0, 1, 0, Buffer.from('good')), []);
     row(buffer, meta(0, 2, 1, badKey), []);
-    expect(column(buffer, 'kafka_key')?.values).toEqual(['good', '\ufffda']);
-    expect(column(buffer, 'kafka_key_bytes')?.values).toEqual([null, badKey]);
+    const sealed = columnsOf(buffer);
+    expect(sealed('kafka_key')?.values).toEqual(['good', '\ufffda']);
+    expect(sealed('kafka_key_bytes')?.values).toEqual([null, badKey]);
   });
 
   it('orders rows by partition, then offset, and records offset ranges per partition', () => {

@@ -30,3 +30,6 @@ export interface EncodeOptions {
   /** Rows per row group; a batch larger than this spans several row groups. */
   readonly rowGroupSize: number;
 }
+
+/** Name and type of each column of a batch, in order (sent to the encoder worker beside the data). */
+export type ColumnLayout = ReadonlyArray<{ readonly name: string; readonly type: ColumnType }>;

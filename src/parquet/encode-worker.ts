@@ -13,7 +13,7 @@ import { transferable, type EncodeRequest, type EncodeResponse } from './worker-
 
 function handle(request: EncodeRequest): { response: EncodeResponse; transfer: ArrayBuffer[] } {
   try {
-    const encoded = ipcToParquet(request.ipc, request.metadata, request.options);
+    const encoded = ipcToParquet(request.ipc, request.metadata, request.options, request.columns);
     const bytes = transferable(encoded);
     return { response: { id: request.id, ok: true, bytes }, transfer: [bytes.buffer] };
   } catch (error) {

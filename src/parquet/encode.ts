@@ -31,12 +31,13 @@ import {
 import {
   Compression as WasmCompression,
   EnabledStatistics,
+  Encoding,
   Table as WasmTable,
   WriterPropertiesBuilder,
   writeParquet,
   type WriterProperties,
 } from 'parquet-wasm';
-import type { CellValue, ColumnData, ColumnType, Compression, EncodeOptions, SealedBatch } from './batch';
+import type { CellValue, ColumnData, ColumnLayout, ColumnType, Compression, EncodeOptions, SealedBatch } from './batch';
 import { ParquetEncodeError } from './errors';
 
 /** Readers see `kafka_timestamp`-like columns as instants (TIMESTAMP WITH TIME ZONE in DuckDB). */
@@ -60,7 +61,12 @@ const WASM_COMPRESSION: Readonly<Record<Compression, WasmCompression>> = {
 
 export function encodeParquet(batch: SealedBatch, options: EncodeOptions): Uint8Array {
   validateEncodeOptions(options);
-  return ipcToParquet(batchToIpc(batch), batch.metadata, options);
+  return ipcToParquet(batchToIpc(batch), batch.metadata, options, columnLayout(batch));
+}
+
+/** Name and type of each column: what the writer needs to choose per-column encodings. */
+export function columnLayout(batch: SealedBatch): ColumnLayout {
+  return batch.columns.map(({ name, type }) => ({ name, type }));
 }
 
 /** The batch as an Arrow IPC stream (one record batch); throws `INVALID_BATCH`. */
@@ -95,11 +101,12 @@ export function ipcToParquet(
   ipc: Uint8Array,
   metadata: Readonly<Record<string, string>>,
   options: EncodeOptions,
+  columns: ColumnLayout,
 ): Uint8Array {
   validateEncodeOptions(options);
   let properties: WriterProperties | undefined;
   try {
-    properties = writerProperties(metadata, options);
+    properties = writerProperties(metadata, options, columns);
     const table = WasmTable.fromIPCStream(ipc);
     // writeParquet takes ownership of both wasm objects and frees them, even when it throws.
     const owned = properties;
@@ -113,18 +120,28 @@ export function ipcToParquet(
   }
 }
 
+/**
+ * Dictionary encoding for text and bytes (symbols, exchanges, keys repeat), delta encoding for
+ * integers and timestamps (offsets and times grow steadily): on the seed's rows this roughly
+ * halves the file against dictionary-everything, and encodes faster.
+ */
 function writerProperties(
   metadata: Readonly<Record<string, string>>,
   options: EncodeOptions,
+  columns: ColumnLayout,
 ): WriterProperties {
-  return new WriterPropertiesBuilder()
+  let builder = new WriterPropertiesBuilder()
     .setCompression(WASM_COMPRESSION[options.compression])
-    .setDictionaryEnabled(true)
+    .setDictionaryEnabled(false)
     // Page-level statistics include chunk-level ones and add the page index readers prune with.
     .setStatisticsEnabled(EnabledStatistics.Page)
     .setMaxRowGroupSize(options.rowGroupSize)
-    .setKeyValueMetadata(new Map(Object.entries(metadata)))
-    .build();
+    .setKeyValueMetadata(new Map(Object.entries(metadata)));
+  for (const { name, type } of columns) {
+    if (type === 'string' || type === 'binary') builder = builder.setColumnDictionaryEnabled(name, true);
+    else if (type === 'int64' || type === 'timestamp_ms') builder = builder.setColumnEncoding(name, Encoding.DELTA_BINARY_PACKED);
+  }
+  return builder.build();
 }
 
 /** Throws `INVALID_BATCH` for options the writer cannot honour. */

@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { EncodeOptions, SealedBatch } from './batch';
-import { batchToIpc, validateEncodeOptions } from './encode';
+import { batchToIpc, columnLayout, validateEncodeOptions } from './encode';
 import { ParquetEncodeError } from './errors';
 import {
   isEncodeResponse,
@@ -107,6 +107,7 @@ export class EncoderPool {
         id: this.nextId++,
         ipc: transferable(batchToIpc(batch)),
         metadata: batch.metadata,
+        columns: columnLayout(batch),
         // Only the known fields, so nothing else on the caller's object has to survive cloning.
         options: { compression: options.compression, rowGroupSize: options.rowGroupSize },
       };

@@ -2,7 +2,7 @@
  * Messages between `EncoderPool` and `encode-worker`; both sides import only this and the batch
  * types.
  */
-import type { EncodeOptions } from './batch';
+import type { ColumnLayout, EncodeOptions } from './batch';
 import type { ParquetEncodeErrorCode } from './errors';
 
 /** A batch already turned into an Arrow IPC stream on the calling thread (see `batchToIpc`). */
@@ -12,6 +12,7 @@ export interface EncodeRequest {
   readonly ipc: Uint8Array<ArrayBuffer>;
   readonly metadata: Readonly<Record<string, string>>;
   readonly options: EncodeOptions;
+  readonly columns: ColumnLayout;
 }
 
 export type EncodeResponse =

@@ -130,7 +130,7 @@ describe('encodeParquet read back by DuckDB', () => {
     expect(footer).toMatchObject(metadata);
   });
 
-  test('compresses with ZSTD, dictionary-encodes and keeps statistics', async () => {
+  test('compresses with ZSTD, dictionary-encodes text, delta-encodes integers and keeps statistics', async () => {
     const file = db.file('layout.parquet', encodeParquet(allTypes(), ZSTD));
     const chunks = await db.query(
       `SELECT path_in_schema AS col, compression, encodings, stats_null_count, stats_min_value, stats_max_value
@@ -138,9 +138,9 @@ describe('encodeParquet read back by DuckDB', () => {
     );
     const byColumn = Object.fromEntries(chunks.map((chunk) => [String(chunk.col), chunk]));
     for (const chunk of chunks) expect(chunk.compression).toBe('ZSTD');
-    for (const col of ['kafka_offset', 'bid', 'symbol', 'raw', 'kafka_timestamp']) {
-      expect(String(byColumn[col].encodings)).toMatch(/RLE_DICTIONARY|PLAIN_DICTIONARY/);
-    }
+    for (const col of ['symbol', 'raw']) expect(String(byColumn[col].encodings)).toMatch(/RLE_DICTIONARY|PLAIN_DICTIONARY/);
+    for (const col of ['kafka_offset', 'kafka_timestamp']) expect(String(byColumn[col].encodings)).toMatch(/DELTA_BINARY_PACKED/);
+    expect(String(byColumn.bid.encodings)).not.toMatch(/DICTIONARY/);
     expect(byColumn.kafka_offset).toMatchObject({
       stats_null_count: 1n,
       stats_min_value: String(-(2n ** 63n)),
@@ -189,7 +189,7 @@ describe('encodeParquet read back by DuckDB', () => {
 test('reports a failure inside parquet-wasm as ENCODE_FAILED with the cause', () => {
   let caught: unknown;
   try {
-    ipcToParquet(new Uint8Array([1, 2, 3]), {}, ZSTD);
+    ipcToParquet(new Uint8Array([1, 2, 3]), {}, ZSTD, []);
   } catch (error) {
     caught = error;
   }

@@ -11,5 +11,6 @@ module.exports = {
   globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
   // Two cores: integration suites share one broker and would only contend with more workers.
   maxWorkers: 2,
+  reporters: ['default', '<rootDir>/test/harness/summary-reporter.js'],
   testTimeout: 120000,
 };

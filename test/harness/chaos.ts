@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { bootstrapServers, createTopic, testKafka, uniqueName, type TestKafka, type TestMessage } from './kafka';
 import { encodeEvent, marketEvent } from './market-data';
-import { spawnCollector } from './process';
+import { startCollector } from './cli';
 
 export interface ChaosOptions {
   readonly kills: number;
@@ -53,21 +53,21 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
   let kills = 0;
   let faultKills = 0;
   for (let round = 0; round < options.kills; round++) {
-    const collector = spawnCollector({ ...env, COLLECTOR_FAULT_CRASH_AFTER_PUBLISH: '0.05' });
+    const collector = startCollector({ ...env, COLLECTOR_FAULT_CRASH_AFTER_PUBLISH: '0.05' });
     const killAfterMs = 500 + Math.floor(Math.random() * 3500);
     const outcome = await Promise.race([collector.exited.then(() => 'died' as const), sleep(killAfterMs).then(() => 'timer' as const)]);
-    if (outcome === 'timer') collector.child.kill('SIGKILL');
+    if (outcome === 'timer') collector.signal('SIGKILL');
     const { code, signal } = await collector.exited;
-    if (signal !== 'SIGKILL') throw new Error(`collector exited with code ${code} (signal ${signal}) instead of being killed:\n${collector.output().slice(-3000)}`);
+    if (signal !== 'SIGKILL') throw new Error(`collector exited with code ${code} (signal ${signal}) instead of being killed:\n${`${collector.stdout}${collector.stderr}`.slice(-3000)}`);
     if (outcome === 'died') faultKills++;
     kills++;
     log(`kill ${kills}/${options.kills} after ${outcome === 'died' ? 'a publish (fault point)' : `${killAfterMs} ms`}; produced so far ${producer.produced()}`);
   }
   const produced = await producer.stop();
 
-  const catchUp = spawnCollector({ ...env, RUN_MODE: 'once' });
+  const catchUp = startCollector({ ...env, RUN_MODE: 'once' });
   const caughtUp = await catchUp.exited;
-  if (caughtUp.code !== 0) throw new Error(`the catch-up run failed (${caughtUp.code ?? caughtUp.signal}):\n${catchUp.output().slice(-3000)}`);
+  if (caughtUp.code !== 0) throw new Error(`the catch-up run failed (${caughtUp.code ?? caughtUp.signal}):\n${`${catchUp.stdout}${catchUp.stderr}`.slice(-3000)}`);
   return { kills, faultKills, produced, ...(await exactlyOnceFigures(outputDir, topic)) };
 }
 

@@ -6,10 +6,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { waitUntil } from './kafka';
+import { repoRoot } from './broker';
+import { bootstrapServers, waitUntil } from './kafka';
 
 /** COLLECTOR_MAIN_JS runs the tests against another build (e.g. a deliberately broken copy). */
-export const MAIN_JS = process.env.COLLECTOR_MAIN_JS ?? path.resolve(__dirname, '..', '..', 'dist', 'main.js');
+export const MAIN_JS = process.env.COLLECTOR_MAIN_JS ?? path.join(repoRoot(), 'dist', 'main.js');
 const EMPTY_CONFIG = path.join(__dirname, 'empty-config.json');
 
 /** One JSON log line of the collector. */
@@ -93,6 +94,11 @@ export class CliProcess {
 /** Starts the collector; stop it with signal() or let it exit. */
 export function startCli(args: readonly string[], env: Readonly<Record<string, string>>): CliProcess {
   return new CliProcess(args, env);
+}
+
+/** The daemon (or, with RUN_MODE=once, a one-shot run) on the harness's broker, with info logs. */
+export function startCollector(env: Readonly<Record<string, string>>): CliProcess {
+  return startCli([], { BOOTSTRAP_SERVERS: bootstrapServers(), HTTP_PORT: '0', LOG_LEVEL: 'info', ...env });
 }
 
 export interface CliResult extends CliExit {

@@ -6,7 +6,7 @@ import { runOnce, tempOutputDir } from '../harness/collector';
 import { committedOffsets, createTopic, endOffsets, produce, uniqueName, type TestMessage } from '../harness/kafka';
 import { parquetFiles, queryLake } from '../harness/lake';
 import { encodeEvent, marketEvent } from '../harness/market-data';
-import { spawnCollector } from '../harness/process';
+import { startCollector } from '../harness/cli';
 
 const BASE = Date.UTC(2025, 9, 17, 12);
 
@@ -29,7 +29,7 @@ describe('crash between publish and commit', () => {
 
     // Crash (SIGKILL, no shutdown) right after a publish, before the commit of its offsets.
     for (let attempt = 0; attempt < 5; attempt++) {
-      const crashing = spawnCollector({ ...env, COLLECTOR_FAULT_CRASH_AFTER_PUBLISH: String(probability) });
+      const crashing = startCollector({ ...env, COLLECTOR_FAULT_CRASH_AFTER_PUBLISH: String(probability) });
       const { signal } = await crashing.exited;
       if (signal === 'SIGKILL') break;
     }

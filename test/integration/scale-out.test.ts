@@ -9,7 +9,7 @@ import path from 'node:path';
 import { exactlyOnceFigures, startContinuousProducer } from '../harness/chaos';
 import { createTopic, uniqueName, waitUntil } from '../harness/kafka';
 import { parquetFiles } from '../harness/lake';
-import { spawnCollector } from '../harness/process';
+import { startCollector } from '../harness/cli';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -28,26 +28,26 @@ describe('scale-out: two collectors in one group', () => {
       KAFKA_PROPERTIES: JSON.stringify({ 'session.timeout.ms': 6000, 'heartbeat.interval.ms': 500 }),
     };
     const producer = startContinuousProducer(topic, 6, 100);
-    const first = spawnCollector(env);
+    const first = startCollector(env);
     await waitUntil(() => parquetFiles(outputDir).length > 0, { timeoutMs: 60_000, what: 'the first collector publishing' });
-    const second = spawnCollector(env);
+    const second = startCollector(env);
     // The join: the first member's revoke hand-off publishes and commits before the move.
-    await waitUntil(() => first.output().includes('"event":"partitions_revoked"') && second.output().includes('"event":"partitions_assigned"'), {
+    await waitUntil(() => first.eventsNamed('partitions_revoked').length > 0 && second.eventsNamed('partitions_assigned').length > 0, {
       timeoutMs: 60_000,
       what: 'a rebalance onto the second collector',
     });
     await sleep(2000);
-    first.child.kill('SIGKILL');
+    first.signal('SIGKILL');
     await first.exited;
     // The survivor takes every partition once the dead member's session expires.
-    await waitUntil(() => (second.output().match(/"event":"partitions_assigned"/g) ?? []).length >= 2, { timeoutMs: 60_000, what: 'the survivor taking over' });
+    await waitUntil(() => second.eventsNamed('partitions_assigned').length >= 2, { timeoutMs: 60_000, what: 'the survivor taking over' });
     await sleep(2000);
     const produced = await producer.stop();
     await sleep(3000);
-    second.child.kill('SIGTERM');
+    second.signal('SIGTERM');
     expect((await second.exited).code).toBe(0);
 
-    const catchUp = spawnCollector({ ...env, RUN_MODE: 'once' });
+    const catchUp = startCollector({ ...env, RUN_MODE: 'once' });
     expect((await catchUp.exited).code).toBe(0);
     const figures = await exactlyOnceFigures(outputDir, topic);
     expect(figures).toEqual({ written: produced, lost: 0, duplicated: 0 });

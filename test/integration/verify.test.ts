@@ -1,21 +1,17 @@
 /** `verify` from the command line: clean output passes; a duplicate or a gap the broker holds fails. */
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { runOnce, tempOutputDir } from '../harness/collector';
 import { bootstrapServers, createTopic, produce, uniqueName } from '../harness/kafka';
 import { parquetFiles } from '../harness/lake';
 import { encodeEvent, marketEvent } from '../harness/market-data';
-import { CLI } from '../harness/process';
+import { runCli } from '../harness/cli';
 
 const DAY = Date.UTC(2025, 9, 17, 8);
 
-function verify(outputDir: string, ...args: string[]): { status: number | null; stdout: string } {
-  const result = spawnSync(process.execPath, [CLI, 'verify', '--output-dir', outputDir, ...args], {
-    env: { PATH: process.env.PATH ?? '', BOOTSTRAP_SERVERS: bootstrapServers() },
-    encoding: 'utf8',
-  });
-  return { status: result.status, stdout: result.stdout + result.stderr };
+async function verify(outputDir: string, ...args: string[]): Promise<{ status: number | null; stdout: string }> {
+  const result = await runCli(['verify', '--output-dir', outputDir, ...args], { BOOTSTRAP_SERVERS: bootstrapServers() });
+  return { status: result.code, stdout: result.stdout + result.stderr };
 }
 
 describe('verify command', () => {
@@ -26,26 +22,26 @@ describe('verify command', () => {
     const outputDir = tempOutputDir();
     await runOnce({ OUTPUT_DIR: outputDir, TOPICS: topic, GROUP_ID: uniqueName('group'), BATCH_SIZE: '50' });
 
-    const clean = verify(outputDir, '--topic', topic, '--against-broker');
+    const clean = await verify(outputDir, '--topic', topic, '--against-broker');
     expect(clean.stdout).toMatch(/OK: no duplicates, no gaps the broker still holds/);
     expect(clean.stdout).toMatch(new RegExp(`${topic}\\t0\\t200\\t0-199\\t-\\t-\\t0\\t0`));
     expect(clean.status).toBe(0);
-    expect(verify(outputDir, '--from', '2025-10-18').stdout).toMatch(/files read: 0/);
+    expect((await verify(outputDir, '--from', '2025-10-18')).stdout).toMatch(/files read: 0/);
 
     const files = parquetFiles(outputDir);
     const copy = path.join(path.dirname(files[0]), 'part-20991231T000000000Z-00000000-000001.parquet');
     copyFileSync(files[0], copy);
-    const duplicated = verify(outputDir, '--topic', topic);
+    const duplicated = await verify(outputDir, '--topic', topic);
     expect(duplicated.status).toBe(1);
     expect(duplicated.stdout).toMatch(/FAILED/);
     rmSync(copy);
 
     rmSync(files[0]); // the first file holds offset 0 of a partition: a gap from the low watermark
-    expect(verify(outputDir, "--topic", topic).status).toBe(0); // without the broker a gap cannot be judged
-    const gap = verify(outputDir, '--topic', topic, '--against-broker');
+    expect((await verify(outputDir, '--topic', topic)).status).toBe(0); // without the broker a gap cannot be judged
+    const gap = await verify(outputDir, '--topic', topic, '--against-broker');
     expect(gap.status).toBe(1);
     expect(gap.stdout).toMatch(/FAILED/);
 
-    expect(verify(outputDir, '--from', 'yesterday').status).toBe(2);
+    expect((await verify(outputDir, '--from', 'yesterday')).status).toBe(2);
   });
 });

@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { findTopicFiles } from '../storage/lake';
+import { dayFolder } from '../pipeline/route';
+import { findTopicFiles, listDays } from '../storage/lake';
 import { readPartitionOffsets } from '../storage/offsets-reader';
 import type { KafkaProperties } from '../config/kafka-properties';
 import { fetchWatermarks } from './broker-watermarks';
@@ -58,15 +59,10 @@ export async function verifyOutput(options: VerifyOptions): Promise<VerifyResult
 async function discoverTopics(outputDir: string): Promise<string[]> {
   const topics = new Set<string>();
   const list = async (folder: string): Promise<string[]> => fs.readdir(folder).catch(() => [] as string[]);
-  for (const year of await list(outputDir)) {
-    if (!/^\d{4}$/.test(year)) continue;
-    for (const month of await list(path.join(outputDir, year))) {
-      for (const day of await list(path.join(outputDir, year, month))) {
-        const dayDir = path.join(outputDir, year, month, day);
-        for (const name of await list(dayDir)) if (name !== '_dead_letter') topics.add(decodeURIComponent(name));
-        for (const name of await list(path.join(dayDir, '_dead_letter'))) topics.add(decodeURIComponent(name));
-      }
-    }
+  for (const day of await listDays(outputDir)) {
+    const dayDir = path.join(outputDir, dayFolder(day));
+    for (const name of await list(dayDir)) if (name !== '_dead_letter') topics.add(decodeURIComponent(name));
+    for (const name of await list(path.join(dayDir, '_dead_letter'))) topics.add(decodeURIComponent(name));
   }
   return [...topics].sort();
 }

@@ -2,6 +2,7 @@ import type { TopicPartition } from '@confluentinc/kafka-javascript';
 import { describeError } from '../errors';
 import type { Logger } from './logger';
 import type { CollectorMetrics } from './metrics';
+import { partitionKey } from '../pipeline/offset-tracker';
 
 /**
  * Consumer lag per assigned partition: the high watermark minus the group's committed offset.
@@ -123,8 +124,4 @@ export class LagMonitor {
     );
     return new Map(entries);
   }
-}
-
-function partitionKey(topic: string, partition: number): string {
-  return `${topic}\u0000${partition}`;
 }

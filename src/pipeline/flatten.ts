@@ -1,4 +1,4 @@
-import type { Payload } from './decode';
+import { isPayloadMap, type Payload } from './decode';
 
 /**
  * The seed's flattening rules, as its program applies them:
@@ -62,7 +62,7 @@ function flattenInto(map: Payload, prefix: string, depth: number, out: FlatField
       if (validNames.size < NAME_CACHE_LIMIT) validNames.add(key);
     }
     const name = prefix === '' ? key : joinedName(prefix, key);
-    if (isNestedMap(value)) {
+    if (isPayloadMap(value)) {
       const failure = flattenInto(value, key === 'data' ? '' : name, depth + 1, out, limits);
       if (failure !== null) return failure;
       continue;
@@ -105,12 +105,6 @@ export function checkFieldName(key: string): string | null {
   if (key.includes('/')) return 'contains "/"';
   if (key.includes('..')) return 'contains ".."';
   return null;
-}
-
-function isNestedMap(value: unknown): value is Payload {
-  if (typeof value !== 'object' || value === null) return false;
-  const prototype: unknown = Object.getPrototypeOf(value);
-  return prototype === Object.prototype || prototype === null;
 }
 
 function toFlatValue(value: unknown): FlatValue {

@@ -6,6 +6,21 @@
  */
 
 export type PartitionOffsets = Map<number, number>;
+
+/** The inner map of `outer` for `key`, created empty on first use. */
+export function innerMap<K, V>(outer: Map<string, Map<K, V>>, key: string): Map<K, V> {
+  let inner = outer.get(key);
+  if (inner === undefined) {
+    inner = new Map();
+    outer.set(key, inner);
+  }
+  return inner;
+}
+
+/** One string per (topic, partition), for sets and maps keyed by both. */
+export function partitionKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}
 export type TopicOffsets = Map<string, PartitionOffsets>;
 
 /** Anything that holds records not yet published: an open buffer or a write in flight. */
@@ -35,12 +50,7 @@ export function offsetsToCommit(candidate: TopicOffsets, committed: TopicOffsets
     for (const [partition, offset] of partitions) {
       const previous = committed.get(topic)?.get(partition);
       if (previous !== undefined && offset <= previous) continue;
-      let changed = changes.get(topic);
-      if (changed === undefined) {
-        changed = new Map();
-        changes.set(topic, changed);
-      }
-      changed.set(partition, offset);
+      innerMap(changes, topic).set(partition, offset);
     }
   }
   return changes;
@@ -56,7 +66,7 @@ export class ConsumePositions {
 
   /** Records a consumed offset; returns the offset of the previous record seen of that partition, or -1. */
   advance(topic: string, partition: number, offset: number): number {
-    const partitions = this.partitionsOf(topic);
+    const partitions = innerMap(this.next, topic);
     const next = partitions.get(partition);
     partitions.set(partition, offset + 1);
     return next === undefined ? -1 : next - 1;
@@ -64,14 +74,5 @@ export class ConsumePositions {
 
   nextOffsets(): TopicOffsets {
     return this.next;
-  }
-
-  private partitionsOf(topic: string): PartitionOffsets {
-    let partitions = this.next.get(topic);
-    if (partitions === undefined) {
-      partitions = new Map();
-      this.next.set(topic, partitions);
-    }
-    return partitions;
   }
 }

@@ -7,10 +7,10 @@ import { CollectorError, describeError } from '../errors';
 import { readFooter } from '../storage/footer';
 import { findTopicFiles } from '../storage/lake';
 import { dataFileName, publishFile } from '../storage/publish';
-import { RecordBuffer, type OffsetRange, type RecordMetadata } from './buffer';
+import { RecordBuffer, type BufferKey, type OffsetRange, type RecordMetadata } from './buffer';
 import { decodeValue, hasInvalidUtf8Strings, type DecodeLimits } from './decode';
 import { createFlatFields, flattenPayload, type FlattenLimits } from './flatten';
-import { ConsumePositions, committableOffsets, offsetsToCommit, type TopicOffsets } from './offset-tracker';
+import { ConsumePositions, committableOffsets, innerMap, offsetsToCommit, partitionKey, type TopicOffsets } from './offset-tracker';
 import { PublishedAboveCommit, consumeSkip, decodeCommitMetadata, encodeCommitMetadata, rangesToSkip } from './recovery';
 import { dayOfTimestamp, outputFolder, type OutputKind } from './route';
 import type { CommittedOffset, KafkaSource, SourceMessage } from './source';
@@ -171,7 +171,7 @@ export class Pipeline {
         this.publishedAbove.record(topic, partition, past[past.length - 1][1], file.publishedAtMs);
       }
     }
-    for (const [partition, ranges] of found) mapFor(this.skips, topic).set(partition, rangesToSkip(ranges, 0));
+    for (const [partition, ranges] of found) innerMap(this.skips, topic).set(partition, rangesToSkip(ranges, 0));
     this.deps.logger.info(
       { event: 'recovery', topic, filesRead: files.length, skip: Object.fromEntries([...found].map(([p, r]) => [p, rangesToSkip(r, 0)])) },
       found.size > 0 ? 'published files hold offsets past the commit: they will be skipped' : 'nothing to recover',
@@ -185,9 +185,9 @@ export class Pipeline {
     // so the new owner starts exactly where this member stopped. A consume call already under
     // way may still return records of those partitions: they are ingested first, then sealed.
     await this.iteration.catch(() => undefined);
-    const revoked = new Set(partitions.map((p) => `${p.topic}\u0000${p.partition}`));
+    const revoked = new Set(partitions.map((p) => partitionKey(p.topic, p.partition)));
     for (const buffer of [...this.buffers.values()]) {
-      const holdsRevoked = [...buffer.offsetRanges().keys()].some((partition) => revoked.has(`${buffer.key.topic}\u0000${partition}`));
+      const holdsRevoked = [...buffer.offsetRanges().keys()].some((partition) => revoked.has(partitionKey(buffer.key.topic, partition)));
       if (holdsRevoked) this.seal(buffer, 'revoke');
     }
     await this.allWritesSettled();
@@ -211,8 +211,8 @@ export class Pipeline {
 
   /** Records the end offsets to reach, so `isCaughtUp` can tell when a one-shot run is done. */
   setGoal(topic: string, partition: number, startOffset: number, endOffset: number): void {
-    mapFor(this.endOffsets, topic).set(partition, endOffset);
-    mapFor(this.startOffsets, topic).set(partition, startOffset);
+    innerMap(this.endOffsets, topic).set(partition, endOffset);
+    innerMap(this.startOffsets, topic).set(partition, startOffset);
   }
 
   /** True when every partition with a goal reached it (or its topic hit MAX_MESSAGES). */
@@ -292,7 +292,7 @@ export class Pipeline {
     const previousOffset = this.positions.advance(topic, partition, offset);
     if (previousOffset === -1 && this.committed.get(topic)?.get(partition) === undefined) {
       // The group is already at this offset (its commit, or where a new group starts).
-      mapFor(this.committed, topic).set(partition, offset);
+      innerMap(this.committed, topic).set(partition, offset);
     }
     const skip = this.skips.get(topic)?.get(partition);
     if (skip !== undefined && consumeSkip(skip, offset)) return;
@@ -341,7 +341,7 @@ export class Pipeline {
   private bufferFor(topic: string, day: number, kind: OutputKind): RecordBuffer {
     const last = this.lastBuffer;
     if (last !== null && last.key.day === day && last.key.topic === topic && last.key.kind === kind) return last;
-    const id = `${kind}\u0000${day}\u0000${topic}`;
+    const id = bufferId({ kind, day, topic });
     let buffer = this.buffers.get(id);
     if (buffer === undefined) {
       buffer = new RecordBuffer({ topic, day, kind }, this.deps.now());
@@ -391,7 +391,7 @@ export class Pipeline {
   }
 
   private seal(buffer: RecordBuffer, trigger: string): void {
-    const id = `${buffer.key.kind}\u0000${buffer.key.day}\u0000${buffer.key.topic}`;
+    const id = bufferId(buffer.key);
     if (this.buffers.get(id) !== buffer) return;
     this.buffers.delete(id);
     if (this.lastBuffer === buffer) this.lastBuffer = null;
@@ -536,7 +536,7 @@ export class Pipeline {
     for (const [topic, partitions] of changes) {
       for (const [partition, offset] of partitions) {
         this.recoveryPoints.add(partitionKey(topic, partition));
-        mapFor(this.committed, topic).set(partition, offset);
+        innerMap(this.committed, topic).set(partition, offset);
         this.deps.metrics.committedOffset.set({ topic, partition: String(partition) }, offset);
       }
     }
@@ -561,17 +561,8 @@ export class Pipeline {
   }
 }
 
-function mapFor<K, V>(map: Map<string, Map<K, V>>, key: string): Map<K, V> {
-  let inner = map.get(key);
-  if (inner === undefined) {
-    inner = new Map();
-    map.set(key, inner);
-  }
-  return inner;
-}
-
-function partitionKey(topic: string, partition: number): string {
-  return `${topic}\u0000${partition}`;
+function bufferId({ kind, day, topic }: BufferKey): string {
+  return `${kind}\u0000${day}\u0000${topic}`;
 }
 
 function toKeyBytes(key: SourceMessage['key']): Uint8Array | null {

@@ -1,4 +1,5 @@
 import type { OffsetRange } from './buffer';
+import { partitionKey } from './offset-tracker';
 
 /**
  * Exactly-once output across crashes. A crash between publishing a file and committing its
@@ -37,7 +38,7 @@ export class PublishedAboveCommit {
   private readonly entries = new Map<string, Array<{ last: number; publishedAtMs: number }>>();
 
   record(topic: string, partition: number, last: number, publishedAtMs: number): void {
-    const key = `${topic}\u0000${partition}`;
+    const key = partitionKey(topic, partition);
     const list = this.entries.get(key) ?? [];
     list.push({ last, publishedAtMs });
     this.entries.set(key, list);
@@ -45,7 +46,7 @@ export class PublishedAboveCommit {
 
   /** After committing `committed`: forgets files wholly below it; returns the recover-since time to store. */
   recoverSince(topic: string, partition: number, committed: number, nowMs: number): number {
-    const key = `${topic}\u0000${partition}`;
+    const key = partitionKey(topic, partition);
     const remaining = (this.entries.get(key) ?? []).filter((entry) => entry.last >= committed);
     if (remaining.length === 0) this.entries.delete(key);
     else this.entries.set(key, remaining);
@@ -53,7 +54,7 @@ export class PublishedAboveCommit {
   }
 
   forget(topic: string, partition: number): void {
-    this.entries.delete(`${topic}\u0000${partition}`);
+    this.entries.delete(partitionKey(topic, partition));
   }
 }
 

@@ -72,7 +72,7 @@ async function filesIn(folder: string, kind: LakeFile['kind'], day: number, sinc
 }
 
 /** Day numbers of the YYYY/MM/DD folders present under the output directory. */
-async function listDays(outputDir: string): Promise<number[]> {
+export async function listDays(outputDir: string): Promise<number[]> {
   const days: number[] = [];
   for (const year of await numericEntries(outputDir, 4)) {
     for (const month of await numericEntries(path.join(outputDir, year), 2)) {

@@ -15,6 +15,8 @@ export type FlatValue = boolean | number | bigint | string | Uint8Array | Date |
 export interface FlatFields {
   names: string[];
   values: FlatValue[];
+  /** Fields written so far by the flatten call under way (the arrays are trimmed to it at the end). */
+  filled: number;
   /**
    * A name or text value holds U+FFFD. The MessagePack decoder puts it where string bytes were not
    * UTF-8, so the caller checks the raw value (see decode.ts `hasInvalidUtf8Strings`).
@@ -39,15 +41,19 @@ export interface FlattenFailure {
 const REPLACEMENT_CHARACTER = '\ufffd';
 
 export function createFlatFields(): FlatFields {
-  return { names: [], values: [], sawReplacementCharacter: false };
+  return { names: [], values: [], filled: 0, sawReplacementCharacter: false };
 }
 
 /** Fills `out` with the flattened fields of `payload`; returns a failure instead when it must be dead-lettered. */
 export function flattenPayload(payload: Payload, out: FlatFields, limits: FlattenLimits): FlattenFailure | null {
-  out.names.length = 0;
-  out.values.length = 0;
+  // Overwritten in place, then trimmed: emptying the arrays first would make V8 drop their backing
+  // stores and grow them again for every message (measured: 300 bytes of garbage per message).
+  out.filled = 0;
   out.sawReplacementCharacter = false;
-  return flattenInto(payload, '', 1, out, limits);
+  const failure = flattenInto(payload, '', 1, out, limits);
+  out.names.length = out.filled;
+  out.values.length = out.filled;
+  return failure;
 }
 
 function flattenInto(map: Payload, prefix: string, depth: number, out: FlatFields, limits: FlattenLimits): FlattenFailure | null {
@@ -69,9 +75,10 @@ function flattenInto(map: Payload, prefix: string, depth: number, out: FlatField
     }
     const flat = Array.isArray(value) ? listToJson(value) : toFlatValue(value);
     if ((typeof flat === 'string' && flat.includes(REPLACEMENT_CHARACTER)) || name.includes(REPLACEMENT_CHARACTER)) out.sawReplacementCharacter = true;
-    out.names.push(name);
-    out.values.push(flat);
-    if (out.names.length > limits.maxFields) {
+    out.names[out.filled] = name;
+    out.values[out.filled] = flat;
+    out.filled++;
+    if (out.filled > limits.maxFields) {
       return { reason: 'too-many-fields', message: `payload has more than ${limits.maxFields} fields` };
     }
   }

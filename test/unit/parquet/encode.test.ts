@@ -73,6 +73,19 @@ describe('encodeParquet read back by DuckDB', () => {
     expect(rows.map((row) => row.always_null)).toEqual([null, null, null, null]);
   });
 
+  test('keeps integers exact across the 32-bit word boundary and down to the smallest safe integer', async () => {
+    const integers = [0, -1, 4_294_967_295, 4_294_967_296, -4_294_967_296, -4_294_967_297, -9_007_199_254_740_991, 9_007_199_254_740_991];
+    const batch = batchOf([
+      { name: 'idx', type: 'int64', values: integers.map((_, i) => i) },
+      { name: 'n', type: 'int64', values: integers },
+      { name: 'seen_at', type: 'timestamp_ms', values: integers.map((n) => -n) },
+    ]);
+    const file = db.file('int64-words.parquet', encodeParquet(batch, ZSTD));
+    const rows = await db.query(`SELECT n, epoch_ms(seen_at) AS ms FROM read_parquet('${file}') ORDER BY idx`);
+    expect(rows.map((row) => row.n)).toEqual(integers.map(BigInt));
+    expect(rows.map((row) => row.ms)).toEqual(integers.map((n) => BigInt(-n)));
+  });
+
   test('stores timestamps as UTC instants', async () => {
     const file = db.file('instants.parquet', encodeParquet(allTypes(), ZSTD));
     const rows = await db.query(

@@ -1,6 +1,7 @@
 import { promises as fs, constants as fsConstants } from 'node:fs';
 import type { TopicPartition } from '@confluentinc/kafka-javascript';
 import { consumerProperties, subscription } from './config/kafka-properties';
+import { memoryPlan } from './config/memory-plan';
 import { probeWritableDir } from './config/output-dir';
 import { isHttpEnabled, type CollectorConfig } from './config/schema';
 import { CollectorError } from './errors';
@@ -75,7 +76,7 @@ export class CollectorApp implements HealthSource {
         maxRows: config.flush.maxRows,
         maxBytes: config.flush.maxBytes,
         flushIntervalMs: config.flush.intervalMs,
-        memoryBudgetBytes: config.flush.memoryBudgetBytes,
+        memory: memoryPlan(config.flush.memoryBudgetBytes),
         consumeBatchSize: config.kafka.consumeBatchSize,
         decodeLimits: { maxValueBytes: DECODE_MAX_VALUE_BYTES },
         flattenLimits: { maxDepth: FLATTEN_MAX_DEPTH, maxFields: FLATTEN_MAX_FIELDS },

@@ -1,3 +1,4 @@
+import { memoryPlan } from './memory-plan';
 import type { CollectorConfig } from './schema';
 
 export type KafkaProperties = Record<string, string | number | boolean>;
@@ -39,8 +40,8 @@ export function connectionProperties(config: CollectorConfig): KafkaProperties {
 /**
  * Consumer properties. Offsets are committed by hand and only for published files, so both
  * auto-commit and the automatic offset store are off. A new group starts at the earliest offset:
- * a backup wants everything the broker still has. Fetch queues are large enough to keep a batch
- * consumer busy but bounded, unlike the seed's 1 GiB queue, to respect the memory budget.
+ * a backup wants everything the broker still has. The prefetch queue is the memory budget's share
+ * (see memory-plan.ts), unlike the seed's 1 GiB queue; KAFKA_PROPERTIES still overrides it.
  */
 export function consumerProperties(config: CollectorConfig): KafkaProperties {
   return {
@@ -54,7 +55,7 @@ export function consumerProperties(config: CollectorConfig): KafkaProperties {
     'fetch.min.bytes': 1,
     'max.partition.fetch.bytes': 4 * 1024 * 1024,
     'queued.min.messages': 100_000,
-    'queued.max.messages.kbytes': 64 * 1024,
+    'queued.max.messages.kbytes': Math.floor(memoryPlan(config.flush.memoryBudgetBytes).prefetchQueueBytes / 1024),
     // Metadata refresh also discovers new topics that match a pattern subscription.
     'topic.metadata.refresh.interval.ms': 30_000,
     'statistics.interval.ms': 0,

@@ -27,7 +27,8 @@ export interface PipelineOptions {
   readonly maxRows: number;
   readonly maxBytes: number;
   readonly flushIntervalMs: number;
-  readonly memoryBudgetBytes: number;
+  /** From the memory plan (config/memory-plan.ts): buffered rows, and buffered plus in-flight bytes. */
+  readonly memory: { readonly bufferedBytes: number; readonly heldBytes: number };
   readonly consumeBatchSize: number;
   readonly decodeLimits: DecodeLimits;
   readonly flattenLimits: FlattenLimits;
@@ -367,19 +368,20 @@ export class Pipeline {
   }
 
   private async enforceMemoryBudget(): Promise<void> {
-    const budget = this.options.memoryBudgetBytes;
-    if (this.bufferedBytes() + this.inFlightBytes <= budget) return;
+    const { bufferedBytes: bufferLimit, heldBytes: heldLimit } = this.options.memory;
+    const overBudget = (): boolean => this.bufferedBytes() > bufferLimit || this.bufferedBytes() + this.inFlightBytes > heldLimit;
+    if (!overBudget()) return;
     // Largest first: the fewest early seals free the most memory.
     const bySize = [...this.buffers.values()].sort((a, b) => b.byteEstimate - a.byteEstimate);
     for (const buffer of bySize) {
-      if (this.bufferedBytes() + this.inFlightBytes <= budget) break;
+      if (!overBudget()) break;
       this.seal(buffer, 'memory');
     }
-    if (this.inFlightBytes <= budget) return;
+    if (this.inFlightBytes <= heldLimit) return;
     const assignment = this.deps.source.assignment;
     this.deps.source.pause(assignment);
     this.deps.metrics.pausedPartitions.set(assignment.length);
-    while (this.inFlightBytes > budget && this.inFlight.size > 0) await this.nextWriteSettled();
+    while (this.inFlightBytes > heldLimit && this.inFlight.size > 0) await this.nextWriteSettled();
     this.deps.source.resume(assignment);
     this.deps.metrics.pausedPartitions.set(0);
   }

@@ -30,6 +30,7 @@ ENV npm_config_build_from_source=@confluentinc/kafka-javascript \
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY bin ./bin
 # prune keeps the compiled addon (npm ci --omit=dev would compile librdkafka a second time).
 # The librdkafka sources and static archives are only needed to compile: the addon loads
 # build/deps/librdkafka.so.1 through its rpath. The last line fails the build if that broke.
@@ -39,7 +40,7 @@ RUN npm run build \
            node_modules/@confluentinc/kafka-javascript/build/Release/obj.target \
  && find node_modules/@confluentinc/kafka-javascript/build/deps -name '*.a' -delete \
  && node -e "const k = require('@confluentinc/kafka-javascript'); console.log('librdkafka', k.librdkafkaVersion, k.features.join(','))" \
- && test -f dist/main.js && test -f dist/parquet/encode-worker.js
+ && test -f dist/main.js && test -f dist/node-options.js && test -f dist/parquet/encode-worker.js
 
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
 # Runtime counterparts of the -dev packages of the build stage; tini forwards signals as PID 1.
@@ -55,6 +56,7 @@ WORKDIR /app
 COPY --from=build /app/package.json /app/package-lock.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/bin ./bin
 # Owned by uid 1000 so that a named volume mounted here starts out writable by the collector.
 # A bind mount keeps the host directory's owner: chown it to 1000:1000 on the host (see README).
 RUN mkdir -p /app/output && chown 1000:1000 /app/output
@@ -66,6 +68,8 @@ EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "-e", "const r = require('http').get({ host: '127.0.0.1', port: process.env.HTTP_PORT || 8080, path: '/healthz', timeout: 4000 }, (res) => process.exit(res.statusCode === 200 ? 0 : 1)); r.on('error', () => process.exit(1)); r.on('timeout', () => { r.destroy(); process.exit(1); });"]
 # tini is PID 1: it forwards SIGTERM/SIGINT to Node (which stops gracefully) and reaps zombies.
+# The launcher execs Node with the heap limits planned from MEMORY_BUDGET_BYTES and the malloc
+# settings (see bin/redpanda-parquet-collector), so Node is still tini's direct child.
 # Arguments go to the collector: `docker run IMAGE --once`, `docker run IMAGE --print-config`.
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "dist/main.js"]
+ENTRYPOINT ["/usr/bin/tini", "--", "bin/redpanda-parquet-collector"]
 CMD []

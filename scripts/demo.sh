@@ -83,7 +83,7 @@ summary="$BUILD_DIR/produced.json"
 node "$BUILD_DIR/scripts/demo/produce-sample.js" --bootstrap "$bootstrap" --topic "$TOPIC" --partitions 3 \
   --messages "$MESSAGES" --summary "$summary"
 
-step "5/5 Running the collector once: node dist/main.js --once (OUTPUT_DIR=$OUTPUT)"
+step "5/5 Running the collector once: bin/redpanda-parquet-collector --once (OUTPUT_DIR=$OUTPUT)"
 rm -rf -- "$OUTPUT"
 # A fresh group, so the run starts from the beginning of the topic even on a reused broker.
 # HTTP on a free loopback port: 8080 may be taken on this machine.
@@ -96,7 +96,7 @@ BOOTSTRAP_SERVERS=$bootstrap \
   HTTP_HOST=127.0.0.1 \
   HTTP_PORT=0 \
   LOG_LEVEL=${LOG_LEVEL:-info} \
-  node dist/main.js --once
+  bin/redpanda-parquet-collector --once
 echo "collector exited 0"
 
 node "$BUILD_DIR/scripts/demo/show-output.js" "$OUTPUT" --summary "$summary"

@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
+import { getHeapStatistics } from 'node:v8';
 import { CollectorApp } from './app';
 import { runVerifyCommand } from './commands/verify-cli';
 import { loadConfig, loadConfigForRun, type LoadConfigOptions, type LoadedConfig } from './config/load';
+import { memoryPlan } from './config/memory-plan';
+import type { CollectorConfig } from './config/schema';
 import { CollectorError, describeError } from './errors';
 import { createLogger, type Logger } from './observability/logger';
 import { createProgressReporter } from './observability/progress';
@@ -67,6 +70,22 @@ async function main(argv: readonly string[]): Promise<number> {
   return run(loaded);
 }
 
+/**
+ * What bounds the process's memory besides the collector's own budget: when the V8 heap limit is
+ * far above the planned one, the collector was started without bin/redpanda-parquet-collector.
+ */
+function runtimeSettings(config: CollectorConfig): Record<string, string | number | null> {
+  const plan = memoryPlan(config.flush.memoryBudgetBytes);
+  return {
+    node: process.version,
+    heapLimitMiB: Math.round(getHeapStatistics().heap_size_limit / (1024 * 1024)),
+    plannedOldSpaceMiB: plan.heapLimitMiB,
+    plannedSemiSpaceMiB: plan.semiSpaceMiB,
+    mallocArenaMax: process.env.MALLOC_ARENA_MAX ?? null,
+    mallocMmapThreshold: process.env.MALLOC_MMAP_THRESHOLD_ ?? null,
+  };
+}
+
 function parseCommandLine(argv: readonly string[]): CommandLine {
   const { values } = parseArgs({
     args: [...argv],
@@ -90,7 +109,7 @@ function print(text: string, code: number): number {
 
 async function run({ config, redacted, file }: LoadedConfig): Promise<number> {
   const logger = createLogger({ level: config.log.level, format: config.log.format, terminal: process.stdout.isTTY === true });
-  logger.info({ event: 'config_loaded', version: COLLECTOR_VERSION, file: file ?? null, config: redacted }, 'configuration loaded');
+  logger.info({ event: 'config_loaded', version: COLLECTOR_VERSION, file: file ?? null, config: redacted, runtime: runtimeSettings(config) }, 'configuration loaded');
   const progress = config.mode === 'once' ? createProgressReporter(logger, process.stderr.isTTY === true) : undefined;
   let app: CollectorApp;
   try {

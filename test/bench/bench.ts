@@ -19,7 +19,8 @@
  *   BENCH_KEEP_LOGS=1               keep the children's stdout/stderr (temp dir named at the end)
  *   BENCH_KEEP_TOPICS=1             external broker: do not delete the benchmark topics
  *   BENCH_KEEP_OUTPUT=1             keep the first collector run's Parquet files (path printed)
- *   BENCH_COLLECTOR=path/main.js    run another build of the collector (default dist/main.js)
+ *   BENCH_COLLECTOR=path/bin/redpanda-parquet-collector
+ *                                   run another checkout's collector (default: this one's launcher)
  *   KAFKA_BOOTSTRAP_SERVERS         use this broker instead of starting the harness's
  *   BENCH_BROKER_HEAP_MB=1024       heap of the harness broker the bench starts
  * Collector settings (MAX_WORKERS, BATCH_SIZE, COMPRESSION, LOG_LEVEL, ...) set in the environment
@@ -46,8 +47,12 @@ import { GNU_TIME, median, runMeasured, type Measured } from './measure';
 const ROOT = repoRoot();
 const MIB = 1024 * 1024;
 const EMPTY_CONFIG = path.join(ROOT, 'test', 'harness', 'empty-config.json');
-/** BENCH_COLLECTOR: another build's main.js, to compare a branch or an experiment against dist/. */
-const COLLECTOR_MAIN = path.resolve(process.env.BENCH_COLLECTOR ?? path.join(ROOT, 'dist', 'main.js'));
+/**
+ * The collector is started as users start it, through its launcher (the image's entry point and
+ * `npm start`), which sets the heap limit and malloc settings. BENCH_COLLECTOR: another checkout's
+ * launcher, to compare a branch or an experiment.
+ */
+const COLLECTOR_LAUNCHER = path.resolve(process.env.BENCH_COLLECTOR ?? path.join(ROOT, 'bin', 'redpanda-parquet-collector'));
 const BARE_CONSUMER = path.join(__dirname, 'bare-consumer.js');
 const RESULTS_DIR = path.join(ROOT, 'bench-results');
 
@@ -115,7 +120,9 @@ async function main(): Promise<void> {
   const mode: Mode = args.includes('--memory') ? 'memory' : args.includes('--profile') ? 'profile' : 'throughput';
   ensureTool('kcat', 'kcat');
   ensureTool(GNU_TIME, 'time');
-  if (!existsSync(COLLECTOR_MAIN)) throw new Error(`${COLLECTOR_MAIN} is missing: run \`npm run build\` first`);
+  if (!existsSync(path.join(path.dirname(COLLECTOR_LAUNCHER), '..', 'dist', 'main.js'))) {
+    throw new Error(`the collector next to ${COLLECTOR_LAUNCHER} is not built: run \`npm run build\` first`);
+  }
 
   let broker: BrokerHandle | undefined;
   let bootstrap = process.env.KAFKA_BOOTSTRAP_SERVERS;
@@ -361,13 +368,15 @@ async function runCollector(
   round: number,
   timeoutMs: number,
   extraEnv: Readonly<Record<string, string>>,
+  /** Node options for the collector alone (the launcher's helper does not get them). */
   nodeFlags: readonly string[] = [],
 ): Promise<{ result: RunResult; outputDir: string }> {
   const group = uniqueName('bench-collector');
   const outputDir = mkdtempSync(path.join(os.tmpdir(), 'rpc-bench-out-'));
   const env = collectorEnv(bench, topic.name, group, outputDir, extraEnv);
+  if (nodeFlags.length > 0) env.COLLECTOR_NODE_ARGS = nodeFlags.join(' ');
   const loadAvg = os.loadavg()[0];
-  const measured = await runMeasured(process.execPath, [...nodeFlags, COLLECTOR_MAIN, '--once'], {
+  const measured = await runMeasured(COLLECTOR_LAUNCHER, ['--once'], {
     env,
     cwd: ROOT,
     logDir: bench.workDir,
@@ -652,7 +661,7 @@ function commonRecord(bench: Bench, topic: Topic): Record<string, unknown> {
     topic: { name: topic.name, partitions: SETTINGS.partitions, ...topic.produced },
     collectorConfig: effectiveCollectorConfig(bench),
     brokerExternal: Boolean(process.env.KAFKA_BOOTSTRAP_SERVERS),
-    collectorMain: path.relative(ROOT, COLLECTOR_MAIN),
+    collectorLauncher: path.relative(ROOT, COLLECTOR_LAUNCHER),
   };
 }
 
@@ -677,7 +686,7 @@ function machineLine(): string {
 
 /** What the collector runs with (secrets redacted), from its own --print-config. */
 function effectiveCollectorConfig(bench: Bench): unknown {
-  const run = spawnSync(process.execPath, [COLLECTOR_MAIN, '--print-config'], {
+  const run = spawnSync(COLLECTOR_LAUNCHER, ['--print-config'], {
     env: collectorEnv(bench, 'TOPIC', 'GROUP', 'OUTPUT_DIR', {}),
     cwd: ROOT,
     encoding: 'utf8',

@@ -1,5 +1,6 @@
 /**
- * Runs the built collector (`node dist/main.js`) as a child process, the way cron, Docker and
+ * Runs the built collector as a child process through its launcher (bin/redpanda-parquet-collector,
+ * which execs `node dist/main.js` with heap and malloc settings), the way cron, Docker and
  * Kubernetes run it: real signals, real exit codes, real log lines. Run `npm run build` first.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -9,8 +10,7 @@ import path from 'node:path';
 import { repoRoot } from './broker';
 import { bootstrapServers, waitUntil } from './kafka';
 
-/** COLLECTOR_MAIN_JS runs the tests against another build (e.g. a deliberately broken copy). */
-export const MAIN_JS = process.env.COLLECTOR_MAIN_JS ?? path.join(repoRoot(), 'dist', 'main.js');
+export const LAUNCHER = path.join(repoRoot(), 'bin', 'redpanda-parquet-collector');
 const EMPTY_CONFIG = path.join(__dirname, 'empty-config.json');
 
 /** One JSON log line of the collector. */
@@ -37,7 +37,7 @@ export class CliProcess {
   constructor(args: readonly string[], env: Readonly<Record<string, string>>) {
     // A clean environment: only what the test sets, so nothing leaks in from the shell or Jest.
     // The working directory is empty, so no config/collector.json of the checkout is picked up.
-    this.child = spawn(process.execPath, [MAIN_JS, ...args], {
+    this.child = spawn(LAUNCHER, [...args], {
       cwd: mkdtempSync(path.join(os.tmpdir(), 'collector-cwd-')),
       env: { PATH: process.env.PATH ?? '', CONFIG_FILE: EMPTY_CONFIG, HTTP_HOST: '127.0.0.1', MAX_WORKERS: '1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -100,7 +100,7 @@ describe('Dockerfile build stage', () => {
 
   it('copies everything the TypeScript build reads', () => {
     const copied = only(stage, 'COPY').flatMap((i) => parseCopy(i.args).sources);
-    expect(copied).toEqual(expect.arrayContaining(['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src']));
+    expect(copied).toEqual(expect.arrayContaining(['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src', 'bin']));
   });
 });
 
@@ -123,7 +123,9 @@ describe('Dockerfile runtime stage', () => {
     const entrypoint = execForm(last(runtime, 'ENTRYPOINT').args);
     expect(entrypoint).toBeDefined();
     expect(entrypoint?.[0]).toBe('/usr/bin/tini');
-    expect(entrypoint?.slice(1)).toEqual(['--', 'node', 'dist/main.js']);
+    expect(entrypoint?.slice(1)).toEqual(['--', 'bin/redpanda-parquet-collector']);
+    // The launcher must exec Node, so that tini's signals reach the collector itself.
+    expect(readRepoFile('bin/redpanda-parquet-collector')).toMatch(/^exec node .*dist\/main\.js" "\$@"$/m);
     expect(aptPackages(runtime.instructions)).toContain('tini');
     const cmd = only(runtime, 'CMD');
     for (const instruction of cmd) expect(execForm(instruction.args)).toBeDefined();
@@ -148,8 +150,9 @@ describe('Dockerfile runtime stage', () => {
         sources.push(path.posix.relative(workdir, source));
       }
     }
-    // dist/version.js reads ../package.json; node_modules holds the compiled addon.
-    expect(sources.sort()).toEqual(['dist', 'node_modules', 'package-lock.json', 'package.json']);
+    // dist/version.js reads ../package.json; node_modules holds the compiled addon; bin holds the
+    // entry point's launcher.
+    expect(sources.sort()).toEqual(['bin', 'dist', 'node_modules', 'package-lock.json', 'package.json']);
     // What the worker pool loads must be a product of the build.
     expect(existsSync(repoPath('src', 'parquet', 'encode-worker.ts'))).toBe(true);
     expect(existsSync(repoPath('src', 'main.ts'))).toBe(true);

@@ -1,8 +1,9 @@
 /**
  * How MEMORY_BUDGET_BYTES is spent. The budget bounds the data the collector holds on top of its
  * fixed runtime overhead, in three places:
- * - librdkafka's prefetch queue (messages fetched but not yet consumed), a sixteenth of the budget
- *   and at most librdkafka's own default of 64 MiB: a larger queue did not consume faster;
+ * - librdkafka's prefetch queue (messages fetched but not yet consumed), a sixteenth of the budget,
+ *   between librdkafka's least (1 KiB) and its own default of 64 MiB: a larger queue did not
+ *   consume faster;
  * - rows in the (topic, day) buffers, which live in the V8 heap: at most half of the budget;
  * - the rest holds buffers plus sealed files waiting for or inside the encoder.
  * The V8 heap limits the launcher sets (bin/redpanda-parquet-collector) leave room above the
@@ -13,7 +14,7 @@
  */
 
 const MIB = 1024 * 1024;
-const MIN_PREFETCH_BYTES = 1 * MIB;
+const MIN_PREFETCH_BYTES = 1024;
 const MAX_PREFETCH_BYTES = 64 * MIB;
 /** Heap above the budget: the collector's own objects, caches and garbage between collections. */
 const HEAP_HEADROOM_MIB = 64;

@@ -225,4 +225,23 @@ describe('core pipeline', () => {
     expect(all).toEqual({ rows: 900, distinct_rows: 900 });
     expect(await sum(committedOffsets(groupId, topic))).toBe(900);
   });
+
+  it('seals buffers early when their rows pass half of MEMORY_BUDGET_BYTES, and still writes every row once', async () => {
+    const topic = uniqueName('budget');
+    await createTopic(topic, PARTITIONS);
+    await produce(topic, messagesFor(0, 0, 3000));
+    const filesPerRun = async (budget: string): Promise<Array<Record<string, unknown>>> => {
+      const outputDir = tempOutputDir();
+      await runOnce({ OUTPUT_DIR: outputDir, TOPICS: topic, GROUP_ID: uniqueName('group'), BATCH_SIZE: '100000', MEMORY_BUDGET_BYTES: budget });
+      const [all] = await queryLake(outputDir, 'SELECT count(*)::INTEGER AS rows, count(DISTINCT (kafka_partition, kafka_offset))::INTEGER AS distinct_rows FROM {files}');
+      expect(all).toEqual({ rows: 3000, distinct_rows: 3000 });
+      return queryLake(outputDir, 'SELECT filename, count(*)::INTEGER AS rows FROM {files} GROUP BY filename');
+    };
+    // The default budget holds both days whole: one file per day.
+    expect(await filesPerRun(String(256 * 1024 * 1024))).toHaveLength(2);
+    // 200 KB: buffered rows may hold 100 KB (a few hundred rows of this shape) before the largest is sealed.
+    const small = await filesPerRun('200000');
+    expect(small.length).toBeGreaterThan(4);
+    expect(Math.max(...small.map((file) => Number(file.rows)))).toBeLessThan(1000);
+  });
 });

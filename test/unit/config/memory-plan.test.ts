@@ -17,8 +17,10 @@ describe('memoryPlan', () => {
     });
   });
 
-  it('keeps the prefetch queue between 1 MiB and librdkafka\'s default of 64 MiB, and semi-spaces at V8\'s 16 MiB at most', () => {
-    expect(memoryPlan(4 * MIB)).toMatchObject({ prefetchQueueBytes: 1 * MIB, heldBytes: 3 * MIB, semiSpaceMiB: 1 });
+  it('keeps the prefetch queue between 1 KiB and librdkafka\'s default of 64 MiB, and semi-spaces at V8\'s 16 MiB at most', () => {
+    expect(memoryPlan(4 * MIB)).toMatchObject({ prefetchQueueBytes: 256 * 1024, heldBytes: 3.75 * MIB, semiSpaceMiB: 1 });
+    expect(memoryPlan(200_000)).toMatchObject({ prefetchQueueBytes: 12_500, bufferedBytes: 100_000, heldBytes: 187_500 });
+    expect(memoryPlan(1000).prefetchQueueBytes).toBe(1024);
     expect(memoryPlan(4096 * MIB)).toMatchObject({ prefetchQueueBytes: 64 * MIB, heapLimitMiB: 4160, semiSpaceMiB: 16 });
   });
 

@@ -19,7 +19,7 @@ describe('npm run demo', () => {
     expect(script).toMatch(/^set -euo pipefail$/m);
     expect(script).toMatch(/bash scripts\/setup\.sh/);
     expect(script).toMatch(/^trap cleanup EXIT$/m);
-    expect(script).toMatch(/node dist\/main\.js --once/);
+    expect(script).toMatch(/bin\/redpanda-parquet-collector --once/);
   });
 
   it('has helpers that type-check against the harness they import', () => {

@@ -11,7 +11,8 @@ import { repoRoot } from './broker';
 import { bootstrapServers, waitUntil } from './kafka';
 
 export const LAUNCHER = path.join(repoRoot(), 'bin', 'redpanda-parquet-collector');
-const EMPTY_CONFIG = path.join(__dirname, 'empty-config.json');
+// From the repository, not __dirname: the chaos and bench runs compile the harness to .cache/.
+const EMPTY_CONFIG = path.join(repoRoot(), 'test', 'harness', 'empty-config.json');
 
 /** One JSON log line of the collector. */
 export interface LogEvent {

@@ -43,8 +43,8 @@ afterEach(killRunningCollectors);
 describe('the launcher', () => {
   it('starts Node with the heap limits planned for MEMORY_BUDGET_BYTES, and malloc with two arenas', async () => {
     const runtime = await runOnceOnEmptyTopic({ MEMORY_BUDGET_BYTES: String(64 * MIB) });
-    expect(runtime).toMatchObject({ plannedOldSpaceMiB: 128, plannedSemiSpaceMiB: 4, mallocArenaMax: '2', mallocMmapThreshold: '131072' });
-    expect(runtime.heapLimitMiB).toBe(heapLimitMiB(['--max-old-space-size=128', '--max-semi-space-size=4']));
+    expect(runtime).toMatchObject({ plannedOldSpaceMiB: 128, plannedSemiSpaceMiB: 2, mallocArenaMax: '2', mallocMmapThreshold: '131072' });
+    expect(runtime.heapLimitMiB).toBe(heapLimitMiB(['--max-old-space-size=128', '--max-semi-space-size=2']));
     // Not Node's default: the limit really came from the budget.
     expect(runtime.heapLimitMiB).not.toBe(heapLimitMiB([]));
   });
@@ -53,7 +53,7 @@ describe('the launcher', () => {
     const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'collector-config-')), 'collector.json');
     writeFileSync(file, JSON.stringify({ flush: { memoryBudgetBytes: 96 * MIB } }));
     const runtime = await runOnceOnEmptyTopic({}, ['--config', file]);
-    expect(runtime.heapLimitMiB).toBe(heapLimitMiB(['--max-old-space-size=160', '--max-semi-space-size=6']));
+    expect(runtime.heapLimitMiB).toBe(heapLimitMiB(['--max-old-space-size=160', '--max-semi-space-size=3']));
   });
 
   it("leaves the user's own heap options and malloc settings alone", async () => {

@@ -10,7 +10,7 @@ describe('collectorNodeOptions (what the launcher starts Node with)', () => {
   it('derives the heap limits from MEMORY_BUDGET_BYTES in the environment', () => {
     expect(collectorNodeOptions(['--once'], { CONFIG_FILE: EMPTY, MEMORY_BUDGET_BYTES: String(64 * MIB) })).toEqual([
       '--max-old-space-size=128',
-      '--max-semi-space-size=4',
+      '--max-semi-space-size=2',
     ]);
   });
 

@@ -13,13 +13,13 @@ describe('memoryPlan', () => {
       bufferedBytes: 128 * MIB,
       heldBytes: 240 * MIB,
       heapLimitMiB: 320,
-      semiSpaceMiB: 16,
+      semiSpaceMiB: 8,
     });
   });
 
   it('keeps the prefetch queue between 1 KiB and librdkafka\'s default of 64 MiB, and semi-spaces at V8\'s 16 MiB at most', () => {
     expect(memoryPlan(4 * MIB)).toMatchObject({ prefetchQueueBytes: 256 * 1024, heldBytes: 3.75 * MIB, semiSpaceMiB: 1 });
-    expect(memoryPlan(64 * MIB).semiSpaceMiB).toBe(4);
+    expect(memoryPlan(64 * MIB).semiSpaceMiB).toBe(2);
     expect(memoryPlan(200_000)).toMatchObject({ prefetchQueueBytes: 12_500, bufferedBytes: 100_000, heldBytes: 187_500 });
     expect(memoryPlan(1000).prefetchQueueBytes).toBe(1024);
     expect(memoryPlan(4096 * MIB)).toMatchObject({ prefetchQueueBytes: 64 * MIB, heapLimitMiB: 4160, semiSpaceMiB: 16 });

@@ -238,7 +238,7 @@ export const configSchema = {
       env: 'FLUSH_INTERVAL_MS',
     },
     memoryBudgetBytes: {
-      doc: 'Global budget for buffered and in-flight bytes: over it, the largest buffers are sealed early and fetching pauses.',
+      doc: 'Memory for data on top of the runtime: librdkafka\'s prefetch queue (a sixteenth), buffered rows (at most half) and files being written; over it, the largest buffers are sealed early and fetching pauses. The launcher derives the V8 heap limits from it.',
       format: 'positive-int',
       default: 256 * 1024 * 1024,
       env: 'MEMORY_BUDGET_BYTES',

@@ -191,7 +191,11 @@ export class Pipeline {
     await this.iteration.catch(() => undefined);
     const ahead = this.takeReadAhead();
     if (ahead !== null) {
-      const messages = await ahead.catch(() => []);
+      const messages = await ahead.catch((error: unknown) => {
+        // Nothing of a failed call was ingested or committed: the next owner reads it again.
+        this.deps.logger.warn({ event: 'consume_failed', err: error }, 'the batch read ahead failed during a revocation');
+        return [];
+      });
       if (messages.length > 0) this.ingestBatch(messages);
     }
     const revoked = new Set(partitions.map((p) => partitionKey(p.topic, p.partition)));

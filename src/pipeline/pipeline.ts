@@ -284,7 +284,8 @@ export class Pipeline {
   private async consumeOnce(): Promise<void> {
     const messages = await (this.takeReadAhead() ?? this.deps.source.consume(this.options.consumeBatchSize));
     this.lastLoopTickMs = this.deps.now();
-    if (this.running) {
+    // Not while a rebalance hand-off is pending: the loop stops for it after this batch anyway.
+    if (this.running && !this.deps.source.rebalancing) {
       const next = this.deps.source.consume(this.options.consumeBatchSize);
       // Awaited later (or by a revocation); marked handled now so a failure is not reported as unhandled meanwhile.
       next.catch(() => undefined);

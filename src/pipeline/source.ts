@@ -47,6 +47,7 @@ export class KafkaSource {
   private readonly consumer: KafkaConsumer;
   private readonly options: SourceOptions;
   private rebalance: Promise<void> = Promise.resolve();
+  private handOffsPending = 0;
   private assigned: TopicPartition[] = [];
   private assignmentReceived = false;
   private brokersDown = false;
@@ -116,6 +117,11 @@ export class KafkaSource {
   /** Settles when no rebalance hand-off is in progress; the consume loop waits on it between batches. */
   rebalanceSettled(): Promise<void> {
     return this.rebalance;
+  }
+
+  /** True while a rebalance hand-off is pending or running. */
+  get rebalancing(): boolean {
+    return this.handOffsPending > 0;
   }
 
   /** Up to `max` messages, waiting at most the consume timeout. */
@@ -194,8 +200,9 @@ export class KafkaSource {
 
   private onRebalance(error: LibrdKafkaError, partitions: TopicPartition[], handlers: RebalanceHandlers): void {
     const previous = this.rebalance;
+    this.handOffsPending++;
     // librdkafka waits for assign()/unassign(), so the hand-off may take the time it needs to
-    // publish and commit; consume() waits on this promise meanwhile.
+    // publish and commit; the consume loop waits on this promise meanwhile.
     this.rebalance = previous.then(async () => {
       try {
         if (error.code === ERR_ASSIGN_PARTITIONS) {
@@ -216,6 +223,8 @@ export class KafkaSource {
         handlers.onRebalanceError(handoffError);
         if (this.consumer.isConnected()) this.consumer.unassign();
         this.assigned = [];
+      } finally {
+        this.handOffsPending--;
       }
     });
   }

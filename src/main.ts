@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-import { parseArgs } from 'node:util';
 import { getHeapStatistics } from 'node:v8';
 import { CollectorApp } from './app';
+import { parseCommandLine, type CommandLine } from './command-line';
 import { runVerifyCommand } from './commands/verify-cli';
 import { loadConfig, loadConfigForRun, type LoadConfigOptions, type LoadedConfig } from './config/load';
 import { memoryPlan } from './config/memory-plan';
@@ -37,14 +37,6 @@ Options:
 
 Every setting is an environment variable too; see README.md.
 Exit codes: 0 done, 1 failed, 2 bad command line or configuration, 130 stopped by a second signal.`;
-
-interface CommandLine {
-  readonly once: boolean;
-  readonly config?: string;
-  readonly printConfig: boolean;
-  readonly version: boolean;
-  readonly help: boolean;
-}
 
 async function main(argv: readonly string[]): Promise<number> {
   if (argv[0] === 'verify') return runVerifyCommand(argv.slice(1));
@@ -84,22 +76,6 @@ function runtimeSettings(config: CollectorConfig): Record<string, string | numbe
     mallocArenaMax: process.env.MALLOC_ARENA_MAX ?? null,
     mallocMmapThreshold: process.env.MALLOC_MMAP_THRESHOLD_ ?? null,
   };
-}
-
-function parseCommandLine(argv: readonly string[]): CommandLine {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      once: { type: 'boolean', default: false },
-      config: { type: 'string' },
-      'print-config': { type: 'boolean', default: false },
-      version: { type: 'boolean', short: 'v', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
-  return { once: values.once, config: values.config, printConfig: values['print-config'], version: values.version, help: values.help };
 }
 
 function print(text: string, code: number): number {

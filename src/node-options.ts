@@ -5,30 +5,22 @@
  * config file; this reads the same configuration the collector will load (`--config FILE`,
  * CONFIG_FILE, config/collector.json) without loading the collector itself.
  *
- * Prints nothing for the `verify` command, and nothing when the configuration does not load:
- * the collector then reports every wrong key itself.
+ * Prints nothing for the `verify` command, and nothing when the command line or the configuration
+ * does not load: the collector then reports what is wrong itself.
  */
+import { parseCommandLine } from './command-line';
 import { loadConfig } from './config/load';
 import { memoryPlan } from './config/memory-plan';
 
 export function collectorNodeOptions(argv: readonly string[], env: NodeJS.ProcessEnv): string[] {
   if (argv[0] === 'verify') return [];
   try {
-    const { config } = loadConfig({ env, file: configArgument(argv) });
+    const { config } = loadConfig({ env, file: parseCommandLine(argv).config });
     const plan = memoryPlan(config.flush.memoryBudgetBytes);
     return [`--max-old-space-size=${plan.heapLimitMiB}`, `--max-semi-space-size=${plan.semiSpaceMiB}`];
   } catch {
     return [];
   }
-}
-
-/** The value of `--config FILE` or `--config=FILE`, as main.ts reads it. */
-function configArgument(argv: readonly string[]): string | undefined {
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--config') return argv[i + 1];
-    if (argv[i].startsWith('--config=')) return argv[i].slice('--config='.length);
-  }
-  return undefined;
 }
 
 if (require.main === module) {

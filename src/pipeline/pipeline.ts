@@ -406,7 +406,10 @@ export class Pipeline {
 
   private async enforceMemoryBudget(): Promise<void> {
     const { bufferedBytes: bufferLimit, heldBytes: heldLimit } = this.options.memory;
-    const overBudget = (): boolean => this.bufferedBytes() > bufferLimit || this.bufferedBytes() + this.inFlightBytes > heldLimit;
+    const overBudget = (): boolean => {
+      const buffered = this.bufferedBytes();
+      return buffered > bufferLimit || buffered + this.inFlightBytes > heldLimit;
+    };
     if (!overBudget()) return;
     // Largest first: the fewest early seals free the most memory.
     const bySize = [...this.buffers.values()].sort((a, b) => b.byteEstimate - a.byteEstimate);

@@ -1,5 +1,5 @@
 /**
- * Preloaded into the collector by the memory run (`node -r .../memory-probe.js dist/main.js`):
+ * Preloaded into the collector by the memory run (`--require .../memory-probe.js` in COLLECTOR_NODE_ARGS):
  * every 200 ms, appends process.memoryUsage() of the main thread as a JSON line to
  * $BENCH_MEMORY_PROBE_FILE, so the peak RSS can be split into V8 heap, external/array buffers and
  * the rest (librdkafka's queues, worker threads' heaps and wasm memory, allocator slack).

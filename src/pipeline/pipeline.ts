@@ -544,7 +544,7 @@ export class Pipeline {
         if (this.recoveryPoints.has(partitionKey(topic, partition)) || start === undefined) continue;
         baseline.push({ topic, partition, offset: start, metadata: encodeCommitMetadata({ recoverSinceMs: publishedAtMs }) });
       }
-      await this.deps.source.commit(baseline);
+      await this.deps.source.commit(baseline, KAFKA_TIMEOUT_MS);
       for (const { partition } of baseline) this.recoveryPoints.add(partitionKey(topic, partition));
     });
   }
@@ -568,7 +568,7 @@ export class Pipeline {
       }
     }
     try {
-      await this.deps.source.commit(list);
+      await this.deps.source.commit(list, KAFKA_TIMEOUT_MS);
     } catch (error) {
       this.deps.metrics.commits.inc({ result: 'error' });
       this.deps.logger.error({ event: 'commit_failed', err: error }, 'offset commit failed; the next publish retries it');

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { KafkaConsumer, type LibrdKafkaError, type Message, type TopicPartition, type TopicPartitionOffsetAndMetadata } from '@confluentinc/kafka-javascript';
 import { CollectorError } from '../errors';
 import type { KafkaProperties } from '../config/kafka-properties';
@@ -30,6 +31,8 @@ const ERR_REVOKE_PARTITIONS = -174;
 const ERR_ALL_BROKERS_DOWN = -187;
 /** While the brokers are down, how often a metadata request checks whether they are back. */
 const REACHABILITY_PROBE_MS = 2000;
+/** Between reads of the committed offsets while waiting for a commit to be stored. */
+const COMMIT_READ_BACK_INTERVAL_MS = 50;
 
 /** `commitCb` exists in the client but is missing from its type declarations. */
 interface CommitWithCallback {
@@ -137,8 +140,15 @@ export class KafkaSource {
     });
   }
 
-  /** Commits the given next-offsets (with metadata); resolves once the broker acknowledged them. */
-  async commit(offsets: readonly CommittedOffset[]): Promise<void> {
+  /**
+   * Commits the given next-offsets (with metadata); resolves once the broker stored them.
+   *
+   * The client's commit is librdkafka's asynchronous one: its callback only says the commit was
+   * queued. A collector killed right after could lose it, and a recovery-point commit must be
+   * stored before the file it protects is published, so the stored offsets are read back until
+   * they match (or `timeoutMs` passes, which rejects).
+   */
+  async commit(offsets: readonly CommittedOffset[], timeoutMs: number): Promise<void> {
     if (offsets.length === 0) return;
     const list = offsets.map(({ topic, partition, offset, metadata }) => ({ topic, partition, offset, ...(metadata === null ? {} : { metadata }) }));
     await new Promise<void>((resolve, reject) => {
@@ -150,6 +160,21 @@ export class KafkaSource {
         resolve();
       });
     });
+    await this.untilStored(offsets, timeoutMs);
+  }
+
+  private async untilStored(offsets: readonly CommittedOffset[], timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const stored = await this.committed(offsets, Math.max(1, deadline - Date.now()));
+      const isStored = ({ topic, partition, offset, metadata }: CommittedOffset): boolean =>
+        stored.some((entry) => entry.topic === topic && entry.partition === partition && entry.offset === offset && (entry.metadata ?? '') === (metadata ?? ''));
+      if (offsets.every(isStored)) return;
+      if (Date.now() >= deadline) {
+        throw new CollectorError('KAFKA_COMMIT_FAILED', `the broker had not stored the commit after ${timeoutMs} ms`, { context: { partitions: offsets.length } });
+      }
+      await sleep(COMMIT_READ_BACK_INTERVAL_MS);
+    }
   }
 
   /** Low and high watermarks (first offset kept, next offset to be written) of a partition. */

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promises as fs, constants as fsConstants } from 'node:fs';
 import type { TopicPartition } from '@confluentinc/kafka-javascript';
 import { consumerProperties, subscription } from './config/kafka-properties';
@@ -200,6 +201,3 @@ async function prepareOutputDir(dir: string): Promise<void> {
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}

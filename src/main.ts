@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { setTimeout as sleep } from 'node:timers/promises';
 import { getHeapStatistics } from 'node:v8';
 import { CollectorApp } from './app';
 import { parseCommandLine, type CommandLine } from './command-line';
@@ -108,7 +109,7 @@ async function run({ config, redacted, file }: LoadedConfig): Promise<number> {
   } catch (error) {
     const code = error instanceof CollectorError ? error.code : undefined;
     logger.fatal({ event: 'run_failed', err: error, code }, describeError(error));
-    await Promise.race([app.stop('fatal error').catch(() => undefined), sleep(config.shutdown.deadlineMs)]);
+    await Promise.race([app.stop('fatal error').catch(() => undefined), sleep(config.shutdown.deadlineMs, undefined, { ref: false })]);
     return EXIT_FAILED;
   } finally {
     progress?.stop();
@@ -145,9 +146,6 @@ function installSignalHandlers(app: CollectorApp, logger: Logger, deadlineMs: nu
   return { stopped };
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
 
 main(process.argv.slice(2)).then(
   // Exit explicitly: a client library's handle must not keep a finished process alive.

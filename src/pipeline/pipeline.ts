@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import type { TopicPartition } from '@confluentinc/kafka-javascript';
 import type { SealedBatch } from '../parquet/batch';
@@ -622,6 +623,3 @@ function describeOffsets(offsets: TopicOffsets): Record<string, number> {
   return described;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}

@@ -13,7 +13,7 @@ import { CollectorMetrics } from './observability/metrics';
 import { EncoderPool } from './parquet/worker-pool';
 import { Pipeline, type TopicProgress } from './pipeline/pipeline';
 import { KafkaSource } from './pipeline/source';
-import { newInstanceId, sweepTempFiles } from './storage/publish';
+import { newInstanceId, sweepTempFiles } from './lake/publish';
 import { COLLECTOR_VERSION } from './version';
 
 /**

@@ -1,4 +1,4 @@
-import type { OffsetRange } from '../pipeline/buffer';
+import type { OffsetRange } from '../lake/offset-range';
 
 /**
  * What the published files of one partition hold, against what the broker still has: ranges

@@ -1,8 +1,5 @@
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
-import { dayFolder } from '../pipeline/route';
-import { findTopicFiles, listDays } from '../storage/lake';
-import { readPartitionOffsets } from '../storage/offsets-reader';
+import { findTopicFiles, listTopics } from '../lake/files';
+import { readPartitionOffsets } from '../lake/offsets-reader';
 import type { KafkaProperties } from '../config/kafka-properties';
 import { fetchWatermarks } from './broker-watermarks';
 import { analyzePartition, formatRanges, reportFails, type PartitionReport, type Watermarks } from './verify-report';
@@ -30,7 +27,7 @@ export interface VerifyResult {
 }
 
 export async function verifyOutput(options: VerifyOptions): Promise<VerifyResult> {
-  const topics = options.topics.length > 0 ? [...options.topics] : await discoverTopics(options.outputDir);
+  const topics = options.topics.length > 0 ? [...options.topics] : await listTopics(options.outputDir);
   const watermarks = options.broker ? await fetchWatermarks(options.broker.properties, topics, options.broker.timeoutMs) : null;
   const reports: PartitionReport[] = [];
   let fileCount = 0;
@@ -53,18 +50,6 @@ export async function verifyOutput(options: VerifyOptions): Promise<VerifyResult
     }
   }
   return { reports, files: fileCount, failed: reports.some(reportFails) };
-}
-
-/** Topic folders present under any day folder (data and dead letters). */
-async function discoverTopics(outputDir: string): Promise<string[]> {
-  const topics = new Set<string>();
-  const list = async (folder: string): Promise<string[]> => fs.readdir(folder).catch(() => [] as string[]);
-  for (const day of await listDays(outputDir)) {
-    const dayDir = path.join(outputDir, dayFolder(day));
-    for (const name of await list(dayDir)) if (name !== '_dead_letter') topics.add(decodeURIComponent(name));
-    for (const name of await list(path.join(dayDir, '_dead_letter'))) topics.add(decodeURIComponent(name));
-  }
-  return [...topics].sort();
 }
 
 /** A human-readable table of the reports. */

@@ -1,6 +1,7 @@
 import type { CellValue, ColumnData, ColumnType, SealedBatch } from '../parquet/batch';
 import { coerce, widenWith, type RawValue } from '../parquet/schema';
-import type { OutputKind } from './route';
+import type { OutputKind } from '../lake/layout';
+import { serializeRanges, type OffsetRange } from '../lake/offset-range';
 
 /**
  * One columnar buffer per (topic, day, kind): values go straight into per-column arrays, so no row
@@ -18,9 +19,6 @@ import type { OutputKind } from './route';
 
 export const METADATA_COLUMNS = ['kafka_topic', 'kafka_partition', 'kafka_offset', 'kafka_timestamp', 'kafka_key'] as const;
 const RESERVED_NAMES: ReadonlySet<string> = new Set<string>([...METADATA_COLUMNS, 'kafka_key_bytes']);
-
-/** Inclusive offset range [first, last] of a partition with no record of that partition elsewhere in between. */
-export type OffsetRange = [first: number, last: number];
 
 interface ColumnBuilder {
   /** Canonical copies of a low-cardinality column's short strings; null once it has too many. */
@@ -239,13 +237,6 @@ function sealColumn(values: readonly RawValue[], type: ColumnType, rows: number,
     sealed[i] = source < values.length ? coerce(values[source], type) : null;
   }
   return sealed;
-}
-
-/** Footer form of the ranges: {"<partition>": [[first, last], …]}. */
-export function serializeRanges(ranges: ReadonlyMap<number, readonly OffsetRange[]>): string {
-  const object: Record<string, readonly OffsetRange[]> = {};
-  for (const partition of [...ranges.keys()].sort((a, b) => a - b)) object[String(partition)] = ranges.get(partition) ?? [];
-  return JSON.stringify(object);
 }
 
 function estimateBytes(value: RawValue): number {

@@ -5,15 +5,17 @@ import type { SealedBatch } from '../parquet/batch';
 import type { Logger } from '../observability/logger';
 import type { CollectorMetrics } from '../observability/metrics';
 import { CollectorError, describeError } from '../errors';
-import { readFooter } from '../storage/footer';
-import { findTopicFiles } from '../storage/lake';
-import { dataFileName, publishFile } from '../storage/publish';
-import { RecordBuffer, type BufferKey, type OffsetRange, type RecordMetadata } from './buffer';
+import { readFooter } from '../lake/footer';
+import { findTopicFiles } from '../lake/files';
+import { outputFolder, partFileName, type OutputKind } from '../lake/layout';
+import type { OffsetRange } from '../lake/offset-range';
+import { publishFile } from '../lake/publish';
+import { RecordBuffer, type BufferKey, type RecordMetadata } from './buffer';
 import { decodeValue, hasInvalidUtf8Strings, type DecodeLimits } from './decode';
 import { createFlatFields, flattenPayload, type FlattenLimits } from './flatten';
 import { ConsumePositions, committableOffsets, innerMap, offsetsToCommit, partitionKey, type TopicOffsets } from './offset-tracker';
 import { PublishedAboveCommit, consumeSkip, decodeCommitMetadata, encodeCommitMetadata, rangesToSkip } from './recovery';
-import { dayOfTimestamp, outputFolder, type OutputKind } from './route';
+import { dayOfTimestamp } from './route';
 import type { CommittedOffset, KafkaSource, SourceMessage } from './source';
 
 /**
@@ -466,7 +468,7 @@ export class Pipeline {
         const started = this.deps.now();
         const bytes = await this.encodedBytes(pending);
         const publishedAtMs = this.deps.now();
-        const fileName = dataFileName(publishedAtMs, this.options.instanceId, ++this.fileSequence);
+        const fileName = partFileName(publishedAtMs, this.options.instanceId, ++this.fileSequence);
         const filePath = path.join(outputFolder(this.options.outputDir, topic, day, kind), fileName);
         await this.ensureRecoveryPoints(topic, [...buffer.offsetRanges().keys()], publishedAtMs);
         await publishFile(filePath, bytes);

@@ -1,4 +1,4 @@
-import type { OffsetRange } from './buffer';
+import { mergeRanges, type OffsetRange } from '../lake/offset-range';
 import { partitionKey } from './offset-tracker';
 
 /**
@@ -60,15 +60,7 @@ export class PublishedAboveCommit {
 
 /** Sorted, merged ranges at or past `committed`: the offsets of a partition already on disk. */
 export function rangesToSkip(ranges: readonly OffsetRange[], committed: number): OffsetRange[] {
-  const relevant = ranges.filter(([, last]) => last >= committed).map(([first, last]): OffsetRange => [Math.max(first, committed), last]);
-  relevant.sort((a, b) => a[0] - b[0]);
-  const merged: OffsetRange[] = [];
-  for (const range of relevant) {
-    const previous = merged[merged.length - 1];
-    if (previous !== undefined && range[0] <= previous[1] + 1) previous[1] = Math.max(previous[1], range[1]);
-    else merged.push([range[0], range[1]]);
-  }
-  return merged;
+  return mergeRanges(ranges, committed);
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { OffsetRange } from '../../../src/pipeline/buffer';
+import type { OffsetRange } from '../../../src/lake/offset-range';
 import { PublishedAboveCommit, consumeSkip, decodeCommitMetadata, encodeCommitMetadata, rangesToSkip } from '../../../src/pipeline/recovery';
 
 describe('commit metadata', () => {

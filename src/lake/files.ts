@@ -1,18 +1,15 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { dayFolder, topicFolder } from '../pipeline/route';
+import { DEAD_LETTER_FOLDER, type OutputKind, dayFolder, dayOfFolder, publishedAtFromName, topicFolder, topicOfFolder } from './layout';
 
 /**
  * Finds published files of a topic in the output tree without reading them: by the day folders
- * and by the publish time encoded in each file name (see publish.ts `dataFileName`).
+ * and by the publish time encoded in each file name (see layout.ts `partFileName`).
  */
-
-const MS_PER_DAY = 86_400_000;
-const FILE_NAME = /^part-(\d{8}T\d{9})Z-[0-9a-f]+-\d+\.parquet$/;
 
 export interface LakeFile {
   readonly path: string;
-  readonly kind: 'data' | 'dead-letter';
+  readonly kind: OutputKind;
   readonly day: number;
   readonly publishedAtMs: number;
 }
@@ -27,16 +24,6 @@ export interface LakeQuery {
   readonly toDay?: number;
 }
 
-/** Publish time of a file from its name, or null for a name the collector did not write. */
-export function publishedAtFromName(name: string): number | null {
-  const match = FILE_NAME.exec(name);
-  if (match === null) return null;
-  const s = match[1];
-  const iso = `${s.slice(0, 4)}-${s.slice(4, 6)}-${s.slice(6, 8)}T${s.slice(9, 11)}:${s.slice(11, 13)}:${s.slice(13, 15)}.${s.slice(15, 18)}Z`;
-  const ms = Date.parse(iso);
-  return Number.isNaN(ms) ? null : ms;
-}
-
 export async function findTopicFiles(query: LakeQuery): Promise<LakeFile[]> {
   const days = await listDays(query.outputDir);
   const found: LakeFile[] = [];
@@ -46,7 +33,7 @@ export async function findTopicFiles(query: LakeQuery): Promise<LakeFile[]> {
     const dayDir = path.join(query.outputDir, dayFolder(day));
     for (const [kind, folder] of [
       ['data', path.join(dayDir, topicFolder(query.topic))],
-      ['dead-letter', path.join(dayDir, '_dead_letter', topicFolder(query.topic))],
+      ['dead-letter', path.join(dayDir, DEAD_LETTER_FOLDER, topicFolder(query.topic))],
     ] as const) {
       found.push(...(await filesIn(folder, kind, day, query.publishedSinceMs)));
     }
@@ -77,7 +64,7 @@ export async function listDays(outputDir: string): Promise<number[]> {
   for (const year of await numericEntries(outputDir, 4)) {
     for (const month of await numericEntries(path.join(outputDir, year), 2)) {
       for (const day of await numericEntries(path.join(outputDir, year, month), 2)) {
-        days.push(Date.UTC(Number(year), Number(month) - 1, Number(day)) / MS_PER_DAY);
+        days.push(dayOfFolder(year, month, day));
       }
     }
   }
@@ -88,4 +75,16 @@ async function numericEntries(folder: string, digits: number): Promise<string[]>
   const names = await fs.readdir(folder).catch(() => [] as string[]);
   const pattern = new RegExp(`^\\d{${digits}}$`);
   return names.filter((name) => pattern.test(name));
+}
+
+/** Topics with a folder under any day folder (data and dead letters). */
+export async function listTopics(outputDir: string): Promise<string[]> {
+  const topics = new Set<string>();
+  const list = async (folder: string): Promise<string[]> => fs.readdir(folder).catch(() => [] as string[]);
+  for (const day of await listDays(outputDir)) {
+    const dayDir = path.join(outputDir, dayFolder(day));
+    for (const name of await list(dayDir)) if (name !== DEAD_LETTER_FOLDER) topics.add(topicOfFolder(name));
+    for (const name of await list(path.join(dayDir, DEAD_LETTER_FOLDER))) topics.add(topicOfFolder(name));
+  }
+  return [...topics].sort();
 }

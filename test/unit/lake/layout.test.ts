@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { dayFolder, dayOfTimestamp, outputFolder, topicFolder } from '../../../src/pipeline/route';
+import { dayFolder, outputFolder, topicFolder } from '../../../src/lake/layout';
+import { dayOfTimestamp } from '../../../src/pipeline/route';
 
 describe('routing', () => {
   it.each([

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { CollectorError } from '../errors';
+import { isTempFileName, tempPathFor } from './layout';
 
 /**
  * A file becomes visible only when complete and durable: written under a hidden temp name beside
@@ -9,21 +10,9 @@ import { CollectorError } from '../errors';
  * power cut. Readers that glob `*.parquet` never see a temp file (dot prefix, `.tmp` suffix).
  */
 
-export const TEMP_SUFFIX = '.tmp';
-
 /** Unique per process start: file names never clash across restarts or instances sharing a folder. */
 export function newInstanceId(): string {
   return randomBytes(4).toString('hex');
-}
-
-/** `part-20251017T103000123Z-<instance>-<seq>.parquet`: sorts by publish time. */
-export function dataFileName(nowMs: number, instanceId: string, sequence: number): string {
-  const stamp = new Date(nowMs).toISOString().replace(/[-:]/g, '').replace('.', '');
-  return `part-${stamp}-${instanceId}-${String(sequence).padStart(6, '0')}.parquet`;
-}
-
-export function tempPathFor(finalPath: string): string {
-  return path.join(path.dirname(finalPath), `.${path.basename(finalPath)}${TEMP_SUFFIX}`);
 }
 
 export async function publishFile(finalPath: string, bytes: Uint8Array): Promise<void> {
@@ -92,7 +81,7 @@ export async function sweepTempFiles(outputDir: string, nowMs: number, minAgeMs:
       const entryPath = path.join(folder, entry.name);
       if (entry.isDirectory()) {
         await walk(entryPath);
-      } else if (entry.name.startsWith('.') && entry.name.endsWith(TEMP_SUFFIX)) {
+      } else if (isTempFileName(entry.name)) {
         const stat = await fs.stat(entryPath).catch(() => null);
         if (stat !== null && nowMs - stat.mtimeMs >= minAgeMs) {
           await fs.rm(entryPath, { force: true });

@@ -1,6 +1,6 @@
 import { openAsBlob } from 'node:fs';
 import { ParquetFile } from 'parquet-wasm';
-import type { OffsetRange } from '../pipeline/buffer';
+import { parseOffsetRanges, type OffsetRange } from './offset-range';
 
 /**
  * Reads what a published file says about itself in its footer: which topic it holds and the
@@ -31,24 +31,4 @@ export async function readFooter(filePath: string): Promise<FileFooter> {
   } finally {
     file.free();
   }
-}
-
-/** Parses the footer's `collector.offsets` ({"<partition>": [[first, last], …]}); malformed entries are dropped. */
-export function parseOffsetRanges(json: string): Map<number, OffsetRange[]> {
-  const ranges = new Map<number, OffsetRange[]>();
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(json);
-  } catch {
-    return ranges;
-  }
-  if (typeof parsed !== 'object' || parsed === null) return ranges;
-  for (const [partition, list] of Object.entries(parsed)) {
-    if (!Array.isArray(list)) continue;
-    const valid = list.filter(
-      (range): range is OffsetRange => Array.isArray(range) && range.length === 2 && Number.isSafeInteger(range[0]) && Number.isSafeInteger(range[1]) && range[0] <= range[1],
-    );
-    if (valid.length > 0 && /^\d+$/.test(partition)) ranges.set(Number(partition), valid);
-  }
-  return ranges;
 }

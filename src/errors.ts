@@ -8,11 +8,25 @@ export const ErrorCodes = {
   OUTPUT_DIR_UNUSABLE: { retryable: false, area: 'config' },
   DECODE_FAILED: { retryable: false, area: 'decode' },
   PAYLOAD_REJECTED: { retryable: false, area: 'flatten' },
-  PARQUET_ENCODE_FAILED: { retryable: false, area: 'parquet' },
-  PUBLISH_FAILED: { retryable: true, area: 'storage' },
+  /** A batch breaks its own contract (lengths, duplicate names, a value not of its column type). */
+  INVALID_BATCH: { retryable: false, area: 'parquet' },
+  /** `coerce` was asked to narrow a value instead of widening it. */
+  TYPE_MISMATCH: { retryable: false, area: 'parquet' },
+  /** Arrow or the Parquet writer rejected data that passed validation. */
+  ENCODE_FAILED: { retryable: false, area: 'parquet' },
+  /** A worker thread died or stopped answering while encoding; a fresh worker may succeed. */
+  WORKER_FAILED: { retryable: true, area: 'parquet' },
+  /** The compiled worker script is not on disk (run `npm run build`). */
+  WORKER_SCRIPT_MISSING: { retryable: false, area: 'parquet' },
+  /** `encode` was called after `close`, or `close` dropped the request. */
+  POOL_CLOSED: { retryable: false, area: 'parquet' },
+  /** Writing, fsyncing or renaming a file failed (disk full, read-only, permissions): the disk may recover. */
+  PUBLISH_FAILED: { retryable: true, area: 'lake' },
   KAFKA_CONNECT_FAILED: { retryable: true, area: 'kafka' },
   KAFKA_COMMIT_FAILED: { retryable: true, area: 'kafka' },
   KAFKA_CONSUME_FAILED: { retryable: true, area: 'kafka' },
+  /** No consume iteration within LIVENESS_MAX_STALL_MS while not waiting for the output: restart the process. */
+  CONSUME_LOOP_STALLED: { retryable: false, area: 'pipeline' },
   HTTP_LISTEN_FAILED: { retryable: false, area: 'http' },
   SHUTDOWN_DEADLINE: { retryable: false, area: 'lifecycle' },
 } as const;
@@ -33,6 +47,16 @@ export class CollectorError extends Error {
     this.retryable = ErrorCodes[code].retryable;
     this.context = options.context ?? {};
   }
+}
+
+/** Whether repeating the operation that threw `error` can succeed; anything not raised on purpose is assumed transient. */
+export function isRetryable(error: unknown): boolean {
+  return error instanceof CollectorError ? error.retryable : true;
+}
+
+/** The code of anything thrown, for metrics labels. */
+export function errorCode(error: unknown): string {
+  return error instanceof CollectorError ? error.code : 'UNKNOWN';
 }
 
 /** The message of anything thrown, for logs and dead-letter rows. */

@@ -8,7 +8,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { ipcToParquet } from './encode';
-import { ParquetEncodeError } from './errors';
+import { CollectorError } from '../errors';
 import { transferable, type EncodeRequest, type EncodeResponse } from './worker-protocol';
 
 function handle(request: EncodeRequest): { response: EncodeResponse; transfer: ArrayBuffer[] } {
@@ -26,7 +26,7 @@ function failure(id: number, error: unknown): EncodeResponse {
   return {
     id,
     ok: false,
-    code: error instanceof ParquetEncodeError ? error.code : null,
+    code: error instanceof CollectorError ? error.code : null,
     message: cause.message,
     stack: cause.stack,
   };

@@ -39,7 +39,7 @@ import {
   type WriterProperties,
 } from 'parquet-wasm';
 import type { CellValue, ColumnData, ColumnLayout, ColumnType, Compression, EncodeOptions, SealedBatch } from './batch';
-import { ParquetEncodeError } from './errors';
+import { CollectorError, describeError } from '../errors';
 
 /** Readers see `kafka_timestamp`-like columns as instants (TIMESTAMP WITH TIME ZONE in DuckDB). */
 export const TIMESTAMP_TIME_ZONE = 'UTC';
@@ -75,8 +75,8 @@ export function batchToIpc(batch: SealedBatch): Uint8Array {
   try {
     return tableToIPC(batchToArrowTable(batch), 'stream');
   } catch (error) {
-    if (error instanceof ParquetEncodeError) throw error;
-    throw new ParquetEncodeError('ENCODE_FAILED', `apache-arrow failed: ${describeError(error)}`, {
+    if (error instanceof CollectorError) throw error;
+    throw new CollectorError('ENCODE_FAILED', `apache-arrow failed: ${describeError(error)}`, {
       cause: error,
     });
   }
@@ -115,7 +115,7 @@ export function ipcToParquet(
     return writeParquet(table, owned);
   } catch (error) {
     properties?.free();
-    throw new ParquetEncodeError('ENCODE_FAILED', `parquet-wasm failed: ${describeError(error)}`, {
+    throw new CollectorError('ENCODE_FAILED', `parquet-wasm failed: ${describeError(error)}`, {
       cause: error,
     });
   }
@@ -411,21 +411,17 @@ function binaryBuffers(values: readonly CellValue[], name: string): VariableBuff
   return { valueOffsets, data, ...nullProps(validity, nullCount) };
 }
 
-function invalid(message: string): ParquetEncodeError {
-  return new ParquetEncodeError('INVALID_BATCH', message);
+function invalid(message: string): CollectorError {
+  return new CollectorError('INVALID_BATCH', message);
 }
 
-function badValue(column: string, row: number, expected: string, value: CellValue): ParquetEncodeError {
+function badValue(column: string, row: number, expected: string, value: CellValue): CollectorError {
   const got = value instanceof Uint8Array ? 'Uint8Array' : `${typeof value} ${String(value)}`;
   return invalid(`column "${column}" row ${row}: expected ${expected}, got ${got.slice(0, 80)}`);
 }
 
-function tooLarge(column: string, bytes: number): ParquetEncodeError {
+function tooLarge(column: string, bytes: number): CollectorError {
   return invalid(
     `column "${column}" holds ${bytes} bytes, over the 2 GiB an Arrow column allows; seal smaller batches`,
   );
-}
-
-function describeError(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

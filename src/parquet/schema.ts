@@ -27,7 +27,7 @@
  *   that happens to look like base64.
  */
 import type { CellValue, ColumnType } from './batch';
-import { ParquetEncodeError } from './errors';
+import { CollectorError } from '../errors';
 
 /**
  * A value as the decode and flatten stages may produce it. `Date` comes from MessagePack's
@@ -91,7 +91,7 @@ export function inferColumnType(values: readonly RawValue[]): ColumnType | null 
 /**
  * Converts a value to the representation `encodeParquet` expects for a column of `type`.
  * `type` must be the value's own type or a widening of it (see `widen`); anything else is a bug in
- * the caller and throws a `ParquetEncodeError` with code `TYPE_MISMATCH`.
+ * the caller and throws a `CollectorError` with code `TYPE_MISMATCH`.
  *
  * Textual forms, all lossless:
  * - boolean: `"true"` / `"false"`;
@@ -159,8 +159,8 @@ function coerceString(value: RawValue): string {
   return json ?? String(value);
 }
 
-function mismatch(value: RawValue, type: ColumnType): ParquetEncodeError {
-  return new ParquetEncodeError(
+function mismatch(value: RawValue, type: ColumnType): CollectorError {
+  return new CollectorError(
     'TYPE_MISMATCH',
     `cannot store a ${describe(value)} in a ${type} column`,
   );

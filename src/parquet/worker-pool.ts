@@ -13,7 +13,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { EncodeOptions, SealedBatch } from './batch';
 import { batchToIpc, columnLayout, validateEncodeOptions } from './encode';
-import { ParquetEncodeError } from './errors';
+import { CollectorError } from '../errors';
 import {
   isEncodeResponse,
   transferable,
@@ -32,7 +32,7 @@ export interface EncoderPoolOptions {
 
 interface Settle {
   readonly resolve: (bytes: Uint8Array) => void;
-  readonly reject: (error: ParquetEncodeError) => void;
+  readonly reject: (error: CollectorError) => void;
 }
 
 interface QueuedJob extends Settle {
@@ -77,7 +77,7 @@ export class EncoderPool {
     const script = workerScript ?? resolveWorkerScript(__filename);
     // Fail at construction, not on the first sealed batch minutes later.
     if (!existsSync(script)) {
-      throw new ParquetEncodeError(
+      throw new CollectorError(
         'WORKER_SCRIPT_MISSING',
         `encoder worker script not found at ${script}; run "npm run build" first`,
       );
@@ -98,7 +98,7 @@ export class EncoderPool {
    */
   encode(batch: SealedBatch, options: EncodeOptions = this.options): Promise<Uint8Array> {
     if (this.closing !== null) {
-      return Promise.reject(new ParquetEncodeError('POOL_CLOSED', 'the encoder pool is closed'));
+      return Promise.reject(new CollectorError('POOL_CLOSED', 'the encoder pool is closed'));
     }
     let request: EncodeRequest;
     try {
@@ -153,7 +153,7 @@ export class EncoderPool {
     } catch (error) {
       // Not expected: the request holds only a transferable buffer, strings and numbers.
       reject(
-        new ParquetEncodeError('ENCODE_FAILED', `could not hand the batch to a worker: ${String(error)}`, {
+        new CollectorError('ENCODE_FAILED', `could not hand the batch to a worker: ${String(error)}`, {
           cause: error,
         }),
       );
@@ -190,7 +190,7 @@ export class EncoderPool {
     this.slots.splice(index, 1);
     void slot.worker.terminate();
     slot.job?.reject(
-      new ParquetEncodeError('WORKER_FAILED', `encoder worker ${what}`, cause === undefined ? {} : { cause }),
+      new CollectorError('WORKER_FAILED', `encoder worker ${what}`, cause === undefined ? {} : { cause }),
     );
     slot.job = null;
     this.dispatch();
@@ -215,8 +215,8 @@ export class EncoderPool {
   }
 }
 
-function fromResponse(response: Extract<EncodeResponse, { ok: false }>): ParquetEncodeError {
+function fromResponse(response: Extract<EncodeResponse, { ok: false }>): CollectorError {
   const cause = new Error(response.message);
   if (response.stack !== undefined) cause.stack = response.stack;
-  return new ParquetEncodeError(response.code ?? 'ENCODE_FAILED', response.message, { cause });
+  return new CollectorError(response.code ?? 'ENCODE_FAILED', response.message, { cause });
 }

@@ -3,7 +3,7 @@
  * types.
  */
 import type { ColumnLayout, EncodeOptions } from './batch';
-import type { ParquetEncodeErrorCode } from './errors';
+import type { ErrorCode } from '../errors';
 
 /** A batch already turned into an Arrow IPC stream on the calling thread (see `batchToIpc`). */
 export interface EncodeRequest {
@@ -20,8 +20,8 @@ export type EncodeResponse =
   | {
       readonly id: number;
       readonly ok: false;
-      /** Null when the worker caught something other than a ParquetEncodeError. */
-      readonly code: ParquetEncodeErrorCode | null;
+      /** Null when the worker caught something other than a CollectorError. */
+      readonly code: ErrorCode | null;
       readonly message: string;
       readonly stack: string | undefined;
     };

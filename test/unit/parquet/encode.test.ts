@@ -1,6 +1,6 @@
 import type { CellValue, ColumnData, Compression, EncodeOptions, SealedBatch } from '../../../src/parquet/batch';
 import { encodeParquet, ipcToParquet } from '../../../src/parquet/encode';
-import { ParquetEncodeError } from '../../../src/parquet/errors';
+import { CollectorError } from '../../../src/errors';
 import { coerce, inferColumnType, type RawValue } from '../../../src/parquet/schema';
 import { decodeText, openReadBack, type ReadBack } from './read-back';
 
@@ -206,7 +206,7 @@ test('reports a failure inside parquet-wasm as ENCODE_FAILED with the cause', ()
   } catch (error) {
     caught = error;
   }
-  expect(caught).toMatchObject({ name: 'ParquetEncodeError', code: 'ENCODE_FAILED', retriable: false });
+  expect(caught).toMatchObject({ code: 'ENCODE_FAILED', retryable: false });
   expect((caught as Error).cause).toBeDefined();
 });
 
@@ -240,8 +240,8 @@ describe('encodeParquet rejects invalid input with INVALID_BATCH', () => {
     } catch (error) {
       caught = error;
     }
-    expect(caught).toBeInstanceOf(ParquetEncodeError);
-    expect(caught).toMatchObject({ code: 'INVALID_BATCH', retriable: false });
+    expect(caught).toBeInstanceOf(CollectorError);
+    expect(caught).toMatchObject({ code: 'INVALID_BATCH', retryable: false });
     expect((caught as Error).message).toMatch(message);
   });
 });

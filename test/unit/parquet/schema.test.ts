@@ -1,5 +1,5 @@
 import type { ColumnType } from '../../../src/parquet/batch';
-import { ParquetEncodeError } from '../../../src/parquet/errors';
+import { CollectorError } from '../../../src/errors';
 import {
   coerce,
   inferCellType,
@@ -153,11 +153,11 @@ describe('coerce', () => {
     ['double into binary', 1.5, 'binary'],
     ['boolean into timestamp_ms', true, 'timestamp_ms'],
   ])('refuses to narrow: %s', (_label, value, type) => {
-    expect(() => coerce(value, type)).toThrow(ParquetEncodeError);
+    expect(() => coerce(value, type)).toThrow(CollectorError);
     try {
       coerce(value, type);
     } catch (error) {
-      expect(error).toMatchObject({ code: 'TYPE_MISMATCH', retriable: false });
+      expect(error).toMatchObject({ code: 'TYPE_MISMATCH', retryable: false });
     }
   });
 

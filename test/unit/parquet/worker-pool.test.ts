@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import path from 'node:path';
 import ts from 'typescript';
 import type { EncodeOptions, SealedBatch } from '../../../src/parquet/batch';
-import { ParquetEncodeError } from '../../../src/parquet/errors';
+import { CollectorError } from '../../../src/errors';
 import { EncoderPool, resolveWorkerScript } from '../../../src/parquet/worker-pool';
 import { openReadBack, type ReadBack } from './read-back';
 
@@ -79,12 +79,12 @@ const invalidBatch: SealedBatch = {
   metadata: {},
 };
 
-async function rejection(promise: Promise<unknown>): Promise<ParquetEncodeError> {
+async function rejection(promise: Promise<unknown>): Promise<CollectorError> {
   const error: unknown = await promise.then(
     () => new Error('expected a rejection'),
     (reason: unknown) => reason,
   );
-  if (!(error instanceof ParquetEncodeError)) throw error;
+  if (!(error instanceof CollectorError)) throw error;
   return error;
 }
 
@@ -137,7 +137,7 @@ describe('EncoderPool', () => {
     const pool = new EncoderPool({ size: 1, options: OPTIONS, workerScript });
     try {
       const error = await rejection(pool.encode(invalidBatch));
-      expect(error).toMatchObject({ code: 'INVALID_BATCH', retriable: false });
+      expect(error).toMatchObject({ code: 'INVALID_BATCH', retryable: false });
       expect(error.message).toMatch(/column "idx" row 0/);
       expect(await rejection(pool.encode(batch(1, 'x'), { ...OPTIONS, rowGroupSize: 0 }))).toMatchObject({
         code: 'INVALID_BATCH',
@@ -164,12 +164,12 @@ describe('EncoderPool', () => {
     }
   });
 
-  test('turns a dead worker into a retriable WORKER_FAILED and replaces it', async () => {
+  test('turns a dead worker into a retryable WORKER_FAILED and replaces it', async () => {
     const pool = new EncoderPool({ size: 1, options: OPTIONS, workerScript: writeCrashingWorker(workerScript) });
     try {
       const crashed = pool.encode(batch(5, 'boom', { crash: 'yes' }));
       const queued = pool.encode(batch(5, 'after'));
-      expect(await rejection(crashed)).toMatchObject({ code: 'WORKER_FAILED', retriable: true });
+      expect(await rejection(crashed)).toMatchObject({ code: 'WORKER_FAILED', retryable: true });
       const [{ tag }] = await db.query(
         `SELECT min(tag) AS tag FROM read_parquet('${db.file('after-crash.parquet', await queued)}')`,
       );
@@ -179,12 +179,12 @@ describe('EncoderPool', () => {
     }
   });
 
-  test('rebuilds a worker-side error as a ParquetEncodeError with the worker stack as cause', async () => {
+  test('rebuilds a worker-side error as a CollectorError with the worker stack as cause', async () => {
     const pool = new EncoderPool({ size: 1, options: OPTIONS, workerScript: writeScriptedWorker() });
     try {
       for (const reply of ['coded', 'uncoded']) {
         const error = await rejection(pool.encode(batch(1, 'x', { reply })));
-        expect(error).toMatchObject({ code: 'ENCODE_FAILED', message: 'wasm said no', retriable: false });
+        expect(error).toMatchObject({ code: 'ENCODE_FAILED', message: 'wasm said no', retryable: false });
         expect((error.cause as Error).stack).toContain('at scripted-worker');
       }
       expect(await rejection(pool.encode(batch(1, 'x', { reply: 'garbage' })))).toMatchObject({

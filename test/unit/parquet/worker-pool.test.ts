@@ -7,9 +7,11 @@ import { EncoderPool, resolveWorkerScript } from '../../../src/parquet/worker-po
 import { openReadBack, type ReadBack } from './read-back';
 
 const REPO = path.resolve(__dirname, '..', '..', '..');
-const SOURCE = path.join(REPO, 'src', 'parquet');
+const SOURCE = path.join(REPO, 'src');
 // Inside the repository so the compiled worker resolves apache-arrow and parquet-wasm from node_modules.
 const BUILD = path.join(REPO, '.cache', `worker-pool-test-${process.pid}`);
+/** What the worker imports: src/parquet and the error table beside it. */
+const WORKER_SOURCES = ['parquet', '.'];
 const OPTIONS: EncodeOptions = { compression: 'zstd', rowGroupSize: 1000 };
 
 /**
@@ -17,18 +19,20 @@ const OPTIONS: EncodeOptions = { compression: 'zstd', rowGroupSize: 1000 };
  * stale: it transpiles src/parquet on its own and hands the pool that copy of the worker.
  */
 function compileWorker(): string {
-  mkdirSync(BUILD, { recursive: true });
-  for (const file of readdirSync(SOURCE).filter((name) => name.endsWith('.ts'))) {
-    const { outputText } = ts.transpileModule(readFileSync(path.join(SOURCE, file), 'utf8'), {
-      compilerOptions: {
-        module: ts.ModuleKind.CommonJS,
-        target: ts.ScriptTarget.ES2022,
-        esModuleInterop: true,
-      },
-    });
-    writeFileSync(path.join(BUILD, file.replace(/\.ts$/, '.js')), outputText);
+  for (const folder of WORKER_SOURCES) {
+    mkdirSync(path.join(BUILD, folder), { recursive: true });
+    for (const file of readdirSync(path.join(SOURCE, folder)).filter((name) => name.endsWith('.ts'))) {
+      const { outputText } = ts.transpileModule(readFileSync(path.join(SOURCE, folder, file), 'utf8'), {
+        compilerOptions: {
+          module: ts.ModuleKind.CommonJS,
+          target: ts.ScriptTarget.ES2022,
+          esModuleInterop: true,
+        },
+      });
+      writeFileSync(path.join(BUILD, folder, file.replace(/\.ts$/, '.js')), outputText);
+    }
   }
-  return path.join(BUILD, 'encode-worker.js');
+  return path.join(BUILD, 'parquet', 'encode-worker.js');
 }
 
 /** A worker that dies when asked to encode a batch whose metadata says so. */

@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promises as fs, constants as fsConstants } from 'node:fs';
-import type { TopicPartition } from '@confluentinc/kafka-javascript';
 import { consumerProperties, subscription } from './config/kafka-properties';
 import { memoryPlan } from './config/memory-plan';
 import { probeWritableDir } from './config/output-dir';
@@ -10,9 +9,11 @@ import { HttpServer, type HealthCheck, type HealthSource } from './http/server';
 import { LagMonitor } from './observability/lag';
 import type { Logger } from './observability/logger';
 import { CollectorMetrics } from './observability/metrics';
+import { Telemetry } from './observability/telemetry';
 import { EncoderPool } from './parquet/worker-pool';
 import { Pipeline, type TopicProgress } from './pipeline/pipeline';
-import { KafkaSource } from './pipeline/source';
+import type { ConsumerClient } from './kafka/consumer-port';
+import { KafkaSource } from './kafka/kafka-source';
 import { newInstanceId, sweepTempFiles } from './lake/publish';
 import { COLLECTOR_VERSION } from './version';
 
@@ -28,11 +29,15 @@ const TEMP_FILE_MIN_AGE_MS = 10 * 60_000;
 const DECODE_MAX_VALUE_BYTES = 8 * 1024 * 1024;
 const FLATTEN_MAX_DEPTH = 64;
 const FLATTEN_MAX_FIELDS = 1000;
+const WRITE_RETRY_MIN_MS = 500;
+const WRITE_RETRY_MAX_MS = 30_000;
 
 export interface AppOptions {
   readonly config: CollectorConfig;
   readonly logger: Logger;
   readonly now?: () => number;
+  /** The group member to drive; KafkaSource from the configuration unless given (orchestration tests). */
+  readonly consumer?: ConsumerClient;
   /** Called in one-shot mode after each consume iteration (progress bars, progress logs). */
   readonly onProgress?: (progress: readonly TopicProgress[]) => void;
 }
@@ -43,13 +48,13 @@ export class CollectorApp implements HealthSource {
   private readonly logger: Logger;
   private readonly now: () => number;
   private readonly pool: EncoderPool;
-  private readonly source: KafkaSource;
+  private readonly source: ConsumerClient;
   private readonly pipeline: Pipeline;
   private readonly http: HttpServer | null;
   private readonly lag: LagMonitor;
   private readonly onProgress?: (progress: readonly TopicProgress[]) => void;
   private stopping: Promise<void> | null = null;
-  private goalsPending = 0;
+  private watchdog: NodeJS.Timeout | null = null;
 
   constructor(options: AppOptions) {
     const { config, logger } = options;
@@ -61,29 +66,26 @@ export class CollectorApp implements HealthSource {
       size: config.flush.maxWorkers,
       options: { compression: config.output.compression, rowGroupSize: config.output.rowGroupSize },
     });
-    this.source = new KafkaSource(
-      { properties: consumerProperties(config), subscription: subscription(config), consumeTimeoutMs: CONSUME_TIMEOUT_MS },
-      {
-        onAssigned: (partitions) => this.onAssigned(partitions),
-        onRevoking: (partitions) => this.pipeline.onRevoking(partitions),
-        onRebalanceError: (error) => this.pipeline.onRebalanceError(error),
-      },
-    );
+    this.source = options.consumer ?? new KafkaSource({ properties: consumerProperties(config), subscription: subscription(config), consumeTimeoutMs: CONSUME_TIMEOUT_MS });
     this.pipeline = new Pipeline(
       {
         outputDir: config.output.dir,
         instanceId: newInstanceId(),
         version: COLLECTOR_VERSION,
-        maxRows: config.flush.maxRows,
-        maxBytes: config.flush.maxBytes,
-        flushIntervalMs: config.flush.intervalMs,
+        ingest: {
+          maxRows: config.flush.maxRows,
+          maxBytes: config.flush.maxBytes,
+          flushIntervalMs: config.flush.intervalMs,
+          decodeLimits: { maxValueBytes: DECODE_MAX_VALUE_BYTES },
+          flattenLimits: { maxDepth: FLATTEN_MAX_DEPTH, maxFields: FLATTEN_MAX_FIELDS },
+        },
         memory: memoryPlan(config.flush.memoryBudgetBytes),
         consumeBatchSize: config.kafka.consumeBatchSize,
-        decodeLimits: { maxValueBytes: DECODE_MAX_VALUE_BYTES },
-        flattenLimits: { maxDepth: FLATTEN_MAX_DEPTH, maxFields: FLATTEN_MAX_FIELDS },
-        maxMessagesPerTopic: config.mode === 'once' ? config.once.maxMessages : null,
+        oneShot: config.mode === 'once' ? { maxMessagesPerTopic: config.once.maxMessages } : null,
+        kafkaTimeoutMs: KAFKA_TIMEOUT_MS,
+        writeRetry: { minMs: WRITE_RETRY_MIN_MS, maxMs: WRITE_RETRY_MAX_MS },
       },
-      { source: this.source, encode: (batch) => this.pool.encode(batch), logger, metrics: this.metrics, now: this.now, afterPublish: crashAfterPublishFault() },
+      { port: this.source, encode: (batch) => this.pool.encode(batch), events: new Telemetry(logger, this.metrics), now: this.now, afterPublish: crashAfterPublishFault() },
     );
     this.http = isHttpEnabled(config) ? new HttpServer({ host: config.http.host, port: config.http.port }, this, this.metrics.registry) : null;
     this.lag = new LagMonitor({ source: this.source, gauge: this.metrics.consumerLag, logger, intervalMs: config.metrics.lagIntervalMs, timeoutMs: KAFKA_TIMEOUT_MS });
@@ -94,19 +96,57 @@ export class CollectorApp implements HealthSource {
     return this.http?.port ?? null;
   }
 
-  /** Starts everything; resolves once consuming has begun. `finished` settles when the loop ends. */
+  /**
+   * Starts everything; resolves once consuming has begun. `finished` settles when the loop ends,
+   * and rejects with CONSUME_LOOP_STALLED when it stops making progress (see watchLoop).
+   */
   async start(): Promise<{ finished: Promise<void> }> {
-    await prepareOutputDir(this.config.output.dir);
-    const swept = await sweepTempFiles(this.config.output.dir, this.now(), TEMP_FILE_MIN_AGE_MS);
-    if (swept.length > 0) this.logger.info({ event: 'temp_files_removed', files: swept }, 'removed temp files left by a crash');
+    // HTTP first: liveness answers while the collector connects and joins the group.
     const address = await this.http?.start();
     if (address !== undefined) this.logger.info({ event: 'http_listening', address }, 'HTTP server listening');
-    await this.source.connect(KAFKA_TIMEOUT_MS);
+    await prepareOutputDir(this.config.output.dir);
+    await this.source.connect(this.pipeline, KAFKA_TIMEOUT_MS);
     this.lag.start();
     // A signal during start-up has already run the stop: consuming now would only be re-read later.
     if (this.stopping !== null) return { finished: Promise.resolve() };
     this.logger.info({ event: 'consumer_started', subscription: subscription(this.config), groupId: this.config.kafka.groupId, mode: this.config.mode }, 'consumer subscribed');
-    return { finished: this.pipeline.start() };
+    const loop = this.pipeline.start();
+    void this.sweepTempFiles();
+    return { finished: Promise.race([loop, this.watchLoop()]) };
+  }
+
+  /** Temp files a crash left behind, removed in the background: a large lake must not delay consuming. */
+  private async sweepTempFiles(): Promise<void> {
+    try {
+      const swept = await sweepTempFiles(this.config.output.dir, this.now(), TEMP_FILE_MIN_AGE_MS);
+      if (swept.length > 0) this.logger.info({ event: 'temp_files_removed', files: swept }, 'removed temp files left by a crash');
+    } catch (error) {
+      this.logger.warn({ event: 'temp_file_sweep_failed', err: error }, 'could not sweep temp files left by a crash');
+    }
+  }
+
+  /**
+   * Rejects once the consume loop went LIVENESS_MAX_STALL_MS without progress while not waiting
+   * for the output: the process then exits non-zero and its supervisor restarts it (Docker does not
+   * restart a container for failing its health check).
+   */
+  private watchLoop(): Promise<never> {
+    const limitMs = this.config.http.maxLoopStallMs;
+    return new Promise<never>((_resolve, reject) => {
+      this.watchdog = setInterval(() => {
+        const stalledMs = this.pipeline.loopStallMs();
+        if (stalledMs === null || stalledMs <= limitMs || this.stopping !== null) return;
+        this.stopWatchdog();
+        this.logger.fatal({ event: 'consume_loop_stalled', stalledMs, limitMs }, 'the consume loop made no progress for too long: exiting so the process is restarted');
+        reject(new CollectorError('CONSUME_LOOP_STALLED', `no consume iteration for ${stalledMs} ms (LIVENESS_MAX_STALL_MS is ${limitMs})`, { context: { stalledMs, limitMs } }));
+      }, Math.max(100, Math.min(5000, Math.floor(limitMs / 4))));
+      this.watchdog.unref();
+    });
+  }
+
+  private stopWatchdog(): void {
+    if (this.watchdog !== null) clearInterval(this.watchdog);
+    this.watchdog = null;
   }
 
   /** One-shot mode: consume up to the end offsets seen at assignment, publish, commit, stop. */
@@ -116,7 +156,7 @@ export class CollectorApp implements HealthSource {
     finished.catch((error: unknown) => {
       loopError = error;
     });
-    while (loopError === null && this.stopping === null && !(this.source.hasAssignment && this.goalsPending === 0 && this.pipeline.isCaughtUp())) {
+    while (loopError === null && this.stopping === null && !this.pipeline.isCaughtUp()) {
       this.onProgress?.(this.pipeline.progress());
       await sleep(100);
     }
@@ -133,6 +173,7 @@ export class CollectorApp implements HealthSource {
 
   private async stopInOrder(reason: string): Promise<void> {
     this.logger.info({ event: 'shutdown_started', reason }, 'stopping: publishing buffers and committing');
+    this.stopWatchdog();
     await this.pipeline.drain();
     await this.lag.stop();
     await this.source.disconnect();
@@ -142,47 +183,31 @@ export class CollectorApp implements HealthSource {
   }
 
   liveness(): HealthCheck {
-    const stalledMs = this.now() - this.pipeline.lastLoopTick;
+    const stalledMs = this.pipeline.loopStallMs();
+    if (stalledMs === null) return { name: 'consume-loop', ok: true, detail: 'starting' };
     const ok = stalledMs <= this.config.http.maxLoopStallMs;
     return { name: 'consume-loop', ok, detail: ok ? undefined : `no consume iteration for ${stalledMs} ms` };
   }
 
   async readiness(): Promise<HealthCheck[]> {
     const unwritable = await probeWritableDir(this.config.output.dir, { create: false });
+    const writeFailing = this.pipeline.isWriteFailing ? 'writing files fails and is retried (see write_failed in the log); consuming waits for the output' : undefined;
     return [
       { name: 'not-stopping', ok: this.stopping === null },
       { name: 'kafka-connected', ok: this.source.isConnected && this.source.brokersReachable },
-      { name: 'group-assignment', ok: this.source.hasAssignment },
-      { name: 'output-writable', ok: unwritable === null && !this.pipeline.isWriteFailing, detail: unwritable ?? undefined },
+      { name: 'group-assignment', ok: this.pipeline.hasAssignment },
+      { name: 'output-writable', ok: unwritable === null && writeFailing === undefined, detail: unwritable ?? writeFailing },
     ];
-  }
-
-  private async onAssigned(partitions: readonly TopicPartition[]): Promise<void> {
-    if (this.config.mode === 'once') this.goalsPending++;
-    try {
-      const committed = await this.pipeline.onAssigned(partitions);
-      if (this.config.mode !== 'once') return;
-      const committedOf = (topic: string, partition: number): number | undefined =>
-        committed.find((entry) => entry.topic === topic && entry.partition === partition)?.offset;
-      for (const { topic, partition } of partitions) {
-        const { low, high } = await this.source.watermarks(topic, partition, KAFKA_TIMEOUT_MS);
-        const start = Math.max(low, committedOf(topic, partition) ?? low);
-        this.pipeline.setGoal(topic, partition, start, high);
-        this.logger.info({ event: 'one_shot_goal', topic, partition, start, end: high }, 'one-shot run reads this partition up to its end offset at start');
-      }
-    } finally {
-      if (this.config.mode === 'once') this.goalsPending--;
-    }
   }
 }
 
 /**
- * Test-only: COLLECTOR_FAULT_CRASH_AFTER_PUBLISH=<probability> kills the process with SIGKILL right
- * after a file is published and before its offsets are committed, the narrowest crash window the
- * chaos test must cover. Unset in production.
+ * Test-only, not part of the configuration: COLLECTOR_TEST_ONLY_CRASH_AFTER_PUBLISH=<probability>
+ * kills the process with SIGKILL right after a file is published and before its offsets are
+ * committed, the narrowest crash window the chaos and recovery tests must cover.
  */
 function crashAfterPublishFault(): (() => void) | undefined {
-  const probability = Number(process.env.COLLECTOR_FAULT_CRASH_AFTER_PUBLISH ?? '0');
+  const probability = Number(process.env.COLLECTOR_TEST_ONLY_CRASH_AFTER_PUBLISH ?? '0');
   if (!(probability > 0)) return undefined;
   return () => {
     if (Math.random() < probability) process.kill(process.pid, 'SIGKILL');

@@ -1,3 +1,4 @@
+import type { Watermarks } from '../kafka/consumer-port';
 import type { OffsetRange } from '../lake/offset-range';
 
 /**
@@ -5,11 +6,6 @@ import type { OffsetRange } from '../lake/offset-range';
  * present, holes between them (gaps), offsets present more than once, and how far behind the
  * broker's end the files are. Pure: the command reads files and the broker, this judges.
  */
-
-export interface Watermarks {
-  readonly low: number;
-  readonly high: number;
-}
 
 export interface PartitionReport {
   readonly topic: string;

@@ -1,8 +1,9 @@
 import { findTopicFiles, listTopics } from '../lake/files';
 import { readPartitionOffsets } from '../lake/offsets-reader';
 import type { KafkaProperties } from '../config/kafka-properties';
-import { fetchWatermarks } from './broker-watermarks';
-import { analyzePartition, formatRanges, reportFails, type PartitionReport, type Watermarks } from './verify-report';
+import type { Watermarks } from '../kafka/consumer-port';
+import { fetchWatermarks } from '../kafka/broker-watermarks';
+import { analyzePartition, formatRanges, reportFails, type PartitionReport } from './verify-report';
 
 /**
  * `verify`: reads the published files (their kafka_partition and kafka_offset columns, data and

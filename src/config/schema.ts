@@ -284,7 +284,7 @@ export const configSchema = {
     port: { doc: 'Port of /healthz, /readyz and /metrics (0: any free port, logged at start).', format: 'port', default: 8080, env: 'HTTP_PORT' },
     host: { doc: 'Bind address of the HTTP server.', format: String, default: '0.0.0.0', env: 'HTTP_HOST' },
     maxLoopStallMs: {
-      doc: 'Liveness fails when the consume loop has not completed an iteration for this long.',
+      doc: 'Liveness fails, and the process exits with status 1 so that it is restarted, when the consume loop has made no progress for this long while not waiting for the output (a full or read-only disk is reported by readiness instead).',
       format: 'positive-int',
       default: 120000,
       env: 'LIVENESS_MAX_STALL_MS',

@@ -1,8 +1,7 @@
-import type { TopicPartition } from '@confluentinc/kafka-javascript';
 import { describeError } from '../errors';
+import { partitionKey, type CommittedOffset, type ConsumerPort, type PartitionRef, type Watermarks } from '../kafka/consumer-port';
 import type { Logger } from './logger';
 import type { CollectorMetrics } from './metrics';
-import { partitionKey } from '../pipeline/offset-tracker';
 
 /**
  * Consumer lag per assigned partition: the high watermark minus the group's committed offset.
@@ -11,24 +10,8 @@ import { partitionKey } from '../pipeline/offset-tracker';
  * the two agree on a dashboard.
  */
 
-export interface PartitionOffset {
-  readonly topic: string;
-  readonly partition: number;
-  readonly offset: number;
-}
-
-export interface Watermarks {
-  readonly low: number;
-  readonly high: number;
-}
-
-/** What the monitor needs from the consumer (KafkaSource has it). */
-export interface LagSource {
-  readonly assignment: readonly TopicPartition[];
-  watermarks(topic: string, partition: number, timeoutMs: number): Promise<Watermarks>;
-  /** Committed offsets; partitions without a commit are left out. */
-  committed(partitions: readonly TopicPartition[], timeoutMs: number): Promise<readonly PartitionOffset[]>;
-}
+/** What the monitor needs of the consumer. */
+export type LagSource = Pick<ConsumerPort, 'assignment' | 'watermarks' | 'committed'>;
 
 export interface PartitionLag {
   readonly topic: string;
@@ -49,9 +32,9 @@ export interface LagMonitorOptions {
  * is earliest), so everything from the low watermark on is still to do.
  */
 export function partitionLags(
-  partitions: readonly TopicPartition[],
+  partitions: readonly PartitionRef[],
   watermarks: ReadonlyMap<string, Watermarks>,
-  committed: readonly PartitionOffset[],
+  committed: readonly CommittedOffset[],
 ): PartitionLag[] {
   const committedOf = new Map(committed.map(({ topic, partition, offset }) => [partitionKey(topic, partition), offset]));
   const lags: PartitionLag[] = [];
@@ -117,7 +100,7 @@ export class LagMonitor {
     this.timer.unref();
   }
 
-  private async watermarksOf(partitions: readonly TopicPartition[]): Promise<Map<string, Watermarks>> {
+  private async watermarksOf(partitions: readonly PartitionRef[]): Promise<Map<string, Watermarks>> {
     const { source, timeoutMs } = this.options;
     const entries = await Promise.all(
       partitions.map(async ({ topic, partition }) => [partitionKey(topic, partition), await source.watermarks(topic, partition, timeoutMs)] as const),

@@ -33,3 +33,12 @@ export interface EncodeOptions {
 
 /** Name and type of each column of a batch, in order (sent to the encoder worker beside the data). */
 export type ColumnLayout = ReadonlyArray<{ readonly name: string; readonly type: ColumnType }>;
+
+/** The given rows of a batch (in that order), with other footer metadata. */
+export function selectRows(batch: SealedBatch, rows: readonly number[], metadata: Readonly<Record<string, string>>): SealedBatch {
+  return {
+    rowCount: rows.length,
+    columns: batch.columns.map(({ name, type, values }) => ({ name, type, values: rows.map((row) => values[row]) })),
+    metadata,
+  };
+}

@@ -136,7 +136,8 @@ export function listToJson(list: readonly unknown[]): string | null {
   return JSON.stringify(list, jsonReplacer);
 }
 
-function jsonReplacer(_key: string, value: unknown): unknown {
+/** JSON.stringify's replacer for values JSON has no form of: bigints as text, bytes as base64. */
+export function jsonReplacer(_key: string, value: unknown): unknown {
   if (typeof value === 'bigint') return value.toString();
   if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
   if (value instanceof Map) return Object.fromEntries(value);

@@ -53,7 +53,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
   let kills = 0;
   let faultKills = 0;
   for (let round = 0; round < options.kills; round++) {
-    const collector = startCollector({ ...env, COLLECTOR_FAULT_CRASH_AFTER_PUBLISH: '0.05' });
+    const collector = startCollector({ ...env, COLLECTOR_TEST_ONLY_CRASH_AFTER_PUBLISH: '0.05' });
     const killAfterMs = 500 + Math.floor(Math.random() * 3500);
     const outcome = await Promise.race([collector.exited.then(() => 'died' as const), sleep(killAfterMs).then(() => 'timer' as const)]);
     if (outcome === 'timer') collector.signal('SIGKILL');

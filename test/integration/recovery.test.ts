@@ -29,7 +29,7 @@ describe('crash between publish and commit', () => {
 
     // Crash (SIGKILL, no shutdown) right after a publish, before the commit of its offsets.
     for (let attempt = 0; attempt < 5; attempt++) {
-      const crashing = startCollector({ ...env, COLLECTOR_FAULT_CRASH_AFTER_PUBLISH: String(probability) });
+      const crashing = startCollector({ ...env, COLLECTOR_TEST_ONLY_CRASH_AFTER_PUBLISH: String(probability) });
       const { signal } = await crashing.exited;
       if (signal === 'SIGKILL') break;
     }

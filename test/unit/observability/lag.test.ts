@@ -1,18 +1,18 @@
 import pino from 'pino';
-import type { TopicPartition } from '@confluentinc/kafka-javascript';
-import { LagMonitor, partitionLags, type LagSource, type PartitionOffset, type Watermarks } from '../../../src/observability/lag';
+import type { CommittedOffset, PartitionRef, Watermarks } from '../../../src/kafka/consumer-port';
+import { LagMonitor, partitionLags, type LagSource } from '../../../src/observability/lag';
 import { CollectorMetrics } from '../../../src/observability/metrics';
 
 const key = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
 
 describe('partitionLags', () => {
-  const partitions: TopicPartition[] = [
+  const partitions: PartitionRef[] = [
     { topic: 't', partition: 0 },
     { topic: 't', partition: 1 },
     { topic: 'u', partition: 0 },
   ];
 
-  it.each<[string, Array<[string, number, Watermarks]>, PartitionOffset[], Array<[string, number, number]>]>([
+  it.each<[string, Array<[string, number, Watermarks]>, Array<Omit<CommittedOffset, 'metadata'>>, Array<[string, number, number]>]>([
     ['high watermark minus the committed offset', [['t', 0, { low: 0, high: 100 }]], [{ topic: 't', partition: 0, offset: 60 }], [['t', 0, 40]]],
     ['from the log start when nothing is committed', [['t', 1, { low: 20, high: 50 }]], [], [['t', 1, 30]]],
     ['from the log start when the commit fell out of retention', [['u', 0, { low: 500, high: 800 }]], [{ topic: 'u', partition: 0, offset: 10 }], [['u', 0, 300]]],
@@ -21,19 +21,19 @@ describe('partitionLags', () => {
     ['left out without watermarks', [], [{ topic: 't', partition: 0, offset: 9 }], []],
   ])('%s', (_name, marks, committed, expected) => {
     const watermarks = new Map(marks.map(([topic, partition, value]) => [key(topic, partition), value]));
-    expect(partitionLags(partitions, watermarks, committed).map(({ topic, partition, lag }) => [topic, partition, lag])).toEqual(expected);
+    expect(partitionLags(partitions, watermarks, committed.map((entry) => ({ ...entry, metadata: null }))).map(({ topic, partition, lag }) => [topic, partition, lag])).toEqual(expected);
   });
 });
 
 describe('LagMonitor', () => {
   it('sets the gauge per assigned partition and drops partitions no longer assigned', async () => {
-    const source: LagSource & { assignment: TopicPartition[] } = {
+    const source: LagSource & { assignment: PartitionRef[] } = {
       assignment: [
         { topic: 't', partition: 0 },
         { topic: 't', partition: 1 },
       ],
       watermarks: async (_topic, partition) => ({ low: 0, high: partition === 0 ? 10 : 20 }),
-      committed: async () => [{ topic: 't', partition: 0, offset: 4 }],
+      committed: async () => [{ topic: 't', partition: 0, offset: 4, metadata: null }],
     };
     const metrics = new CollectorMetrics({ defaultMetrics: false });
     const monitor = new LagMonitor({ source, gauge: metrics.consumerLag, logger: pino({ level: 'silent' }), intervalMs: 60_000, timeoutMs: 1000 });

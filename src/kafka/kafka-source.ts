@@ -1,30 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KafkaConsumer, type LibrdKafkaError, type Message, type TopicPartition, type TopicPartitionOffsetAndMetadata } from '@confluentinc/kafka-javascript';
+import { KafkaConsumer, type LibrdKafkaError, type TopicPartition, type TopicPartitionOffsetAndMetadata } from '@confluentinc/kafka-javascript';
 import { CollectorError } from '../errors';
 import type { KafkaProperties } from '../config/kafka-properties';
+import type { CommittedOffset, ConsumerClient, PartitionRef, RebalanceHandlers, SourceMessage, Watermarks } from './consumer-port';
+import { queryWatermarks } from './watermarks';
 
 /**
- * The consumer group: subscribe, batch consume, rebalance hand-off, commit. It owns the
- * librdkafka client and nothing else; what to do with messages and partitions is the pipeline's.
+ * The consumer group member behind ConsumerPort: subscribe, batch consume, rebalance hand-off,
+ * commit. It owns the librdkafka client and nothing else; what to do with messages and partitions
+ * is the pipeline's.
  */
-
-export type SourceMessage = Message;
-
-export interface CommittedOffset {
-  readonly topic: string;
-  readonly partition: number;
-  readonly offset: number;
-  readonly metadata: string | null;
-}
-
-export interface RebalanceHandlers {
-  /** Partitions were assigned; resolves before consumption of them starts. */
-  onAssigned(partitions: readonly TopicPartition[]): Promise<void>;
-  /** Partitions are being taken away; resolves once their records are published and committed. */
-  onRevoking(partitions: readonly TopicPartition[]): Promise<void>;
-  /** A rebalance hand-off failed; the consumer will leave and rejoin. */
-  onRebalanceError(error: unknown): void;
-}
 
 const ERR_ASSIGN_PARTITIONS = -175;
 const ERR_REVOKE_PARTITIONS = -174;
@@ -46,7 +31,7 @@ export interface SourceOptions {
   readonly consumeTimeoutMs: number;
 }
 
-export class KafkaSource {
+export class KafkaSource implements ConsumerClient {
   private readonly consumer: KafkaConsumer;
   private readonly options: SourceOptions;
   private rebalance: Promise<void> = Promise.resolve();
@@ -55,12 +40,13 @@ export class KafkaSource {
   private assignmentReceived = false;
   private brokersDown = false;
   private probeTimer: NodeJS.Timeout | null = null;
+  private handlers: RebalanceHandlers | null = null;
 
-  constructor(options: SourceOptions, handlers: RebalanceHandlers) {
+  constructor(options: SourceOptions) {
     this.options = options;
     this.consumer = new KafkaConsumer({
       ...options.properties,
-      rebalance_cb: (error: LibrdKafkaError, partitions: TopicPartition[]) => this.onRebalance(error, partitions, handlers),
+      rebalance_cb: (error: LibrdKafkaError, partitions: TopicPartition[]) => this.onRebalance(error, partitions),
     });
     // librdkafka keeps the client "connected" through a broker outage and reconnects by itself;
     // "all brokers down" is the signal readiness needs, cleared once a metadata request succeeds.
@@ -90,7 +76,7 @@ export class KafkaSource {
   }
 
   /** The partitions this member owns now. */
-  get assignment(): readonly TopicPartition[] {
+  get assignment(): readonly PartitionRef[] {
     return this.assigned;
   }
 
@@ -103,7 +89,9 @@ export class KafkaSource {
     return this.consumer.isConnected();
   }
 
-  async connect(timeoutMs: number): Promise<void> {
+  /** Connects and subscribes; rebalances from then on go through `handlers`. */
+  async connect(handlers: RebalanceHandlers, timeoutMs: number): Promise<void> {
+    this.handlers = handlers;
     await new Promise<void>((resolve, reject) => {
       this.consumer.connect({ timeout: timeoutMs }, (error) => {
         if (error) {
@@ -177,18 +165,12 @@ export class KafkaSource {
     }
   }
 
-  /** Low and high watermarks (first offset kept, next offset to be written) of a partition. */
-  async watermarks(topic: string, partition: number, timeoutMs: number): Promise<{ low: number; high: number }> {
-    return new Promise((resolve, reject) => {
-      this.consumer.queryWatermarkOffsets(topic, partition, timeoutMs, (error, offsets) => {
-        if (error) reject(new CollectorError('KAFKA_CONSUME_FAILED', `watermark query failed: ${error.message}`, { cause: error, context: { topic, partition } }));
-        else resolve({ low: offsets.lowOffset, high: offsets.highOffset });
-      });
-    });
+  watermarks(topic: string, partition: number, timeoutMs: number): Promise<Watermarks> {
+    return queryWatermarks(this.consumer, topic, partition, timeoutMs);
   }
 
   /** The group's committed offsets (with their metadata) for these partitions; partitions without a commit are left out. */
-  async committed(partitions: readonly TopicPartition[], timeoutMs: number): Promise<CommittedOffset[]> {
+  async committed(partitions: readonly PartitionRef[], timeoutMs: number): Promise<CommittedOffset[]> {
     const list = await new Promise<TopicPartitionOffsetAndMetadata[]>((resolve, reject) => {
       this.consumer.committed(
         partitions.map(({ topic, partition }) => ({ topic, partition })),
@@ -204,11 +186,11 @@ export class KafkaSource {
       .map(({ topic, partition, offset, metadata }) => ({ topic, partition, offset, metadata: metadata ?? null }));
   }
 
-  pause(partitions: readonly TopicPartition[]): void {
+  pause(partitions: readonly PartitionRef[]): void {
     if (partitions.length > 0) this.consumer.pause(partitions.map(({ topic, partition }) => ({ topic, partition })));
   }
 
-  resume(partitions: readonly TopicPartition[]): void {
+  resume(partitions: readonly PartitionRef[]): void {
     if (partitions.length > 0) this.consumer.resume(partitions.map(({ topic, partition }) => ({ topic, partition })));
   }
 
@@ -223,7 +205,9 @@ export class KafkaSource {
     });
   }
 
-  private onRebalance(error: LibrdKafkaError, partitions: TopicPartition[], handlers: RebalanceHandlers): void {
+  private onRebalance(error: LibrdKafkaError, partitions: TopicPartition[]): void {
+    const handlers = this.handlers;
+    if (handlers === null) return;
     const previous = this.rebalance;
     this.handOffsPending++;
     // librdkafka waits for assign()/unassign(), so the hand-off may take the time it needs to

@@ -1,9 +1,10 @@
 import { KafkaConsumer } from '@confluentinc/kafka-javascript';
 import type { KafkaProperties } from '../config/kafka-properties';
 import { CollectorError } from '../errors';
-import type { Watermarks } from './verify-report';
+import type { Watermarks } from './consumer-port';
+import { queryWatermarks, topicPartitions } from './watermarks';
 
-/** Low and high watermarks of every partition of the given topics, asked of the broker. */
+/** Low and high watermarks of every partition of the given topics, asked of the broker by a short-lived client. */
 export async function fetchWatermarks(properties: KafkaProperties, topics: readonly string[], timeoutMs: number): Promise<Map<string, Map<number, Watermarks>>> {
   // A group id is required by the client; nothing is consumed or committed with it.
   const consumer = new KafkaConsumer({ ...properties, 'group.id': 'redpanda-parquet-collector-verify', 'enable.auto.commit': false });
@@ -13,17 +14,8 @@ export async function fetchWatermarks(properties: KafkaProperties, topics: reado
   try {
     const result = new Map<string, Map<number, Watermarks>>();
     for (const topic of topics) {
-      const metadata = await new Promise<{ topics: Array<{ name: string; partitions: Array<{ id: number }> }> }>((resolve, reject) =>
-        consumer.getMetadata({ topic, timeout: timeoutMs }, (error, data) => (error ? reject(error) : resolve(data))),
-      );
-      const partitions = metadata.topics.find((entry) => entry.name === topic)?.partitions ?? [];
       const byPartition = new Map<number, Watermarks>();
-      for (const { id } of partitions) {
-        const offsets = await new Promise<{ lowOffset: number; highOffset: number }>((resolve, reject) =>
-          consumer.queryWatermarkOffsets(topic, id, timeoutMs, (error, data) => (error ? reject(error) : resolve(data))),
-        );
-        byPartition.set(id, { low: offsets.lowOffset, high: offsets.highOffset });
-      }
+      for (const partition of await topicPartitions(consumer, topic, timeoutMs)) byPartition.set(partition, await queryWatermarks(consumer, topic, partition, timeoutMs));
       result.set(topic, byPartition);
     }
     return result;

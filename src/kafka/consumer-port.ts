@@ -1,0 +1,72 @@
+import type { Message } from '@confluentinc/kafka-javascript';
+
+/**
+ * What the pipeline needs of a consumer group member, and nothing of the client behind it:
+ * KafkaSource implements it with librdkafka; unit tests of the orchestration implement it in memory.
+ */
+
+export interface PartitionRef {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+/** One string per (topic, partition), for sets and maps keyed by both. */
+export function partitionKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}
+
+/** One consumed record as the client hands it over. */
+export type SourceMessage = Pick<Message, 'topic' | 'partition' | 'offset' | 'timestamp' | 'key' | 'value' | 'size'>;
+
+/** A committed (or to-be-committed) next offset of a partition, with the collector's metadata. */
+export interface CommittedOffset {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly metadata: string | null;
+}
+
+/** First offset kept and next offset to be written, of one partition. */
+export interface Watermarks {
+  readonly low: number;
+  readonly high: number;
+}
+
+/** The rebalance hand-off: the member assigns or unassigns only once these resolve. */
+export interface RebalanceHandlers {
+  /** Partitions were assigned; resolves before consumption of them starts. */
+  onAssigned(partitions: readonly PartitionRef[]): Promise<void>;
+  /** Partitions are being taken away; resolves once their records are published and committed. */
+  onRevoking(partitions: readonly PartitionRef[]): Promise<void>;
+  /** A rebalance hand-off failed; the consumer will leave and rejoin. */
+  onRebalanceError(error: unknown): void;
+}
+
+export interface ConsumerPort {
+  /** The partitions this member owns now. */
+  readonly assignment: readonly PartitionRef[];
+  /** True while a rebalance hand-off is pending or running. */
+  readonly rebalancing: boolean;
+  /** Settles when no rebalance hand-off is in progress. */
+  rebalanceSettled(): Promise<void>;
+  /** Up to `max` messages, waiting at most the consume timeout. */
+  consume(max: number): Promise<SourceMessage[]>;
+  /** Resolves once the broker stored these offsets; rejects with KAFKA_COMMIT_FAILED otherwise. */
+  commit(offsets: readonly CommittedOffset[], timeoutMs: number): Promise<void>;
+  /** The group's committed offsets; partitions without a commit are left out. */
+  committed(partitions: readonly PartitionRef[], timeoutMs: number): Promise<CommittedOffset[]>;
+  watermarks(topic: string, partition: number, timeoutMs: number): Promise<Watermarks>;
+  pause(partitions: readonly PartitionRef[]): void;
+  resume(partitions: readonly PartitionRef[]): void;
+}
+
+/** A ConsumerPort with the lifecycle of its connection: what the app drives (KafkaSource, or a fake in tests). */
+export interface ConsumerClient extends ConsumerPort {
+  readonly isConnected: boolean;
+  /** False from an "all brokers down" error until the brokers answer again. */
+  readonly brokersReachable: boolean;
+  /** Connects and subscribes; rebalances from then on go through `handlers`. */
+  connect(handlers: RebalanceHandlers, timeoutMs: number): Promise<void>;
+  /** Leaves the group (running the revoke hand-off) and closes the client. */
+  disconnect(): Promise<void>;
+}

@@ -1,0 +1,127 @@
+import { describeError, errorCode } from '../errors';
+import type { PartitionRef } from '../kafka/consumer-port';
+import type { BufferState, CommitPurpose, DeadLettered, FilePublished, OffsetsByPartition, PipelineEvents, Recovered, RowsRejectedByEncoder, WriteFailed } from '../pipeline/events';
+import type { Logger } from './logger';
+import type { CollectorMetrics } from './metrics';
+
+/** The one implementation of the pipeline's events: each is counted and logged here, and nowhere else. */
+export class Telemetry implements PipelineEvents {
+  private readonly logger: Logger;
+  private readonly metrics: CollectorMetrics;
+
+  constructor(logger: Logger, metrics: CollectorMetrics) {
+    this.logger = logger;
+    this.metrics = metrics;
+  }
+
+  partitionsAssigned(partitions: readonly PartitionRef[]): void {
+    this.metrics.rebalances.inc({ type: 'assign' });
+    this.metrics.assignedPartitions.set(partitions.length);
+    this.logger.info({ event: 'partitions_assigned', partitions: describePartitions(partitions) }, 'partitions assigned');
+  }
+
+  partitionsRevoked(partitions: readonly PartitionRef[]): void {
+    this.metrics.rebalances.inc({ type: 'revoke' });
+    this.metrics.assignedPartitions.set(0);
+    // A partition that left this member must not keep reporting its last values.
+    for (const { topic, partition } of partitions) {
+      this.metrics.committedOffset.remove({ topic, partition: String(partition) });
+      this.metrics.consumerLag.remove({ topic, partition: String(partition) });
+    }
+    this.logger.info({ event: 'partitions_revoked', partitions: describePartitions(partitions) }, 'partitions revoked: publishing what they hold');
+  }
+
+  rebalanceFailed(error: unknown): void {
+    this.metrics.rebalances.inc({ type: 'error' });
+    this.logger.error({ event: 'rebalance_failed', err: error }, 'rebalance hand-off failed');
+  }
+
+  recovered({ topic, filesRead, skipped }: Recovered): void {
+    this.logger.info(
+      { event: 'recovery', topic, filesRead, skip: Object.fromEntries(skipped) },
+      skipped.size > 0 ? 'published files hold offsets past the commit: they will be skipped' : 'nothing to recover',
+    );
+  }
+
+  messagesConsumed(topic: string, messages: number, bytes: number): void {
+    this.metrics.messagesConsumed.inc({ topic }, messages);
+    this.metrics.bytesConsumed.inc({ topic }, bytes);
+  }
+
+  readAheadFailed(error: unknown): void {
+    this.logger.warn({ event: 'consume_failed', err: error }, 'the batch read ahead failed during a revocation');
+  }
+
+  deadLettered({ topic, partition, offset, stage, reason, message }: DeadLettered): void {
+    this.metrics.decodeFailures.inc({ topic, reason });
+    this.metrics.deadLetterRecords.inc({ topic });
+    this.logger.warn({ event: 'dead_letter', topic, partition, offset, stage, reason, error: message }, 'message dead-lettered');
+  }
+
+  filePublished(event: FilePublished): void {
+    const { topic, kind, rows, bytes } = event;
+    this.metrics.rowsWritten.inc({ topic, kind }, rows);
+    this.metrics.filesWritten.inc({ topic, kind });
+    this.metrics.bytesWritten.inc({ topic, kind }, bytes);
+    this.metrics.flushDuration.observe({ topic }, event.durationMs / 1000);
+    this.logger.info(
+      { event: 'file_published', topic, kind, path: event.path, rows, bytes, offsets: Object.fromEntries(event.ranges), trigger: event.trigger, durationMs: event.durationMs },
+      'file published',
+    );
+  }
+
+  writeFailed({ topic, kind, attempt, retryInMs, error }: WriteFailed): void {
+    this.metrics.writeErrors.inc({ topic, code: errorCode(error) });
+    this.logger.error({ event: 'write_failed', topic, kind, attempt, retryInMs, err: error, error: describeError(error) }, 'writing a file failed; retrying, offsets stay uncommitted');
+  }
+
+  rowsRejectedByEncoder({ topic, kind, rejected, kept, error }: RowsRejectedByEncoder): void {
+    this.metrics.writeErrors.inc({ topic, code: errorCode(error) });
+    this.metrics.deadLetterRecords.inc({ topic }, rejected);
+    this.logger.error(
+      { event: 'rows_rejected_by_encoder', topic, kind, rejected, kept, err: error, error: describeError(error) },
+      'the encoder rejected rows of a batch for good: they go to a dead-letter file, the rest is written',
+    );
+  }
+
+  offsetsCommitted(offsets: OffsetsByPartition, purpose: CommitPurpose): void {
+    this.metrics.commits.inc({ result: 'ok' });
+    for (const { topic, partition, offset } of offsets) this.metrics.committedOffset.set({ topic, partition: String(partition) }, offset);
+    if (purpose === 'recovery-point') this.logger.info({ event: 'recovery_point_committed', offsets: describeOffsets(offsets) }, 'start offsets committed before the first file of these partitions');
+    else this.logger.info({ event: 'offsets_committed', offsets: describeOffsets(offsets) }, 'offsets committed');
+  }
+
+  commitFailed(error: unknown, purpose: CommitPurpose): void {
+    this.metrics.commits.inc({ result: 'error' });
+    this.logger.error(
+      { event: 'commit_failed', purpose, err: error },
+      purpose === 'recovery-point' ? 'recovery-point commit failed; the file waits and is retried' : 'offset commit failed; the next publish retries it',
+    );
+  }
+
+  consumptionPaused(partitions: number): void {
+    this.metrics.pausedPartitions.set(partitions);
+  }
+
+  consumptionResumed(): void {
+    this.metrics.pausedPartitions.set(0);
+  }
+
+  buffersMeasured({ heldBytes, rowsByTopic, oldestAgeMsByTopic }: BufferState): void {
+    this.metrics.bufferedBytes.set(heldBytes);
+    this.metrics.bufferedRows.reset();
+    this.metrics.oldestRecordAge.reset();
+    for (const [topic, rows] of rowsByTopic) this.metrics.bufferedRows.set({ topic }, rows);
+    for (const [topic, ageMs] of oldestAgeMsByTopic) this.metrics.oldestRecordAge.set({ topic }, ageMs / 1000);
+  }
+}
+
+function describePartitions(partitions: readonly PartitionRef[]): string[] {
+  return partitions.map((p) => `${p.topic}[${p.partition}]`);
+}
+
+function describeOffsets(offsets: OffsetsByPartition): Record<string, number> {
+  const described: Record<string, number> = {};
+  for (const { topic, partition, offset } of offsets) described[`${topic}[${partition}]`] = offset;
+  return described;
+}

@@ -1,0 +1,89 @@
+import type { PartitionRef } from '../kafka/consumer-port';
+import type { OutputKind } from '../lake/layout';
+import type { PartitionRanges } from '../lake/offset-range';
+
+/**
+ * Every event of the pipeline, defined once. The pipeline reports them here and never touches a
+ * logger or a metric itself; observability/telemetry.ts is the one implementation that both counts
+ * and logs each of them.
+ */
+
+export type SealTrigger = 'rows' | 'bytes' | 'age' | 'memory' | 'revoke' | 'shutdown';
+
+/** Per (topic, partition) next offsets, as committed or to commit. */
+export type OffsetsByPartition = ReadonlyArray<{ readonly topic: string; readonly partition: number; readonly offset: number }>;
+
+export interface FilePublished {
+  readonly topic: string;
+  readonly kind: OutputKind;
+  readonly path: string;
+  readonly rows: number;
+  readonly bytes: number;
+  readonly ranges: PartitionRanges;
+  readonly trigger: SealTrigger;
+  /** From sealing the buffer to the file being published. */
+  readonly durationMs: number;
+  readonly publishedAtMs: number;
+}
+
+export interface WriteFailed {
+  readonly topic: string;
+  readonly kind: OutputKind;
+  readonly attempt: number;
+  readonly retryInMs: number;
+  readonly error: unknown;
+}
+
+export interface RowsRejectedByEncoder {
+  readonly topic: string;
+  readonly kind: OutputKind;
+  /** Rows the encoder cannot take even alone: they go to a dead-letter file. */
+  readonly rejected: number;
+  /** Rows of the same batch written as usual. */
+  readonly kept: number;
+  readonly error: unknown;
+}
+
+export interface DeadLettered {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly stage: string;
+  readonly reason: string;
+  readonly message: string;
+}
+
+export interface BufferState {
+  /** Buffered plus in-flight bytes. */
+  readonly heldBytes: number;
+  readonly rowsByTopic: ReadonlyMap<string, number>;
+  readonly oldestAgeMsByTopic: ReadonlyMap<string, number>;
+}
+
+export interface Recovered {
+  readonly topic: string;
+  readonly filesRead: number;
+  /** Offsets already in published files past the commit, which will be skipped. */
+  readonly skipped: PartitionRanges;
+}
+
+export type CommitPurpose = 'progress' | 'recovery-point';
+
+export interface PipelineEvents {
+  partitionsAssigned(partitions: readonly PartitionRef[]): void;
+  partitionsRevoked(partitions: readonly PartitionRef[]): void;
+  rebalanceFailed(error: unknown): void;
+  recovered(event: Recovered): void;
+  messagesConsumed(topic: string, messages: number, bytes: number): void;
+  /** A consume call that was under way when partitions were revoked failed; nothing of it was ingested. */
+  readAheadFailed(error: unknown): void;
+  deadLettered(event: DeadLettered): void;
+  filePublished(event: FilePublished): void;
+  writeFailed(event: WriteFailed): void;
+  rowsRejectedByEncoder(event: RowsRejectedByEncoder): void;
+  offsetsCommitted(offsets: OffsetsByPartition, purpose: CommitPurpose): void;
+  commitFailed(error: unknown, purpose: CommitPurpose): void;
+  consumptionPaused(partitions: number): void;
+  consumptionResumed(): void;
+  buffersMeasured(state: BufferState): void;
+}

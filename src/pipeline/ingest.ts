@@ -1,0 +1,198 @@
+import type { SourceMessage } from '../kafka/consumer-port';
+import type { OutputKind } from '../lake/layout';
+import { RecordBuffer, type RecordMetadata } from './buffer';
+import { decodeValue, hasInvalidUtf8Strings, type DecodeLimits } from './decode';
+import type { BufferState, PipelineEvents, SealTrigger } from './events';
+import { createFlatFields, flattenPayload, type FlattenLimits } from './flatten';
+import type { OffsetLedger } from './offset-ledger';
+import { dayOfTimestamp } from './route';
+
+/**
+ * decode → flatten → route → buffer, and every reason to seal a buffer: rows, bytes and age
+ * limits, the memory budget, revocation and shutdown. A sealed buffer leaves here for good, handed
+ * to `onSealed` (the writer).
+ */
+
+export interface IngestOptions {
+  readonly maxRows: number;
+  readonly maxBytes: number;
+  readonly flushIntervalMs: number;
+  readonly decodeLimits: DecodeLimits;
+  readonly flattenLimits: FlattenLimits;
+}
+
+export interface IngestDeps {
+  readonly ledger: OffsetLedger;
+  readonly events: PipelineEvents;
+  readonly now: () => number;
+  /** Whether a record of this topic is still wanted (one-shot MAX_MESSAGES); counts it when so. */
+  readonly admit: (topic: string) => boolean;
+  readonly onSealed: (buffer: RecordBuffer, trigger: SealTrigger) => void;
+}
+
+export class Ingest {
+  private readonly options: IngestOptions;
+  private readonly deps: IngestDeps;
+  private readonly open = new Map<string, RecordBuffer>();
+  private readonly flat = createFlatFields();
+  private lastBuffer: RecordBuffer | null = null;
+
+  constructor(options: IngestOptions, deps: IngestDeps) {
+    this.options = options;
+    this.deps = deps;
+  }
+
+  /** The open buffers (they hold records the commit must not pass). */
+  buffers(): Iterable<RecordBuffer> {
+    return this.open.values();
+  }
+
+  bufferedBytes(): number {
+    let total = 0;
+    for (const buffer of this.open.values()) total += buffer.byteEstimate;
+    return total;
+  }
+
+  ingestBatch(messages: readonly SourceMessage[]): void {
+    const counts = new Map<string, { messages: number; bytes: number }>();
+    for (const message of messages) {
+      if (!this.deps.admit(message.topic)) continue;
+      let count = counts.get(message.topic);
+      if (count === undefined) {
+        count = { messages: 0, bytes: 0 };
+        counts.set(message.topic, count);
+      }
+      count.messages++;
+      count.bytes += message.size + (message.key?.length ?? 0);
+      this.ingest(message);
+    }
+    for (const [topic, count] of counts) this.deps.events.messagesConsumed(topic, count.messages, count.bytes);
+  }
+
+  private ingest(message: SourceMessage): void {
+    const { topic, partition, offset } = message;
+    const state = this.deps.ledger.partition(topic, partition);
+    const previousOffset = state.advance(offset);
+    if (state.skip.length > 0 && state.isPublished(offset)) return;
+    const timestampMs = message.timestamp ?? -1;
+    const record: RecordMetadata = { partition, offset, previousOffset, timestampMs, key: toKeyBytes(message.key) };
+    const value = message.value ?? null;
+    const decoded = decodeValue(value, this.options.decodeLimits);
+    if (!decoded.ok) {
+      this.deadLetter(topic, record, value, 'decode', decoded.reason, decoded.message);
+      return;
+    }
+    if (decoded.payload !== null) {
+      const failure = flattenPayload(decoded.payload, this.flat, this.options.flattenLimits);
+      if (failure !== null) {
+        this.deadLetter(topic, record, value, 'flatten', failure.reason, failure.message);
+        return;
+      }
+      if (this.flat.sawReplacementCharacter && decoded.format === 'msgpack' && value !== null && hasInvalidUtf8Strings(value)) {
+        this.deadLetter(topic, record, value, 'decode', 'invalid-utf8', 'a MessagePack string holds bytes that are not UTF-8');
+        return;
+      }
+    } else {
+      this.flat.names.length = 0;
+      this.flat.values.length = 0;
+    }
+    const buffer = this.bufferFor(topic, dayOfTimestamp(timestampMs), 'data');
+    buffer.beginRow(record);
+    const { names, values } = this.flat;
+    for (let i = 0; i < names.length; i++) buffer.setField(names[i], values[i]);
+    this.sealIfFull(buffer);
+  }
+
+  private deadLetter(topic: string, record: RecordMetadata, value: Uint8Array | null, stage: string, reason: string, message: string): void {
+    this.deps.events.deadLettered({ topic, partition: record.partition, offset: record.offset, stage, reason, message });
+    const buffer = this.bufferFor(topic, dayOfTimestamp(record.timestampMs), 'dead-letter');
+    appendDeadLetter(buffer, record, value, { stage, reason, message });
+    this.sealIfFull(buffer);
+  }
+
+  private bufferFor(topic: string, day: number, kind: OutputKind): RecordBuffer {
+    const last = this.lastBuffer;
+    if (last !== null && last.key.day === day && last.key.topic === topic && last.key.kind === kind) return last;
+    const id = bufferId(topic, day, kind);
+    let buffer = this.open.get(id);
+    if (buffer === undefined) {
+      buffer = new RecordBuffer({ topic, day, kind }, this.deps.now());
+      this.open.set(id, buffer);
+    }
+    this.lastBuffer = buffer;
+    return buffer;
+  }
+
+  private sealIfFull(buffer: RecordBuffer): void {
+    if (buffer.rowCount >= this.options.maxRows) this.seal(buffer, 'rows');
+    else if (buffer.byteEstimate >= this.options.maxBytes) this.seal(buffer, 'bytes');
+  }
+
+  /** Seals the buffers older than the flush interval, so an idle topic still flushes. */
+  sealAged(): void {
+    const now = this.deps.now();
+    for (const buffer of [...this.open.values()]) {
+      if (now - buffer.createdAtMs >= this.options.flushIntervalMs) this.seal(buffer, 'age');
+    }
+  }
+
+  /** Seals the largest buffers first (the fewest early seals free the most memory) while `overBudget` says so. */
+  sealForMemory(overBudget: () => boolean): void {
+    const bySize = [...this.open.values()].sort((a, b) => b.byteEstimate - a.byteEstimate);
+    for (const buffer of bySize) {
+      if (!overBudget()) return;
+      this.seal(buffer, 'memory');
+    }
+  }
+
+  /** Seals every buffer holding a record of one of these (topic, partition) keys. */
+  sealHolding(topic: string, partitions: ReadonlySet<number>, trigger: SealTrigger): void {
+    for (const buffer of [...this.open.values()]) {
+      if (buffer.key.topic !== topic) continue;
+      if ([...buffer.offsetRanges().keys()].some((partition) => partitions.has(partition))) this.seal(buffer, trigger);
+    }
+  }
+
+  sealAll(trigger: SealTrigger): void {
+    for (const buffer of [...this.open.values()]) this.seal(buffer, trigger);
+  }
+
+  /** Rows, bytes and age of what is buffered, for the gauges. */
+  measure(inFlightBytes: number): BufferState {
+    const now = this.deps.now();
+    const rowsByTopic = new Map<string, number>();
+    const oldestAgeMsByTopic = new Map<string, number>();
+    for (const buffer of this.open.values()) {
+      const topic = buffer.key.topic;
+      rowsByTopic.set(topic, (rowsByTopic.get(topic) ?? 0) + buffer.rowCount);
+      oldestAgeMsByTopic.set(topic, Math.max(oldestAgeMsByTopic.get(topic) ?? 0, now - buffer.createdAtMs));
+    }
+    return { heldBytes: this.bufferedBytes() + inFlightBytes, rowsByTopic, oldestAgeMsByTopic };
+  }
+
+  private seal(buffer: RecordBuffer, trigger: SealTrigger): void {
+    const id = bufferId(buffer.key.topic, buffer.key.day, buffer.key.kind);
+    if (this.open.get(id) !== buffer) return;
+    this.open.delete(id);
+    if (this.lastBuffer === buffer) this.lastBuffer = null;
+    this.deps.onSealed(buffer, trigger);
+  }
+}
+
+/** The dead-letter row of a record: its metadata, its raw bytes and why it is here. */
+export function appendDeadLetter(buffer: RecordBuffer, record: RecordMetadata, value: Uint8Array | null, why: { stage: string; reason: string; message: string }): void {
+  buffer.beginRow(record);
+  buffer.setField('raw_value', value);
+  buffer.setField('error_stage', why.stage);
+  buffer.setField('error_reason', why.reason);
+  buffer.setField('error_message', why.message);
+}
+
+function bufferId(topic: string, day: number, kind: OutputKind): string {
+  return `${kind}\u0000${day}\u0000${topic}`;
+}
+
+function toKeyBytes(key: SourceMessage['key']): Uint8Array | null {
+  if (key === undefined || key === null) return null;
+  return typeof key === 'string' ? Buffer.from(key, 'utf8') : key;
+}

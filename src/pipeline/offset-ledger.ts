@@ -1,0 +1,155 @@
+import type { CommittedOffset } from '../kafka/consumer-port';
+import { mergeRanges, type OffsetRange, type PartitionRanges } from '../lake/offset-range';
+import { encodeCommitMetadata } from './commit-metadata';
+
+/**
+ * Every per-partition fact the pipeline keeps, in one place, and the computation of what may be
+ * committed. Pure: no I/O, no clock (times are passed in).
+ *
+ * The committable offset of a partition is the lowest offset still held by any unpublished buffer
+ * or in-flight write, or else the next offset to consume. Records of one partition may sit in two
+ * day buffers at once (midnight, late data): the lowest one wins, so a commit never passes a record
+ * that is not yet in a published file.
+ */
+
+/** Anything that holds records not yet published: an open buffer or a write in flight. */
+export interface OffsetHolder {
+  readonly topic: string;
+  lowestOffsets(): ReadonlyMap<number, number>;
+}
+
+/** What the ledger knows of one assigned partition. */
+export class PartitionState {
+  /** Next offset to consume, or null before the first record. */
+  next: number | null = null;
+  /** The offset the group already has: its commit, or where this run started. */
+  committed: number | null = null;
+  /** Whether the group's latest commit carries recovery metadata (see Committer.ensureRecoveryPoints). */
+  hasRecoveryPoint = false;
+  /** Offsets already in published files past the commit (found by recovery): skipped when consumed. */
+  skip: OffsetRange[] = [];
+  /** Files holding offsets past the commit: their last offset and publish time. */
+  publishedAbove: Array<{ readonly last: number; readonly publishedAtMs: number }> = [];
+
+  /** Records a consumed offset; returns the offset of the previous record seen of this partition, or -1. */
+  advance(offset: number): number {
+    const previous = this.next === null ? -1 : this.next - 1;
+    // The group is already at the first offset consumed (its commit, or where a new group starts).
+    if (this.next === null && this.committed === null) this.committed = offset;
+    this.next = offset + 1;
+    return previous;
+  }
+
+  /** Whether `offset` is already in a published file. Offsets arrive in increasing order, so passed ranges are dropped. */
+  isPublished(offset: number): boolean {
+    const ranges = this.skip;
+    while (ranges.length > 0 && ranges[0][1] < offset) ranges.shift();
+    return ranges.length > 0 && ranges[0][0] <= offset;
+  }
+
+  /** After committing `committed`: forgets files wholly below it; returns the recover-since time to store. */
+  recoverSince(committed: number, nowMs: number): number {
+    this.publishedAbove = this.publishedAbove.filter((entry) => entry.last >= committed);
+    return this.publishedAbove.reduce((earliest, entry) => Math.min(earliest, entry.publishedAtMs), nowMs);
+  }
+}
+
+export class OffsetLedger {
+  private readonly topics = new Map<string, Map<number, PartitionState>>();
+  private lastTopic: string | null = null;
+  private lastPartition = -1;
+  private lastState: PartitionState | null = null;
+
+  /** The state of a partition, created on first use; cached for runs of records of one partition. */
+  partition(topic: string, partition: number): PartitionState {
+    if (this.lastState !== null && this.lastPartition === partition && this.lastTopic === topic) return this.lastState;
+    let partitions = this.topics.get(topic);
+    if (partitions === undefined) {
+      partitions = new Map();
+      this.topics.set(topic, partitions);
+    }
+    let state = partitions.get(partition);
+    if (state === undefined) {
+      state = new PartitionState();
+      partitions.set(partition, state);
+    }
+    this.lastTopic = topic;
+    this.lastPartition = partition;
+    this.lastState = state;
+    return state;
+  }
+
+  /** Next offset to consume of a partition, or null before its first record. */
+  nextOffset(topic: string, partition: number): number | null {
+    return this.topics.get(topic)?.get(partition)?.next ?? null;
+  }
+
+  /** What recovery found: the group's commit carried recovery metadata, and these offsets are on disk past it. */
+  recovered(topic: string, partition: number, onDisk: readonly OffsetRange[], files: ReadonlyArray<{ last: number; publishedAtMs: number }>): void {
+    const state = this.partition(topic, partition);
+    state.hasRecoveryPoint = true;
+    state.skip = mergeRanges(onDisk);
+    state.publishedAbove.push(...files);
+  }
+
+  /** A file holding these ranges was published. */
+  filePublished(topic: string, ranges: PartitionRanges, publishedAtMs: number): void {
+    for (const [partition, list] of ranges) {
+      if (list.length > 0) this.partition(topic, partition).publishedAbove.push({ last: list[list.length - 1][1], publishedAtMs });
+    }
+  }
+
+  /**
+   * Commits that must be stored before the first file of a partition is published: a partition the
+   * group never committed has no recovery metadata, so a crash right after its first publish would
+   * leave that file unknown to the next owner. The commit is the partition's start offset (no record
+   * past it is claimed) with a recover-since time that predates the file.
+   */
+  recoveryPointsNeeded(topic: string, partitions: Iterable<number>, publishedAtMs: number): CommittedOffset[] {
+    const needed: CommittedOffset[] = [];
+    for (const partition of partitions) {
+      const state = this.partition(topic, partition);
+      if (state.hasRecoveryPoint || state.committed === null) continue;
+      needed.push({ topic, partition, offset: state.committed, metadata: encodeCommitMetadata({ recoverSinceMs: publishedAtMs }) });
+    }
+    return needed;
+  }
+
+  /** The commits that move partitions forward now, each with its recovery metadata. */
+  nextCommit(holders: Iterable<OffsetHolder>, nowMs: number): CommittedOffset[] {
+    const candidates = new Map<PartitionState, { topic: string; partition: number; offset: number }>();
+    for (const [topic, partitions] of this.topics) {
+      for (const [partition, state] of partitions) if (state.next !== null) candidates.set(state, { topic, partition, offset: state.next });
+    }
+    for (const holder of holders) {
+      const partitions = this.topics.get(holder.topic);
+      if (partitions === undefined) continue;
+      for (const [partition, lowest] of holder.lowestOffsets()) {
+        const state = partitions.get(partition);
+        const candidate = state === undefined ? undefined : candidates.get(state);
+        if (candidate !== undefined && lowest < candidate.offset) candidate.offset = lowest;
+      }
+    }
+    const commits: CommittedOffset[] = [];
+    for (const [state, { topic, partition, offset }] of candidates) {
+      if (state.committed !== null && offset <= state.committed) continue;
+      commits.push({ topic, partition, offset, metadata: encodeCommitMetadata({ recoverSinceMs: state.recoverSince(offset, nowMs) }) });
+    }
+    return commits;
+  }
+
+  /** The broker stored these commits. */
+  committed(offsets: readonly CommittedOffset[]): void {
+    for (const { topic, partition, offset } of offsets) {
+      const state = this.partition(topic, partition);
+      state.hasRecoveryPoint = true;
+      if (state.committed === null || offset > state.committed) state.committed = offset;
+    }
+  }
+
+  /** Forgets every fact of a partition that left this member. */
+  revoke(topic: string, partition: number): void {
+    this.topics.get(topic)?.delete(partition);
+    if (this.lastTopic === topic && this.lastPartition === partition) this.lastState = null;
+  }
+}

@@ -1,0 +1,289 @@
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CollectorError, describeError, isRetryable } from '../errors';
+import { outputFolder, partFileName, type OutputKind } from '../lake/layout';
+import { removeOffsets, serializeRanges, type OffsetRange, type PartitionRanges } from '../lake/offset-range';
+import { publishFile } from '../lake/publish';
+import { selectRows, type CellValue, type ColumnData, type SealedBatch } from '../parquet/batch';
+import { RecordBuffer, type BufferKey, type RecordMetadata } from './buffer';
+import type { Committer } from './committer';
+import type { PipelineEvents, SealTrigger } from './events';
+import { jsonReplacer } from './flatten';
+import { appendDeadLetter } from './ingest';
+import type { OffsetHolder, OffsetLedger } from './offset-ledger';
+
+/**
+ * sealed buffer → encode → publish, until it is on disk. The retry policy follows the error table:
+ * a retryable failure (the disk, a lost encoder worker, the broker storing a recovery point) is
+ * retried with backoff while the buffer's offsets stay uncommitted; a batch the encoder rejects for
+ * good is split to find the rows at fault, which go to a dead-letter file with the reason, and the
+ * rest is written as usual.
+ */
+
+export interface WriterOptions {
+  readonly outputDir: string;
+  readonly instanceId: string;
+  readonly version: string;
+  readonly retryMinMs: number;
+  readonly retryMaxMs: number;
+}
+
+export interface WriterDeps {
+  readonly encode: (batch: SealedBatch) => Promise<Uint8Array>;
+  readonly committer: Pick<Committer, 'ensureRecoveryPoints' | 'request'>;
+  readonly ledger: OffsetLedger;
+  readonly events: PipelineEvents;
+  readonly now: () => number;
+  /** Test-only fault injection: called between publishing a file and committing its offsets. */
+  readonly afterPublish?: () => void;
+}
+
+/** One file to publish: encoded bytes and the offsets they hold. */
+interface EncodedFile {
+  readonly kind: OutputKind;
+  readonly bytes: Uint8Array;
+  readonly rows: number;
+  readonly ranges: PartitionRanges;
+}
+
+/** A row the encoder rejects even alone, and why. */
+interface RejectedRow {
+  readonly row: number;
+  readonly error: unknown;
+}
+
+export class Writer {
+  private readonly options: WriterOptions;
+  private readonly deps: WriterDeps;
+  private readonly inFlight = new Set<RecordBuffer>();
+  private readonly settledListeners = new Set<() => void>();
+  private inFlightByteCount = 0;
+  private fileSequence = 0;
+  private failing = false;
+  private lastPublishedAtMs: number | null = null;
+
+  constructor(options: WriterOptions, deps: WriterDeps) {
+    this.options = options;
+    this.deps = deps;
+  }
+
+  /** True from a failed write attempt (disk full, read-only, permissions) until the next file is published. */
+  get isFailing(): boolean {
+    return this.failing;
+  }
+
+  /** When the last file was published, or null. */
+  get lastPublishMs(): number | null {
+    return this.lastPublishedAtMs;
+  }
+
+  get inFlightBytes(): number {
+    return this.inFlightByteCount;
+  }
+
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  /** The writes under way, for the commit computation. */
+  holders(): Iterable<OffsetHolder> {
+    return this.inFlight;
+  }
+
+  /** Takes a sealed buffer; it is published in the background and the commit is asked for after. */
+  write(buffer: RecordBuffer, trigger: SealTrigger): void {
+    const sealedAtMs = this.deps.now();
+    this.inFlight.add(buffer);
+    this.inFlightByteCount += buffer.byteEstimate;
+    void this.deliver(buffer, trigger, sealedAtMs).then(() => {
+      this.inFlight.delete(buffer);
+      this.inFlightByteCount -= buffer.byteEstimate;
+      for (const listener of [...this.settledListeners]) listener();
+      this.deps.committer.request();
+    });
+  }
+
+  /** Resolves when the next write in flight is published. */
+  nextSettled(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const listener = (): void => {
+        this.settledListeners.delete(listener);
+        resolve();
+      };
+      this.settledListeners.add(listener);
+    });
+  }
+
+  async allSettled(): Promise<void> {
+    while (this.inFlight.size > 0) await this.nextSettled();
+  }
+
+  private async deliver(buffer: RecordBuffer, trigger: SealTrigger, sealedAtMs: number): Promise<void> {
+    const { key } = buffer;
+    const ranges = new Map(buffer.offsetRanges());
+    const batch = buffer.seal(this.footer(key.topic, key.kind));
+    const files = await this.untilDone(key, () => this.encode(key, batch, ranges));
+    for (const file of files) await this.untilDone(key, () => this.publish(key, file, trigger, sealedAtMs));
+  }
+
+  /** Runs `attempt` until it succeeds, backing off; every failure that reaches here is retryable. */
+  private async untilDone<T>(key: BufferKey, attempt: () => Promise<T>): Promise<T> {
+    for (let attemptNumber = 0; ; attemptNumber++) {
+      try {
+        return await attempt();
+      } catch (error) {
+        const retryInMs = Math.min(this.options.retryMaxMs, this.options.retryMinMs * 2 ** attemptNumber);
+        // The committer reported its own failure: the output is fine, the broker did not store a recovery point.
+        if (!isCommitFailure(error)) {
+          this.failing = true;
+          this.deps.events.writeFailed({ topic: key.topic, kind: key.kind, attempt: attemptNumber, retryInMs, error });
+        }
+        await sleep(retryInMs);
+      }
+    }
+  }
+
+  private async encode(key: BufferKey, batch: SealedBatch, ranges: PartitionRanges): Promise<EncodedFile[]> {
+    try {
+      return [{ kind: key.kind, bytes: await this.deps.encode(batch), rows: batch.rowCount, ranges }];
+    } catch (error) {
+      if (isRetryable(error)) throw error;
+      return this.encodeAroundRejectedRows(key, batch, ranges, error);
+    }
+  }
+
+  private async encodeAroundRejectedRows(key: BufferKey, batch: SealedBatch, ranges: PartitionRanges, error: unknown): Promise<EncodedFile[]> {
+    const all = Array.from({ length: batch.rowCount }, (_, row) => row);
+    let rejected = await this.rejectedRows(batch, all, error);
+    const rejectedSet = new Set(rejected.map(({ row }) => row));
+    const kept = all.filter((row) => !rejectedSet.has(row));
+    const files: EncodedFile[] = [];
+    if (kept.length > 0) {
+      const keptRanges = rangesWithout(ranges, batch, rejected);
+      const keptBatch = selectRows(batch, kept, this.footer(key.topic, key.kind, keptRanges));
+      try {
+        files.push({ kind: key.kind, bytes: await this.deps.encode(keptBatch), rows: kept.length, ranges: keptRanges });
+      } catch (keptError) {
+        if (isRetryable(keptError)) throw keptError;
+        // Rows that encode in every half but not together: none of them can be written as data.
+        rejected = all.map((row) => ({ row, error: keptError }));
+        files.length = 0;
+      }
+    }
+    this.deps.events.rowsRejectedByEncoder({ topic: key.topic, kind: key.kind, rejected: rejected.length, kept: batch.rowCount - rejected.length, error });
+    const deadLetters = deadLetterBuffer(key, batch, rejected, this.deps.now());
+    const deadLetterRanges = new Map(deadLetters.offsetRanges());
+    const deadLetterBatch = deadLetters.seal(this.footer(key.topic, 'dead-letter'));
+    files.push({ kind: 'dead-letter', bytes: await this.deps.encode(deadLetterBatch), rows: deadLetterBatch.rowCount, ranges: deadLetterRanges });
+    return files;
+  }
+
+  /** Bisects `rows` (which fail together with `error`) down to the rows that fail alone. */
+  private async rejectedRows(batch: SealedBatch, rows: readonly number[], error: unknown): Promise<RejectedRow[]> {
+    if (rows.length === 1) return [{ row: rows[0], error }];
+    const middle = rows.length >> 1;
+    const found: RejectedRow[] = [];
+    for (const half of [rows.slice(0, middle), rows.slice(middle)]) {
+      try {
+        await this.deps.encode(selectRows(batch, half, {}));
+      } catch (halfError) {
+        if (isRetryable(halfError)) throw halfError;
+        found.push(...(await this.rejectedRows(batch, half, halfError)));
+      }
+    }
+    return found;
+  }
+
+  private async publish(key: BufferKey, file: EncodedFile, trigger: SealTrigger, sealedAtMs: number): Promise<void> {
+    const publishedAtMs = this.deps.now();
+    const filePath = path.join(outputFolder(this.options.outputDir, key.topic, key.day, file.kind), partFileName(publishedAtMs, this.options.instanceId, ++this.fileSequence));
+    await this.deps.committer.ensureRecoveryPoints(key.topic, file.ranges.keys(), publishedAtMs);
+    await publishFile(filePath, file.bytes);
+    this.deps.ledger.filePublished(key.topic, file.ranges, publishedAtMs);
+    this.deps.afterPublish?.();
+    this.failing = false;
+    this.lastPublishedAtMs = publishedAtMs;
+    this.deps.events.filePublished({
+      topic: key.topic,
+      kind: file.kind,
+      path: filePath,
+      rows: file.rows,
+      bytes: file.bytes.byteLength,
+      ranges: file.ranges,
+      trigger,
+      durationMs: this.deps.now() - sealedAtMs,
+      publishedAtMs,
+    });
+  }
+
+  private footer(topic: string, kind: OutputKind, ranges?: PartitionRanges): Record<string, string> {
+    const metadata: Record<string, string> = {
+      'collector.version': this.options.version,
+      'collector.topic': topic,
+      'collector.kind': kind,
+      'collector.instance': this.options.instanceId,
+    };
+    if (ranges !== undefined) metadata['collector.offsets'] = serializeRanges(ranges);
+    return metadata;
+  }
+}
+
+function isCommitFailure(error: unknown): boolean {
+  return error instanceof CollectorError && error.code === 'KAFKA_COMMIT_FAILED';
+}
+
+/** The ranges of a batch without the offsets of its rejected rows. */
+function rangesWithout(ranges: PartitionRanges, batch: SealedBatch, rejected: readonly RejectedRow[]): Map<number, OffsetRange[]> {
+  const partitions = column(batch, 'kafka_partition');
+  const offsets = column(batch, 'kafka_offset');
+  const removed = new Map<number, Set<number>>();
+  for (const { row } of rejected) {
+    const partition = Number(partitions[row]);
+    const set = removed.get(partition) ?? new Set<number>();
+    set.add(Number(offsets[row]));
+    removed.set(partition, set);
+  }
+  const result = new Map<number, OffsetRange[]>();
+  for (const [partition, list] of ranges) {
+    const left = removeOffsets(list, removed.get(partition) ?? new Set());
+    if (left.length > 0) result.set(partition, left);
+  }
+  return result;
+}
+
+/**
+ * The dead-letter rows of rejected rows. The raw message bytes are gone by now (the batch holds
+ * flattened columns), so `raw_value` holds the row's payload fields as JSON text.
+ */
+function deadLetterBuffer(key: BufferKey, batch: SealedBatch, rejected: readonly RejectedRow[], nowMs: number): RecordBuffer {
+  const buffer = new RecordBuffer({ topic: key.topic, day: key.day, kind: 'dead-letter' }, nowMs);
+  const byName = new Map(batch.columns.map((entry) => [entry.name, entry.values]));
+  const payloadColumns = batch.columns.filter(({ name }) => !name.startsWith('kafka_'));
+  for (const { row, error } of rejected) {
+    const record: RecordMetadata = {
+      partition: Number(byName.get('kafka_partition')?.[row]),
+      offset: Number(byName.get('kafka_offset')?.[row]),
+      previousOffset: -1,
+      timestampMs: timestampOf(byName.get('kafka_timestamp')?.[row] ?? null),
+      key: keyOf(byName.get('kafka_key_bytes')?.[row] ?? null, byName.get('kafka_key')?.[row] ?? null),
+    };
+    // A null cell is a field the message did not have.
+    const payload = Object.fromEntries(payloadColumns.filter(({ values }) => values[row] !== null).map(({ name, values }) => [name, values[row]]));
+    const value = Buffer.from(JSON.stringify(payload, jsonReplacer), 'utf8');
+    appendDeadLetter(buffer, record, value, { stage: 'encode', reason: 'rejected-by-encoder', message: describeError(error) });
+  }
+  return buffer;
+}
+
+function column(batch: SealedBatch, name: string): ColumnData['values'] {
+  return batch.columns.find((entry) => entry.name === name)?.values ?? [];
+}
+
+function timestampOf(value: CellValue): number {
+  return typeof value === 'number' ? value : typeof value === 'bigint' ? Number(value) : -1;
+}
+
+function keyOf(bytes: CellValue, text: CellValue): Uint8Array | null {
+  if (bytes instanceof Uint8Array) return bytes;
+  return typeof text === 'string' ? Buffer.from(text, 'utf8') : null;
+}

@@ -1,0 +1,46 @@
+import { queryLake } from '../../harness/lake';
+import { DEFAULT_INGEST, assign, deferred, eventually, messages, testPipeline } from './fakes';
+import type { SourceMessage } from '../../../src/kafka/consumer-port';
+
+describe('pipeline: revocation', () => {
+  it('publishes and commits what the consume call read ahead returns during a revocation, before the partition leaves', async () => {
+    const test = testPipeline();
+    await assign(test, [{ topic: 't', partition: 0 }]);
+    const readAhead = deferred<SourceMessage[]>();
+    test.consumer.batches.push(messages('t', 0, 0, 5), readAhead.promise);
+    // The rebalance starts during the second consume call: the one reading ahead.
+    test.consumer.holdRebalanceAtConsume = 2;
+    const loop = test.pipeline.start();
+    await eventually(() => test.consumer.rebalancing, 'the rebalance during the read-ahead');
+
+    const revoked = test.pipeline.onRevoking([{ topic: 't', partition: 0 }]);
+    readAhead.resolve(messages('t', 0, 5, 5));
+    await revoked;
+
+    expect(test.consumer.committedOffset('t', 0)).toBe(10);
+    expect(await queryLake(test.outputDir, 'SELECT count(*)::INT AS n, count(DISTINCT kafka_offset)::INT AS distinct_offsets FROM {files}')).toEqual([{ n: 10, distinct_offsets: 10 }]);
+    expect(test.recorded.named('filePublished').map(([event]) => (event as { trigger: string }).trigger)).toEqual(['revoke']);
+    test.consumer.releaseRebalance();
+    await test.pipeline.drain();
+    await loop;
+  });
+
+  it('seals only the buffers holding a revoked partition, and waits for their commit', async () => {
+    const test = testPipeline({ ingest: { ...DEFAULT_INGEST, maxRows: 100 } });
+    await assign(test, [
+      { topic: 't', partition: 0 },
+      { topic: 'u', partition: 0 },
+    ]);
+    test.consumer.batches.push([...messages('t', 0, 0, 3), ...messages('u', 0, 0, 4)]);
+    const loop = test.pipeline.start();
+    await eventually(() => test.consumer.calls.filter((call) => call.startsWith('consume')).length >= 3, 'the batch ingested');
+    await test.pipeline.onRevoking([{ topic: 't', partition: 0 }]);
+    expect(test.recorded.named('filePublished').map(([event]) => (event as { topic: string }).topic)).toEqual(['t']);
+    expect(test.consumer.committedOffset('t', 0)).toBe(3);
+    // u's records are still buffered: its commit stays at its start.
+    expect(test.consumer.committedOffset('u', 0) ?? 0).toBe(0);
+    await test.pipeline.drain();
+    await loop;
+    expect(test.consumer.committedOffset('u', 0)).toBe(4);
+  });
+});

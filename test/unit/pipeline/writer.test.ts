@@ -1,0 +1,58 @@
+import { CollectorError } from '../../../src/errors';
+import { readFooter } from '../../../src/lake/footer';
+import { encodeParquet } from '../../../src/parquet/encode';
+import type { SealedBatch } from '../../../src/parquet/batch';
+import { parquetFiles, queryLake } from '../../harness/lake';
+import { assign, eventually, message, messages, testPipeline } from './fakes';
+
+/** The real encoder, except that it rejects for good any batch holding a row whose `poison` field is true. */
+async function encodeRejectingPoison(batch: SealedBatch): Promise<Uint8Array> {
+  const poison = batch.columns.find((column) => column.name === 'poison');
+  if (poison?.values.some((value) => value === true)) throw new CollectorError('ENCODE_FAILED', 'parquet-wasm failed: poison');
+  return encodeParquet(batch, { compression: 'zstd', rowGroupSize: 1000 });
+}
+
+describe('writer', () => {
+  it('writes a batch the encoder rejects for good without the rows at fault, which go to a dead-letter file with the reason', async () => {
+    const test = testPipeline({ encode: encodeRejectingPoison });
+    await assign(test, [{ topic: 't', partition: 0 }]);
+    const batch = messages('t', 0, 0, 10).map((entry) => (entry.offset === 3 || entry.offset === 7 ? message('t', 0, entry.offset, { poison: true, n: entry.offset }) : entry));
+    test.consumer.batches.push(batch);
+    const loop = test.pipeline.start();
+    await eventually(() => test.consumer.calls.filter((call) => call.startsWith('consume')).length >= 3, 'the batch ingested');
+    await test.pipeline.drain();
+    await loop;
+
+    expect(test.consumer.committedOffset('t', 0)).toBe(10);
+    expect(await queryLake(test.outputDir, 'SELECT kafka_offset::INT AS o FROM {files} ORDER BY o')).toEqual([0, 1, 2, 4, 5, 6, 8, 9].map((o) => ({ o })));
+    const deadLetters = await queryLake(test.outputDir, "SELECT kafka_offset::INT AS o, error_stage, error_reason, error_message, decode(raw_value) AS raw FROM {files} ORDER BY o", 'dead-letter');
+    expect(deadLetters).toEqual([3, 7].map((o) => ({ o, error_stage: 'encode', error_reason: 'rejected-by-encoder', error_message: 'parquet-wasm failed: poison', raw: `{"n":${o},"poison":true}` })));
+    const [dataFile] = parquetFiles(test.outputDir);
+    expect((await readFooter(dataFile)).ranges).toEqual(new Map([[0, [[0, 2], [4, 6], [8, 9]]]]));
+    const [deadLetterFile] = parquetFiles(test.outputDir, 'dead-letter');
+    expect((await readFooter(deadLetterFile)).ranges).toEqual(new Map([[0, [[3, 3], [7, 7]]]]));
+    expect(test.recorded.named('rowsRejectedByEncoder')).toHaveLength(1);
+    expect(test.recorded.named('writeFailed')).toEqual([]);
+  });
+
+  it('retries a retryable failure with the same batch and reports it as a write failure', async () => {
+    let failures = 1;
+    const test = testPipeline({
+      encode: async (batch) => {
+        if (failures-- > 0) throw new CollectorError('WORKER_FAILED', 'encoder worker exited');
+        return encodeParquet(batch, { compression: 'zstd', rowGroupSize: 1000 });
+      },
+    });
+    await assign(test, [{ topic: 't', partition: 0 }]);
+    test.consumer.batches.push(messages('t', 0, 0, 4));
+    const loop = test.pipeline.start();
+    await eventually(() => test.consumer.calls.filter((call) => call.startsWith('consume')).length >= 3, 'the batch ingested');
+    await test.pipeline.drain();
+    await loop;
+    expect(test.recorded.named('writeFailed')).toHaveLength(1);
+    expect(test.recorded.named('rowsRejectedByEncoder')).toEqual([]);
+    expect(parquetFiles(test.outputDir, 'dead-letter')).toEqual([]);
+    expect(await queryLake(test.outputDir, 'SELECT count(*)::INT AS n FROM {files}')).toEqual([{ n: 4 }]);
+    expect(test.pipeline.isWriteFailing).toBe(false);
+  });
+});

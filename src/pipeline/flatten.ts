@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { isPayloadMap, type Payload } from './decode';
 
 /**
@@ -7,6 +8,13 @@ import { isPayloadMap, type Payload } from './decode';
  * - a list becomes JSON text, an empty list becomes null;
  * - everything else is kept as it is.
  * Names that collide are resolved later, by the buffer (see buffer.ts), so that no value is lost.
+ *
+ * Any key a producer sends becomes a column name by one rule (`columnKey`), never a reason to
+ * dead-letter the record: an empty key becomes `_`, each control character (U+0000–U+001F, U+007F)
+ * becomes `%XX` (its code in hex), and a joined name longer than 255 characters keeps its first 240
+ * and `~` with 8 hex digits of a hash of the whole name, so long names stay distinct. Everything
+ * else (`/`, `.`, spaces, any Unicode) is kept: column names never become paths, and Parquet,
+ * DuckDB, Polars, pyarrow and Spark take them (quoted where their syntax needs it).
  */
 
 export type FlatValue = boolean | number | bigint | string | Uint8Array | Date | null;
@@ -31,7 +39,7 @@ export interface FlattenLimits {
   readonly maxFields: number;
 }
 
-export type FlattenFailureReason = 'too-deep' | 'too-many-fields' | 'invalid-field-name';
+export type FlattenFailureReason = 'too-deep' | 'too-many-fields';
 
 export interface FlattenFailure {
   readonly reason: FlattenFailureReason;
@@ -39,6 +47,9 @@ export interface FlattenFailure {
 }
 
 const REPLACEMENT_CHARACTER = '\ufffd';
+const MAX_COLUMN_NAME_LENGTH = 255;
+const KEPT_PREFIX_LENGTH = 240;
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/g;
 
 export function createFlatFields(): FlatFields {
   return { names: [], values: [], filled: 0, sawReplacementCharacter: false };
@@ -60,14 +71,11 @@ function flattenInto(map: Payload, prefix: string, depth: number, out: FlatField
   if (depth > limits.maxDepth) {
     return { reason: 'too-deep', message: `payload nests deeper than ${limits.maxDepth} levels` };
   }
-  for (const key in map) {
-    const value = map[key];
-    if (!validNames.has(key)) {
-      const invalid = checkFieldName(key);
-      if (invalid !== null) return { reason: 'invalid-field-name', message: `field name ${JSON.stringify(key)} ${invalid}` };
-      if (validNames.size < NAME_CACHE_LIMIT) validNames.add(key);
-    }
-    const name = prefix === '' ? key : joinedName(prefix, key);
+  for (const rawKey in map) {
+    const value = map[rawKey];
+    const key = columnKey(rawKey);
+    let name = prefix === '' ? key : joinedName(prefix, key);
+    if (name.length > MAX_COLUMN_NAME_LENGTH) name = shortenedName(name);
     if (isPayloadMap(value)) {
       const failure = flattenInto(value, key === 'data' ? '' : name, depth + 1, out, limits);
       if (failure !== null) return failure;
@@ -85,9 +93,9 @@ function flattenInto(map: Payload, prefix: string, depth: number, out: FlatField
   return null;
 }
 
-/** Field names already checked, and joined names already built: messages of a topic repeat them. */
+/** Keys already made column names, and joined names already built: messages of a topic repeat them. */
 const NAME_CACHE_LIMIT = 10_000;
-const validNames = new Set<string>();
+const columnKeys = new Map<string, string>();
 const joinedNames = new Map<string, Map<string, string>>();
 
 function joinedName(prefix: string, key: string): string {
@@ -105,13 +113,18 @@ function joinedName(prefix: string, key: string): string {
   return name;
 }
 
-/** Why a field name cannot become a column name, or null when it can. */
-export function checkFieldName(key: string): string | null {
-  if (key === '') return 'is empty';
-  if (key.includes('\u0000')) return 'contains NUL';
-  if (key.includes('/')) return 'contains "/"';
-  if (key.includes('..')) return 'contains ".."';
-  return null;
+/** A payload key as a column name (see the module doc). */
+export function columnKey(key: string): string {
+  const known = columnKeys.get(key);
+  if (known !== undefined) return known;
+  const name = key === '' ? '_' : key.replace(CONTROL_CHARACTERS, (character) => `%${character.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+  if (columnKeys.size < NAME_CACHE_LIMIT) columnKeys.set(key, name);
+  return name;
+}
+
+/** A name over the length limit: its start and a hash of all of it. */
+export function shortenedName(name: string): string {
+  return `${name.slice(0, KEPT_PREFIX_LENGTH)}~${createHash('sha256').update(name).digest('hex').slice(0, 8)}`;
 }
 
 function toFlatValue(value: unknown): FlatValue {

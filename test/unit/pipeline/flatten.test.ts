@@ -53,12 +53,32 @@ describe('flattenPayload', () => {
   it.each<[string, Record<string, unknown>, string]>([
     ['nesting deeper than the limit', nest(12), 'too-deep'],
     ['more fields than the limit', Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`f${i}`, i])), 'too-many-fields'],
-    ['an empty field name', { '': 1 }, 'invalid-field-name'],
-    ['a field name with a slash', { 'a/b': 1 }, 'invalid-field-name'],
-    ['a field name with ..', { '..': 1 }, 'invalid-field-name'],
-    ['a field name with NUL', { 'a\u0000b': 1 }, 'invalid-field-name'],
   ])('rejects %s', (_label, payload, reason) => {
     expect(flattenPayload(payload, createFlatFields(), limits)?.reason).toBe(reason);
+  });
+
+  const long = 'k'.repeat(300);
+  it.each<[string, Record<string, unknown>, string]>([
+    ['an empty key', { '': 1 }, '_'],
+    ['a key with /', { 'a/b': 1 }, 'a/b'],
+    ['a key with ..', { '../../etc/passwd': 1 }, '../../etc/passwd'],
+    ['a key with dots and spaces', { 'a.b c': 1 }, 'a.b c'],
+    ['a key with NUL and other control characters', { 'a\u0000b\tc\u007f': 1 }, 'a%00b%09c%7F'],
+    ['a unicode key', { 'prix_€_日本': 1 }, 'prix_€_日本'],
+    ['an empty key under a dict', { meta: { '': 1 } }, 'meta__'],
+  ])('keeps the value of %s, as column %j', (_label, payload, column) => {
+    const out = createFlatFields();
+    expect(flattenPayload(payload, out, limits)).toBeNull();
+    expect([out.names, out.values]).toEqual([[column], [1]]);
+  });
+
+  it('shortens a very long name, keeping long names that differ apart', () => {
+    const out = createFlatFields();
+    expect(flattenPayload({ [`${long}a`]: 1, [`${long}b`]: 2 }, out, limits)).toBeNull();
+    expect(out.values).toEqual([1, 2]);
+    expect(out.names.map((name) => name.length)).toEqual([249, 249]);
+    expect(out.names[0].startsWith(long.slice(0, 240))).toBe(true);
+    expect(out.names[0]).not.toBe(out.names[1]);
   });
 });
 

@@ -1,0 +1,41 @@
+import pino from 'pino';
+import { CollectorMetrics } from '../../../src/observability/metrics';
+import { Telemetry } from '../../../src/observability/telemetry';
+
+const series = async (metrics: CollectorMetrics): Promise<string[]> =>
+  [...(await metrics.committedOffset.get()).values, ...(await metrics.consumerLag.get()).values].map((sample) => `${sample.labels.topic}[${sample.labels.partition}]`).sort();
+
+describe('Telemetry', () => {
+  it('removes the per-partition series of revoked partitions and keeps the others', async () => {
+    const metrics = new CollectorMetrics({ defaultMetrics: false });
+    const telemetry = new Telemetry(pino({ level: 'silent' }), metrics);
+    telemetry.offsetsCommitted(
+      [
+        { topic: 't', partition: 0, offset: 10 },
+        { topic: 't', partition: 1, offset: 20 },
+      ],
+      'progress',
+    );
+    metrics.consumerLag.set({ topic: 't', partition: '0' }, 5);
+    metrics.consumerLag.set({ topic: 't', partition: '1' }, 6);
+    expect(await series(metrics)).toEqual(['t[0]', 't[0]', 't[1]', 't[1]']);
+
+    telemetry.partitionsRevoked([{ topic: 't', partition: 0 }]);
+    expect(await series(metrics)).toEqual(['t[1]', 't[1]']);
+  });
+
+  it('counts and logs each event once, in one place', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const metrics = new CollectorMetrics({ defaultMetrics: false });
+    const telemetry = new Telemetry(logger, metrics);
+    telemetry.commitFailed(new Error('down'), 'recovery-point');
+    telemetry.deadLettered({ topic: 't', partition: 0, offset: 3, stage: 'decode', reason: 'malformed', message: 'bad' });
+    expect(lines.map((line) => [line.event, line.purpose ?? line.reason])).toEqual([
+      ['commit_failed', 'recovery-point'],
+      ['dead_letter', 'malformed'],
+    ]);
+    expect((await metrics.commits.get()).values).toEqual([expect.objectContaining({ labels: { result: 'error' }, value: 1 })]);
+    expect((await metrics.deadLetterRecords.get()).values).toEqual([expect.objectContaining({ labels: { topic: 't' }, value: 1 })]);
+  });
+});

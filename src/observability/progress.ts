@@ -1,6 +1,6 @@
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import type { Logger } from './logger';
-import type { TopicProgress } from '../pipeline/pipeline';
+import type { TopicProgress } from '../pipeline/events';
 
 /**
  * One-shot progress: a bar per topic on a terminal (done of to-do, rate, ETA), progress log lines

@@ -67,6 +67,13 @@ export interface Recovered {
   readonly skipped: PartitionRanges;
 }
 
+/** One-shot mode: where the consumer stands against its goals, per topic (progress bars, progress logs). */
+export interface TopicProgress {
+  readonly topic: string;
+  readonly done: number;
+  readonly total: number;
+}
+
 export type CommitPurpose = 'progress' | 'recovery-point';
 
 export interface PipelineEvents {

@@ -1,16 +1,10 @@
+import type { TopicProgress } from './events';
 import type { OffsetLedger } from './offset-ledger';
 
 /**
  * One-shot mode: the end offset each partition had when it was assigned is the goal; the run is
  * done when every partition reached its goal, or its topic reached MAX_MESSAGES.
  */
-
-/** Where the consumer stands against its goals: per topic, done and to do. */
-export interface TopicProgress {
-  readonly topic: string;
-  readonly done: number;
-  readonly total: number;
-}
 
 interface Goal {
   readonly start: number;

@@ -1,10 +1,10 @@
 import type { CommittedOffset, ConsumerPort, PartitionRef, RebalanceHandlers, SourceMessage } from '../kafka/consumer-port';
 import type { SealedBatch } from '../parquet/batch';
 import { Committer } from './committer';
-import type { PipelineEvents } from './events';
+import type { PipelineEvents, TopicProgress } from './events';
 import { Ingest, type IngestOptions } from './ingest';
 import { OffsetLedger } from './offset-ledger';
-import { OneShotGoals, type TopicProgress } from './one-shot';
+import { OneShotGoals } from './one-shot';
 import { recoverTopic } from './recovery';
 import { Writer } from './writer';
 
@@ -36,8 +36,6 @@ export interface PipelineDeps {
   /** Test-only fault injection: called between publishing a file and committing its offsets. */
   readonly afterPublish?: () => void;
 }
-
-export type { TopicProgress };
 
 export class Pipeline implements RebalanceHandlers {
   private readonly options: PipelineOptions;

@@ -13,6 +13,9 @@ export const ErrorCodes = {
   KAFKA_CONNECT_FAILED: { retryable: true, area: 'kafka' },
   KAFKA_COMMIT_FAILED: { retryable: true, area: 'kafka' },
   KAFKA_CONSUME_FAILED: { retryable: true, area: 'kafka' },
+  COMPACTION_FAILED: { retryable: true, area: 'compaction' },
+  COMPACTION_LOCK_LOST: { retryable: true, area: 'compaction' },
+  COMPACTION_INCONSISTENT: { retryable: false, area: 'compaction' },
   HTTP_LISTEN_FAILED: { retryable: false, area: 'http' },
   SHUTDOWN_DEADLINE: { retryable: false, area: 'lifecycle' },
 } as const;

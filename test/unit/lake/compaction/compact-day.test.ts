@@ -103,6 +103,35 @@ describe('compactDay', () => {
     expect(rows[0]).toEqual({ n: 7n, d: '2025-10-17', t: TOPIC });
   });
 
+  it('compacts a day larger than a small memory bound window by window, split into numbered files', async () => {
+    for (let i = 0; i < 40; i++) {
+      await writePart(lake, TOPIC, [...records(0, i * 50, i * 50 + 49, (o) => ({ v: o * 2, s: `r${o}` })), ...records(1, i * 50, i * 50 + 49, (o) => ({ v: o * 2 }))]);
+    }
+    const windows: number[] = [];
+    // A budget of a few parts' row groups: 80 row groups need many windows.
+    const result = await compactDay(
+      target,
+      compactorOptions(lake, { memoryBytes: 3 * 2048, maxFileBytes: 4096, encode: { compression: 'zstd', rowGroupSize: 1000 }, onProgress: (p) => windows.push(p.rowsDone) }),
+    );
+
+    expect(result.status).toBe('compacted');
+    expect(result.windowsOverBudget).toBe(0);
+    expect(windows.length).toBeGreaterThan(10);
+    expect(result.files.length).toBeGreaterThan(2);
+    expect(result.files.map((f) => f.name).slice(0, 3)).toEqual([`${TOPIC}.parquet`, `${TOPIC}-0001.parquet`, `${TOPIC}-0002.parquet`]);
+    const glob = path.join(dayDir(lake), '*.parquet');
+    const [summary] = await queryFiles([glob], 'SELECT count(*) AS n, count(DISTINCT (kafka_partition, kafka_offset)) AS d, sum(CASE WHEN v = kafka_offset * 2 THEN 1 ELSE 0 END) AS ok FROM {files}');
+    expect(summary).toEqual({ n: 4000n, d: 4000n, ok: 4000n });
+    let covered = 0;
+    for (const file of result.files) {
+      const footer = await readFooter(path.join(dayDir(lake), file.name));
+      expect(footer.rows).toBe(file.rows);
+      for (const ranges of footer.ranges.values()) for (const [first, last] of ranges) covered += last - first + 1;
+    }
+    expect(covered).toBe(4000);
+    expect((await verifyOutput({ outputDir: lake, topics: [] })).failed).toBe(false);
+  });
+
   it('does nothing for a day without parts', async () => {
     await expect(compactDay(target, compactorOptions(lake))).resolves.toMatchObject({ status: 'nothing' });
   });

@@ -94,7 +94,7 @@ export interface PlanLimits {
  * the join of its types by parquet/schema.ts `widen`; a column that is null everywhere is text,
  * as in a single file.
  */
-export function unifySchema(sources: readonly SourceSummary[]): UnifiedColumn[] {
+export function unifySchema(sources: ReadonlyArray<{ readonly columns: readonly SourceColumn[] }>): UnifiedColumn[] {
   const types = new Map<string, ColumnType | null>();
   for (const source of sources) {
     for (const column of source.columns) {

@@ -1,12 +1,11 @@
 import { parseArgs } from 'node:util';
 import { SingleBar, Presets } from 'cli-progress';
-import { ConfigInvalidError, loadConfig } from '../config/load';
-import { describeError } from '../errors';
 import { isoDate, dayOfIsoDate } from '../lake/layout';
 import { newInstanceId } from '../lake/publish';
 import { compactorOptionsFrom } from '../lake/compaction/settings';
 import type { CompactionProgress } from '../lake/compaction/compact-day';
 import { COLLECTOR_VERSION } from '../version';
+import { COMMON_FLAGS, commandConfig, commandFailed } from './command-support';
 import { compactClosedDays, formatCompactResult } from './compact';
 
 /** `redpanda-parquet-collector compact [--topic T]… [--day YYYY-MM-DD] [--output-dir D] [--json]`. */
@@ -34,10 +33,7 @@ export async function runCompactCommand(argv: readonly string[]): Promise<number
       options: {
         topic: { type: 'string', multiple: true, default: [] },
         day: { type: 'string' },
-        'output-dir': { type: 'string' },
-        config: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
+        ...COMMON_FLAGS,
       },
       strict: true,
     }).values;
@@ -47,15 +43,14 @@ export async function runCompactCommand(argv: readonly string[]): Promise<number
     }
     const day = values.day === undefined ? undefined : dayOfIsoDate(values.day);
     if (day === null) throw new RangeError(`--day takes a day as YYYY-MM-DD, not ${JSON.stringify(values.day)}`);
-    const { config } = loadConfig({ file: values.config, overrides: values['output-dir'] ? { 'output.dir': values['output-dir'] } : {} });
+    const config = commandConfig(values);
     const progress = process.stderr.isTTY === true && !values.json ? terminalProgress() : undefined;
     const compactor = { ...compactorOptionsFrom(config, { owner: newInstanceId(), version: COLLECTOR_VERSION, now: Date.now }), onProgress: progress?.update };
     const result = await compactClosedDays({ compactor, topics: values.topic, day, timeZone: config.lake.dayTimeZone, graceMs: config.lake.compaction.graceMs }).finally(() => progress?.stop());
     process.stdout.write(`${values.json ? JSON.stringify(result, null, 2) : formatCompactResult(result)}\n`);
     return result.failures.length > 0 ? 1 : 0;
   } catch (error) {
-    process.stderr.write(`${describeError(error)}\n`);
-    return values === undefined || error instanceof RangeError || error instanceof ConfigInvalidError ? 2 : 1;
+    return commandFailed(error, values !== undefined);
   }
 }
 

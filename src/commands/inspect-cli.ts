@@ -1,8 +1,7 @@
 import { parseArgs } from 'node:util';
-import { ConfigInvalidError, loadConfig } from '../config/load';
-import { describeError } from '../errors';
 import { dayOfIsoDate, layoutFor } from '../lake/layout';
 import { dayInTimeZone } from '../pipeline/day-cut';
+import { COMMON_FLAGS, commandConfig, commandFailed } from './command-support';
 import { formatRanges } from './verify-report';
 import { inspectLake, type InspectResult, type TopicDayReport } from './inspect';
 
@@ -32,10 +31,7 @@ export async function runInspectCommand(argv: readonly string[], nowMs = Date.no
       options: {
         topic: { type: 'string', multiple: true, default: [] },
         rows: { type: 'string' },
-        'output-dir': { type: 'string' },
-        config: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
+        ...COMMON_FLAGS,
       },
       strict: true,
       allowPositionals: true,
@@ -48,14 +44,13 @@ export async function runInspectCommand(argv: readonly string[], nowMs = Date.no
     if (positionals.length > 1) throw new RangeError('inspect takes at most one day');
     const firstRows = values.rows === undefined ? DEFAULT_FIRST_ROWS : Number(values.rows);
     if (!Number.isSafeInteger(firstRows) || firstRows < 0) throw new RangeError(`--rows takes a number of rows, not ${JSON.stringify(values.rows)}`);
-    const { config } = loadConfig({ file: values.config, overrides: values['output-dir'] ? { 'output.dir': values['output-dir'] } : {} });
+    const config = commandConfig(values);
     const day = positionals.length === 0 ? undefined : parseInspectDay(positionals[0], nowMs, config.lake.dayTimeZone);
     const result = await inspectLake({ outputDir: config.output.dir, layout: layoutFor(config.lake.layout), day, topics: values.topic, firstRows });
     process.stdout.write(`${values.json ? JSON.stringify(result, null, 2) : formatInspectResult(result)}\n`);
     return 0;
   } catch (error) {
-    process.stderr.write(`${describeError(error)}\n`);
-    return parsed === undefined || error instanceof RangeError || error instanceof ConfigInvalidError ? 2 : 1;
+    return commandFailed(error, parsed !== undefined);
   }
 }
 

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, renameSync } from 'node:fs';
 import path from 'node:path';
-import { compactDay, type CompactionStep } from '../../../../src/lake/compaction/compact-day';
+import { compactDay, type CompactionStep, type CompactorOptions } from '../../../../src/lake/compaction/compact-day';
 import { repairLake } from '../../../../src/lake/compaction/repair';
 import { readFooter } from '../../../../src/lake/footer';
 import { compactionJournalName, seedLayout } from '../../../../src/lake/layout';
@@ -41,6 +41,19 @@ async function expectExactlyOnce(lake: string): Promise<void> {
   expect(await countRows(lake)).toEqual({ rows: EXPECTED_ROWS, distinct: EXPECTED_ROWS });
 }
 
+/** Runs a compaction that crashes after `crashStep`; returns a copy of the lake as the crash left it. */
+async function crashAt(lake: string, crashStep: CompactionStep, overrides: Partial<CompactorOptions> = {}): Promise<string> {
+  let snapshot: string | null = null;
+  const onStep = (step: CompactionStep): void => {
+    if (step !== crashStep) return;
+    snapshot = snapshotLake(lake);
+    throw new SimulatedCrash(step);
+  };
+  await expect(compactDay(target, compactorOptions(lake, { ...overrides, onStep }))).rejects.toThrow(crashStep);
+  if (snapshot === null) throw new Error(`the compaction never reached ${crashStep}`);
+  return snapshot;
+}
+
 function hiddenFiles(lake: string): string[] {
   return readdirSync(path.join(lake, '2025/10/17')).filter((name) => name.startsWith('.'));
 }
@@ -51,15 +64,7 @@ describe('repairLake after a crash at each step of a compaction', () => {
 
   it.each(STEPS)('crash after "%s": repair leaves every offset exactly once, the next pass compacts', async (crashStep) => {
     const lake = await lakeWithLateParts();
-    let crashed: string | null = null;
-    const onStep = (step: CompactionStep): void => {
-      if (step !== crashStep) return;
-      crashed = snapshotLake(lake);
-      throw new SimulatedCrash(step);
-    };
-    await expect(compactDay(target, compactorOptions(lake, { maxFileBytes: SPLIT_EVERY_WINDOW, onStep }))).rejects.toThrow();
-    expect(crashed).not.toBeNull();
-    const snapshot = crashed as unknown as string;
+    const snapshot = await crashAt(lake, crashStep, { maxFileBytes: SPLIT_EVERY_WINDOW });
     lakes.push(lake, snapshot);
 
     // A restarted collector: the crashed one's lease has run out by then.
@@ -77,19 +82,8 @@ describe('repairLake after a crash at each step of a compaction', () => {
 
   it('finishes a compaction that crashed between two renames', async () => {
     const lake = await lakeWithLateParts();
-    lakes.push(lake);
-    let snapshot = '';
-    await expect(
-      compactDay(target, {
-        ...compactorOptions(lake, { maxFileBytes: SPLIT_EVERY_WINDOW }),
-        onStep: (step) => {
-          if (step !== 'committed') return;
-          snapshot = snapshotLake(lake);
-          throw new SimulatedCrash(step);
-        },
-      }),
-    ).rejects.toThrow();
-    lakes.push(snapshot);
+    const snapshot = await crashAt(lake, 'committed', { maxFileBytes: SPLIT_EVERY_WINDOW });
+    lakes.push(lake, snapshot);
     const journal = await readJournal(path.join(snapshot, '2025/10/17', compactionJournalName(TOPIC)));
     expect(journal?.outputs.length).toBeGreaterThan(1);
     const first = journal?.outputs[0];
@@ -119,19 +113,8 @@ describe('repairLake after a crash at each step of a compaction', () => {
 
   it('leaves a day whose lock a live collector holds', async () => {
     const lake = await lakeWithLateParts();
-    lakes.push(lake);
-    let snapshot = '';
-    await expect(
-      compactDay(target, {
-        ...compactorOptions(lake),
-        onStep: (step) => {
-          if (step !== 'written') return;
-          snapshot = snapshotLake(lake);
-          throw new SimulatedCrash(step);
-        },
-      }),
-    ).rejects.toThrow();
-    lakes.push(snapshot);
+    const snapshot = await crashAt(lake, 'written');
+    lakes.push(lake, snapshot);
 
     const report = await repairLake({ outputDir: snapshot, layout: seedLayout, owner: 'other', leaseMs: 30_000, now: Date.now });
 

@@ -88,12 +88,16 @@ export async function findDayFiles(query: DayFilesQuery, publishedSinceMs?: numb
   return { parts, compacted };
 }
 
+/** Whether a folder may hold files published since `sinceMs` (always, without a time). */
+async function changedSince(folder: string, sinceMs: number | undefined): Promise<boolean> {
+  if (sinceMs === undefined) return true;
+  // A folder gains an entry on every rename into it, so an older folder holds no newer file.
+  const stat = await fs.stat(folder).catch(() => null);
+  return stat !== null && stat.mtimeMs >= sinceMs;
+}
+
 async function partsIn(folder: string, kind: OutputKind, day: number, sinceMs: number | undefined): Promise<LakeFile[]> {
-  if (sinceMs !== undefined) {
-    // A folder gains an entry on every rename into it, so an older folder holds no newer file.
-    const stat = await fs.stat(folder).catch(() => null);
-    if (stat === null || stat.mtimeMs < sinceMs) return [];
-  }
+  if (!(await changedSince(folder, sinceMs))) return [];
   const names = await fs.readdir(folder).catch(() => [] as string[]);
   const files: LakeFile[] = [];
   for (const name of names) {
@@ -106,6 +110,7 @@ async function partsIn(folder: string, kind: OutputKind, day: number, sinceMs: n
 }
 
 async function compactedIn(folder: string, topic: string, kind: OutputKind, day: number, sinceMs: number | undefined): Promise<LakeFile[]> {
+  if (!(await changedSince(folder, sinceMs))) return [];
   const files: LakeFile[] = [];
   for (const name of await fs.readdir(folder).catch(() => [] as string[])) {
     const filePath = path.join(folder, name);

@@ -37,4 +37,14 @@ describe('finding files in a lake mixing compacted days and open parts', () => {
     const other = await findTopicFiles({ outputDir: lake, topic: 'x-0001', layout });
     expect(other.map((file) => file.form)).toEqual(['part']);
   });
+
+  it('finds compacted files for recovery by their compaction time', async () => {
+    await writePart(lake, 'x', records(0, 0, 9), { publishedAtMs: Date.UTC(2025, 9, 17, 12) });
+    const beforeCompaction = Date.now() - 1000;
+    await compactDay({ topic: 'x', day: DAY, kind: 'data' }, compactorOptions(lake));
+
+    const recent = await findTopicFiles({ outputDir: lake, topic: 'x', publishedSinceMs: beforeCompaction });
+    expect(recent.map((file) => [file.form, path.basename(file.path)])).toEqual([['compacted', 'x.parquet']]);
+    expect(await findTopicFiles({ outputDir: lake, topic: 'x', publishedSinceMs: Date.now() + 60_000 })).toEqual([]);
+  });
 });

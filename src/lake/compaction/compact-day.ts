@@ -3,6 +3,7 @@ import path from 'node:path';
 import { CollectorError } from '../../errors';
 import type { EncodeOptions } from '../../parquet/batch';
 import { findDayFiles, listTopicDays, type LakeFile, type TopicDay } from '../files';
+import { readFooter } from '../footer';
 import {
   closedMarkerName,
   compactedFileName,
@@ -149,6 +150,7 @@ async function writeOutputs(
   let rowsDone = 0;
   for (const [index, file] of plan.files.entries()) {
     const name = compactedFileName(target.topic, index);
+    await assertNotAnotherTopics(path.join(folder, name), target.topic);
     const temp = compactingPathFor(path.join(folder, name));
     written.push(temp);
     const offsets = serializeRanges(file.ranges);
@@ -192,6 +194,19 @@ function journalFor(
     remove: inputs.filter((file) => !finals.has(file.path)).map((file) => relative(file.path)),
     marker: { path: relative(path.join(folder, closedMarkerName(target.topic))), content: marker },
   };
+}
+
+/**
+ * `x-0001.parquet` is both topic x's second file and topic `x-0001`'s first (Kafka allows both
+ * names): a compaction never replaces a file whose footer names another topic.
+ */
+async function assertNotAnotherTopics(finalPath: string, topic: string): Promise<void> {
+  const footer = await readFooter(finalPath).catch(() => null);
+  if (footer !== null && footer.topic !== topic) {
+    throw new CollectorError('COMPACTION_INCONSISTENT', `${finalPath} holds topic ${footer.topic ?? '(unknown)'}, not ${topic}: topic names clash with split file names`, {
+      context: { path: finalPath, topic, other: footer.topic },
+    });
+  }
 }
 
 /**

@@ -132,6 +132,18 @@ describe('compactDay', () => {
     expect((await verifyOutput({ outputDir: lake, topics: [] })).failed).toBe(false);
   });
 
+  it('refuses to replace another topic\'s file when a split name clashes with a topic name', async () => {
+    await writePart(lake, 'x-0001', records(0, 0, 4));
+    await compactDay({ ...target, topic: 'x-0001' }, compactorOptions(lake));
+    await writePart(lake, 'x', records(0, 0, 4));
+    await writePart(lake, 'x', records(1, 0, 4));
+
+    await expect(compactDay({ ...target, topic: 'x' }, compactorOptions(lake, { maxFileBytes: 1 }))).rejects.toMatchObject({ code: 'COMPACTION_INCONSISTENT' });
+
+    expect((await readFooter(path.join(dayDir(lake), 'x-0001.parquet'))).topic).toBe('x-0001');
+    expect(readdirSync(path.join(dayDir(lake), 'x'))).toHaveLength(2);
+  });
+
   it('does nothing for a day without parts', async () => {
     await expect(compactDay(target, compactorOptions(lake))).resolves.toMatchObject({ status: 'nothing' });
   });

@@ -48,7 +48,8 @@ export async function writeChunksDurably(filePath: string, chunks: AsyncIterable
   let size = 0;
   try {
     for await (const chunk of chunks) {
-      await handle.write(chunk);
+      // write() may write less than asked (a nearly full disk): loop until the chunk is out.
+      for (let done = 0; done < chunk.byteLength; ) done += (await handle.write(chunk, done, chunk.byteLength - done)).bytesWritten;
       size += chunk.byteLength;
     }
     await handle.sync();

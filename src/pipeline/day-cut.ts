@@ -58,13 +58,37 @@ export function isValidTimeZone(name: string): boolean {
   }
 }
 
+/**
+ * Offsets change only at transitions, and every transition since time zones were standardized
+ * falls on a quarter hour (UTC): the offset of a quarter hour is computed once (formatToParts
+ * costs microseconds, once per record would be too much) and cached.
+ */
+const QUARTER_HOUR_MS = 900_000;
+const MAX_CACHED_QUARTERS = 4096;
+const offsetCaches = new Map<string, Map<number, number>>();
+
+function zoneOffsetMs(instantMs: number, timeZone: string): number {
+  const quarter = Math.floor(instantMs / QUARTER_HOUR_MS);
+  let cache = offsetCaches.get(timeZone);
+  if (cache === undefined) {
+    cache = new Map();
+    offsetCaches.set(timeZone, cache);
+  }
+  let offset = cache.get(quarter);
+  if (offset === undefined) {
+    const start = quarter * QUARTER_HOUR_MS;
+    const parts: Record<string, number> = {};
+    for (const part of formatterFor(timeZone).formatToParts(start)) if (part.type !== 'literal') parts[part.type] = Number(part.value);
+    offset = Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second) - start;
+    if (cache.size >= MAX_CACHED_QUARTERS) cache.clear();
+    cache.set(quarter, offset);
+  }
+  return offset;
+}
+
 /** Wall-clock fields of an instant in a zone, as the UTC instant with the same fields. */
 function wallClockMs(instantMs: number, timeZone: string): number {
-  if (timeZone === DEFAULT_TIME_ZONE) return instantMs;
-  const parts: Record<string, number> = {};
-  for (const part of formatterFor(timeZone).formatToParts(instantMs)) if (part.type !== 'literal') parts[part.type] = Number(part.value);
-  const seconds = Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second);
-  return seconds + (((instantMs % 1000) + 1000) % 1000);
+  return timeZone === DEFAULT_TIME_ZONE ? instantMs : instantMs + zoneOffsetMs(instantMs, timeZone);
 }
 
 /** The calendar day of an instant in a zone (days since 1970-01-01). */

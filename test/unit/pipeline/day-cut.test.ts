@@ -24,6 +24,21 @@ describe('dayInTimeZone', () => {
   });
 });
 
+describe('dayInTimeZone against Intl directly', () => {
+  it('agrees at random instants in zones with DST, half-hour and 45-minute offsets', () => {
+    const zones = ['Europe/Paris', 'America/New_York', 'America/Santiago', 'Australia/Lord_Howe', 'Asia/Kathmandu', 'Pacific/Chatham', 'Africa/Casablanca'];
+    let seed = 42;
+    const random = (): number => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    for (const zone of zones) {
+      const format = new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' });
+      for (let i = 0; i < 500; i++) {
+        const instant = Math.floor(Date.UTC(1975, 0, 1) + random() * (Date.UTC(2060, 0, 1) - Date.UTC(1975, 0, 1)));
+        expect([zone, new Date(instant).toISOString(), dayFolder(dayInTimeZone(instant, zone)).replace(/\//g, '-')]).toEqual([zone, new Date(instant).toISOString(), format.format(instant)]);
+      }
+    }
+  });
+});
+
 describe('dayStartMs and daylight saving', () => {
   it('gives a 23-hour spring-forward day and a 25-hour fall-back day in Paris', () => {
     const spring = day('2025-03-30');

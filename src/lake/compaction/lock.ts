@@ -108,7 +108,7 @@ export class CompactionLock {
 }
 
 /** The lock's record, or null when there is no lock or it is unreadable (being written, or torn by a crash). */
-export async function readLock(lockPath: string): Promise<LockRecord | null> {
+async function readLock(lockPath: string): Promise<LockRecord | null> {
   const text = await fs.readFile(lockPath, 'utf8').catch(() => null);
   if (text === null) return null;
   try {

@@ -51,8 +51,8 @@ async function readWindow(sources: readonly SourceSummary[], window: MergeWindow
   return { tables, tableSource };
 }
 
-/** The window's rows in offset order, one per offset; exported for the merge-plan tests. */
-export function selectRows(tables: readonly Table[], tableSource: readonly number[], window: MergeWindow): { rows: RowRef[]; duplicates: number } {
+/** The window's rows in offset order, one per offset (from the oldest source). */
+function selectRows(tables: readonly Table[], tableSource: readonly number[], window: MergeWindow): { rows: RowRef[]; duplicates: number } {
   const candidates: RowRef[] = [];
   tables.forEach((table, tableIndex) => {
     const partitions = table.getChild(PARTITION_COLUMN);

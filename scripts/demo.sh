@@ -5,7 +5,8 @@
 #   2. a local Kafka broker (the test harness's single-node KRaft broker, data in a temp dir)
 #   3. a topic `market_data` with 3 partitions and sample market data of the seed's shape, over two
 #      UTC days, with a few undecodable messages among it
-#   4. the collector in one-shot mode (the seed's "one-time run") into ./demo-output
+#   4. the collector in one-shot mode (the seed's "one-time run") into ./demo-output, then
+#      `compact`: yesterday becomes demo-output/YYYY/MM/DD/market_data.parquet, today stays in parts
 #   5. the file tree and DuckDB queries over the files, checked against what was produced
 # The broker is stopped and its data deleted on exit, whatever happens.
 #
@@ -99,11 +100,17 @@ BOOTSTRAP_SERVERS=$bootstrap \
   bin/redpanda-parquet-collector --once
 echo "collector exited 0"
 
+step "Compacting the closed day: bin/redpanda-parquet-collector compact"
+# Yesterday is over: its parts become OUTPUT_DIR/YYYY/MM/DD/$TOPIC.parquet, the seed's path. No grace
+# period here, so the demo shows it even just after midnight UTC; today stays open, in parts.
+OUTPUT_DIR=$OUTPUT COMPACTION_GRACE_MS=0 LOG_LEVEL=${LOG_LEVEL:-info} bin/redpanda-parquet-collector compact
+
 node "$BUILD_DIR/scripts/demo/show-output.js" "$OUTPUT" --summary "$summary"
 
 step "Done"
 cat <<EOF
 The Parquet files are in ./$OUTPUT (removed by the next run). Query them with any Parquet reader, e.g.
-  duckdb -c "SELECT symbol, count(*) FROM read_parquet('$OUTPUT/*/*/*/$TOPIC/*.parquet') GROUP BY 1"
-  python -c "import polars as pl; print(pl.read_parquet('$OUTPUT/*/*/*/$TOPIC/*.parquet'))"
+  duckdb -c "SELECT symbol, count(*) FROM read_parquet('$OUTPUT/*/*/*/$TOPIC.parquet') GROUP BY 1"      # closed days
+  duckdb -c "SELECT count(*) FROM read_parquet('$OUTPUT/*/*/*/$TOPIC/*.parquet', union_by_name = true)"  # the open day
+  python -c "import polars as pl; print(pl.read_parquet('$OUTPUT/*/*/*/$TOPIC.parquet'))"
 EOF

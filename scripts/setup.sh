@@ -3,7 +3,8 @@
 #   1. the Debian packages librdkafka is compiled against (plus java and mvn for the test broker),
 #   2. node_modules, with @confluentinc/kafka-javascript built against those system libraries,
 #   3. the classpath of the Kafka broker the test harness runs (jars from Maven Central),
-#   4. dist/, when package.json has a build script.
+#   4. dist/, when package.json has a build script,
+#   5. pyarrow and Polars in a venv under .cache/pyenv, which tests read the lake back with.
 # Every step checks first whether it is already done, so a second run takes about a second.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -108,8 +109,24 @@ ensure_build() {
   fi
 }
 
+# The seed's users read the lake with Polars and pyarrow; tests do too, from a venv of their own so
+# the system Python stays untouched. Pinned in test/harness/python-readers.txt.
+ensure_python_readers() {
+  local venv=.cache/pyenv requirements=test/harness/python-readers.txt stamp=.cache/pyenv/.installed
+  if [[ -f $stamp && ! $requirements -nt $stamp ]] && "$venv/bin/python" -c 'import pyarrow, polars' 2>/dev/null; then
+    log "python readers: up to date"
+    return
+  fi
+  log "python readers: installing pyarrow and polars into $venv"
+  mkdir -p .cache
+  [[ -x $venv/bin/python ]] || python3 -m venv "$venv" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r "$requirements" || die "pip could not install $requirements"
+  touch "$stamp"
+}
+
 ensure_system_packages
 ensure_node_modules
 ensure_broker_classpath
 ensure_build
+ensure_python_readers
 log "done"

@@ -27,6 +27,9 @@ export const ErrorCodes = {
   KAFKA_CONSUME_FAILED: { retryable: true, area: 'kafka' },
   /** No consume iteration within LIVENESS_MAX_STALL_MS while not waiting for the output: restart the process. */
   CONSUME_LOOP_STALLED: { retryable: false, area: 'pipeline' },
+  COMPACTION_FAILED: { retryable: true, area: 'compaction' },
+  COMPACTION_LOCK_LOST: { retryable: true, area: 'compaction' },
+  COMPACTION_INCONSISTENT: { retryable: false, area: 'compaction' },
   HTTP_LISTEN_FAILED: { retryable: false, area: 'http' },
   SHUTDOWN_DEADLINE: { retryable: false, area: 'lifecycle' },
 } as const;

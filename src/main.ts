@@ -3,6 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { getHeapStatistics } from 'node:v8';
 import { CollectorApp } from './app';
 import { parseCommandLine, type CommandLine } from './command-line';
+import { runCompactCommand } from './commands/compact-cli';
+import { runInspectCommand } from './commands/inspect-cli';
 import { runVerifyCommand } from './commands/verify-cli';
 import { loadConfig, loadConfigForRun, type LoadConfigOptions, type LoadedConfig } from './config/load';
 import { memoryPlan } from './config/memory-plan';
@@ -26,8 +28,11 @@ const EXIT_SECOND_SIGNAL = 130;
 
 const USAGE = `Usage: redpanda-parquet-collector [options]
        redpanda-parquet-collector verify [options]   (check the output: see verify --help)
+       redpanda-parquet-collector compact [options]  (compact closed days: see compact --help)
+       redpanda-parquet-collector inspect [DAY]      (what the lake holds: see inspect --help)
 
-Streams Kafka/Redpanda topics into OUTPUT_DIR/YYYY/MM/DD/<topic>/*.parquet.
+Streams Kafka/Redpanda topics into OUTPUT_DIR/YYYY/MM/DD/<topic>/*.parquet while a day is open,
+then compacts each closed day into OUTPUT_DIR/YYYY/MM/DD/<topic>.parquet.
 
 Options:
   --once              consume up to the current end of every partition, flush, commit, exit (RUN_MODE=once)
@@ -41,6 +46,8 @@ Exit codes: 0 done, 1 failed, 2 bad command line or configuration, 130 stopped b
 
 async function main(argv: readonly string[]): Promise<number> {
   if (argv[0] === 'verify') return runVerifyCommand(argv.slice(1));
+  if (argv[0] === 'compact') return runCompactCommand(argv.slice(1));
+  if (argv[0] === 'inspect') return runInspectCommand(argv.slice(1));
   let args: CommandLine;
   try {
     args = parseCommandLine(argv);

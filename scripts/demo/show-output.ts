@@ -22,10 +22,12 @@ async function main(): Promise<number> {
   process.stdout.write(`${dir}/\n${lines.join('\n')}\n`);
 
   // Relative globs, so each query can be pasted into the duckdb shell from the repository root.
-  // Data files sit four levels down (YYYY/MM/DD/<topic>/), dead letters five (YYYY/MM/DD/_dead_letter/<topic>/).
-  const data = `read_parquet('${dir}/*/*/*/*/*.parquet', filename = true)`;
-  const deadLetters = `read_parquet('${dir}/*/*/*/_dead_letter/*/*.parquet', filename = true)`;
-  const hasDeadLetters = findFiles(dir).some((file) => file.split(path.sep).includes('_dead_letter'));
+  // A closed day is one file per topic (YYYY/MM/DD/<topic>.parquet, dead letters in
+  // YYYY/MM/DD/_dead_letter/<topic>.parquet); an open day has parts one folder further down.
+  const files = findFiles(dir).filter((file) => file.endsWith('.parquet'));
+  const data = parquetSource(dir, files, false);
+  const deadLetters = parquetSource(dir, files, true);
+  const hasDeadLetters = files.some(isDeadLetter);
 
   const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();
@@ -34,7 +36,7 @@ async function main(): Promise<number> {
     const perDay = await show(
       connection,
       'Rows per day folder and topic',
-      `SELECT regexp_extract(filename, '(\\d{4}/\\d{2}/\\d{2})/[^/]+/[^/]+$', 1) AS day_folder,
+      `SELECT regexp_extract(filename, '(\\d{4}/\\d{2}/\\d{2})/', 1) AS day_folder,
        kafka_topic AS topic, count(*) AS rows, count(DISTINCT filename) AS files,
        min(kafka_timestamp) AS first_record, max(kafka_timestamp) AS last_record
 FROM ${data}
@@ -133,6 +135,24 @@ function table(rows: readonly Row[]): string {
   const widths = columns.map((column, i) => Math.max(column.length, ...cells.map((line) => line[i].length)));
   const render = (line: readonly string[]): string => line.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd();
   return [render(columns), render(widths.map((width) => '-'.repeat(width))), ...cells.map(render)].join('\n');
+}
+
+const isDeadLetter = (file: string): boolean => file.split(path.sep).includes('_dead_letter');
+
+/**
+ * read_parquet over the compacted files and the parts of the lake (data or dead letters), with
+ * only the globs that match something: DuckDB rejects a glob without a file.
+ */
+function parquetSource(dir: string, files: readonly string[], deadLetters: boolean): string {
+  const depthOf = (file: string): number => path.relative(dir, file).split(path.sep).length;
+  const kind = files.filter((file) => isDeadLetter(file) === deadLetters);
+  const compactedDepth = deadLetters ? 5 : 4;
+  const globs = [
+    [deadLetters ? `${dir}/*/*/*/_dead_letter/*.parquet` : `${dir}/*/*/*/*.parquet`, kind.some((file) => depthOf(file) === compactedDepth)],
+    [deadLetters ? `${dir}/*/*/*/_dead_letter/*/*.parquet` : `${dir}/*/*/*/[!_]*/*.parquet`, kind.some((file) => depthOf(file) === compactedDepth + 1)],
+  ] as const;
+  const present = globs.filter(([, found]) => found).map(([glob]) => `'${glob}'`);
+  return `read_parquet([${present.join(', ')}], filename = true, union_by_name = true)`;
 }
 
 /** Every file below dir, sorted. */

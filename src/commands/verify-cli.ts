@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
-import { ConfigInvalidError, loadConfig } from '../config/load';
 import { connectionProperties } from '../config/kafka-properties';
-import { describeError } from '../errors';
+import { dayOfIsoDate } from '../lake/layout';
+import { COMMON_FLAGS, commandConfig, commandFailed } from './command-support';
 import { formatVerifyResult, verifyOutput } from './verify';
 
 /** `redpanda-parquet-collector verify [--topic T]… [--from DAY --to DAY] [--against-broker] [--json]`. */
@@ -22,7 +22,6 @@ Options:
 Exit codes: 0 no duplicates and no gaps the broker still holds, 1 otherwise, 2 bad arguments.`;
 
 const BROKER_TIMEOUT_MS = 10_000;
-const MS_PER_DAY = 86_400_000;
 
 export async function runVerifyCommand(argv: readonly string[]): Promise<number> {
   let values;
@@ -34,10 +33,7 @@ export async function runVerifyCommand(argv: readonly string[]): Promise<number>
         from: { type: 'string' },
         to: { type: 'string' },
         'against-broker': { type: 'boolean', default: false },
-        'output-dir': { type: 'string' },
-        config: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
+        ...COMMON_FLAGS,
       },
       strict: true,
     }).values;
@@ -45,7 +41,7 @@ export async function runVerifyCommand(argv: readonly string[]): Promise<number>
       process.stdout.write(`${VERIFY_USAGE}\n`);
       return 0;
     }
-    const { config } = loadConfig({ file: values.config, overrides: values['output-dir'] ? { 'output.dir': values['output-dir'] } : {} });
+    const config = commandConfig(values);
     const result = await verifyOutput({
       outputDir: config.output.dir,
       topics: values.topic,
@@ -56,15 +52,13 @@ export async function runVerifyCommand(argv: readonly string[]): Promise<number>
     process.stdout.write(`${values.json ? JSON.stringify(result, null, 2) : formatVerifyResult(result)}\n`);
     return result.failed ? 1 : 0;
   } catch (error) {
-    process.stderr.write(`${describeError(error)}\n`);
-    return values === undefined || error instanceof RangeError || error instanceof ConfigInvalidError ? 2 : 1;
+    return commandFailed(error, values !== undefined);
   }
 }
 
 function parseDay(text: string | undefined, flag: string): number | undefined {
   if (text === undefined) return undefined;
-  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
-  const ms = match === null ? NaN : Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]));
-  if (Number.isNaN(ms)) throw new RangeError(`${flag} takes a day as YYYY-MM-DD, not ${JSON.stringify(text)}`);
-  return ms / MS_PER_DAY;
+  const day = dayOfIsoDate(text);
+  if (day === null) throw new RangeError(`${flag} takes a day as YYYY-MM-DD, not ${JSON.stringify(text)}`);
+  return day;
 }

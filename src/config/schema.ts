@@ -1,4 +1,6 @@
 import convict from 'convict';
+import { LAYOUT_NAMES, type LayoutName } from '../lake/layout';
+import { isValidTimeZone } from '../pipeline/day-cut';
 
 /**
  * Every setting of the collector: one convict schema, each key with its doc, format, default and
@@ -296,6 +298,73 @@ export const configSchema = {
       format: 'positive-int',
       default: 15000,
       env: 'LAG_INTERVAL_MS',
+    },
+  },
+  // Issue 10: days, layout and compaction of closed days (one block, so parallel additions elsewhere merge cleanly).
+  lake: {
+    layout: {
+      doc: 'Path layout: seed (OUTPUT_DIR/YYYY/MM/DD/<topic>.parquet, parts in YYYY/MM/DD/<topic>/) or hive (OUTPUT_DIR/topic=<topic>/date=YYYY-MM-DD/).',
+      format: LAYOUT_NAMES,
+      default: 'seed' as LayoutName,
+      env: 'LAYOUT',
+    },
+    dayTimeZone: {
+      doc: 'IANA time zone whose calendar days cut the output (a daylight-saving day has 23 or 25 hours).',
+      format(value: unknown): void {
+        if (typeof value !== 'string' || !isValidTimeZone(value)) throw new Error('must be an IANA time zone name, e.g. UTC or Europe/Paris');
+      },
+      default: 'UTC',
+      env: 'DAY_TIME_ZONE',
+    },
+    daySourceField: {
+      doc: 'Flattened payload field holding the record time that chooses its day (ISO-8601 text, epoch seconds/ms/µs, or a timestamp), e.g. metadata_timestamp. Empty: the Kafka timestamp. Missing or unparsable values fall back to the Kafka timestamp (counted).',
+      format: String,
+      default: '',
+      env: 'DAY_SOURCE_FIELD',
+    },
+    compaction: {
+      enabled: {
+        doc: 'Merge the parts of each closed (topic, day) into OUTPUT_DIR/YYYY/MM/DD/<topic>.parquet.',
+        format: 'seed-boolean',
+        default: true,
+        env: 'COMPACTION_ENABLED',
+      },
+      graceMs: {
+        doc: 'Time after the end of a day (in DAY_TIME_ZONE) before it is compacted, so late records still land in its parts. Later records are merged at the next pass.',
+        format: 'nat',
+        default: 30 * 60 * 1000,
+        env: 'COMPACTION_GRACE_MS',
+      },
+      afterOnce: {
+        doc: 'One-shot mode: compact the closed days at the end of the run.',
+        format: 'seed-boolean',
+        default: false,
+        env: 'COMPACT_AFTER_ONCE',
+      },
+      memoryBytes: {
+        doc: 'Uncompressed row-group bytes one compaction reads at a time (row groups whose offsets overlap are read together even past it).',
+        format: 'positive-int',
+        default: 64 * 1024 * 1024,
+        env: 'COMPACTION_MEMORY_BYTES',
+      },
+      maxFileBytes: {
+        doc: 'Size of a compacted file past which the day continues in <topic>-0001.parquet, <topic>-0002.parquet, …',
+        format: 'positive-int',
+        default: 1024 * 1024 * 1024,
+        env: 'COMPACTION_MAX_FILE_BYTES',
+      },
+      rowGroupSize: {
+        doc: 'Rows per row group of compacted files.',
+        format: 'positive-int',
+        default: 1_000_000,
+        env: 'COMPACTION_ROW_GROUP_SIZE',
+      },
+      lockLeaseMs: {
+        doc: 'Lease of the per-(topic, day) compaction lock shared by collectors on one OUTPUT_DIR; renewed every third of it, taken over once expired.',
+        format: 'positive-int',
+        default: 60_000,
+        env: 'COMPACTION_LOCK_LEASE_MS',
+      },
     },
   },
   shutdown: {

@@ -1,11 +1,17 @@
 import path from 'node:path';
 
 /**
- * Every path and file name of the lake, both ways (building and parsing):
- *   OUTPUT_DIR/YYYY/MM/DD/<topic>/part-<publish time>-<instance>-<seq>.parquet        data
- *   OUTPUT_DIR/YYYY/MM/DD/_dead_letter/<topic>/part-….parquet                          dead letters
+ * Every path and file name of the lake, both ways (building and parsing). The seed's layout:
+ *   OUTPUT_DIR/YYYY/MM/DD/<topic>/part-<publish time>-<instance>-<seq>.parquet        open day: parts
+ *   OUTPUT_DIR/YYYY/MM/DD/<topic>.parquet (then <topic>-0001.parquet, …)              closed day: compacted
+ *   OUTPUT_DIR/YYYY/MM/DD/_SUCCESS.<topic>.json                                        closed-day marker
+ *   OUTPUT_DIR/YYYY/MM/DD/_dead_letter/<topic>/part-….parquet, …/_dead_letter/<topic>.parquet
  *   .part-….parquet.tmp beside its final path while it is being written.
- * Days are numbers (days since 1970-01-01 UTC); nothing taken from data escapes OUTPUT_DIR.
+ * The Hive layout (`LAYOUT=hive`) puts parts and compacted files of a day in one partition folder:
+ *   OUTPUT_DIR/topic=<topic>/date=YYYY-MM-DD/part-….parquet, …/<topic>.parquet
+ *   OUTPUT_DIR/_dead_letter/topic=<topic>/date=YYYY-MM-DD/…
+ * Days are numbers (days since 1970-01-01 of the calendar date, whatever the time zone that cut
+ * them); nothing taken from data escapes OUTPUT_DIR.
  */
 
 const MS_PER_DAY = 86_400_000;
@@ -77,4 +83,109 @@ export function tempPathFor(finalPath: string): string {
 
 export function isTempFileName(name: string): boolean {
   return name.startsWith('.') && name.endsWith(TEMP_SUFFIX);
+}
+
+export const LAYOUT_NAMES = ['seed', 'hive'] as const;
+export type LayoutName = (typeof LAYOUT_NAMES)[number];
+
+/** Where one layout puts the files of a (topic, day): parts while open, compacted files once closed. */
+export interface LakeLayout {
+  readonly name: LayoutName;
+  /** Folder of the rolling part files. */
+  partFolder(outputDir: string, topic: string, day: number, kind: OutputKind): string;
+  /** Folder of the compacted files, with their compaction lock, journal and closed-day marker. */
+  dayFileFolder(outputDir: string, topic: string, day: number, kind: OutputKind): string;
+}
+
+/** `YYYY-MM-DD` of a day number. */
+export function isoDate(day: number): string {
+  return dayFolder(day).replace(/\//g, '-');
+}
+
+/** The day number of `YYYY-MM-DD`, or null when it is not a calendar date. */
+export function dayOfIsoDate(text: string): number | null {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+  if (match === null) return null;
+  const day = dayOfFolder(match[1], match[2], match[3]);
+  return Number.isInteger(day) && isoDate(day) === text ? day : null;
+}
+
+export const seedLayout: LakeLayout = {
+  name: 'seed',
+  partFolder: outputFolder,
+  dayFileFolder(outputDir, _topic, day, kind) {
+    return kind === 'dead-letter' ? path.join(outputDir, dayFolder(day), DEAD_LETTER_FOLDER) : path.join(outputDir, dayFolder(day));
+  },
+};
+
+const HIVE_TOPIC_PREFIX = 'topic=';
+const HIVE_DATE_PREFIX = 'date=';
+
+function hiveFolder(outputDir: string, topic: string, day: number, kind: OutputKind): string {
+  const parts = [outputDir];
+  if (kind === 'dead-letter') parts.push(DEAD_LETTER_FOLDER);
+  parts.push(`${HIVE_TOPIC_PREFIX}${topicFolder(topic)}`, `${HIVE_DATE_PREFIX}${isoDate(day)}`);
+  return path.join(...parts);
+}
+
+/** Spark, Trino and DuckDB (`hive_partitioning`) prune by `topic=` and `date=` folders. */
+export const hiveLayout: LakeLayout = { name: 'hive', partFolder: hiveFolder, dayFileFolder: hiveFolder };
+
+export function layoutFor(name: LayoutName): LakeLayout {
+  return name === 'hive' ? hiveLayout : seedLayout;
+}
+
+/** The topic of a `topic=<topic>` folder, or null for any other name. */
+export function topicOfHiveFolder(name: string): string | null {
+  return name.startsWith(HIVE_TOPIC_PREFIX) ? topicOfFolder(name.slice(HIVE_TOPIC_PREFIX.length)) : null;
+}
+
+/** The day of a `date=YYYY-MM-DD` folder, or null for any other name. */
+export function dayOfHiveFolder(name: string): number | null {
+  return name.startsWith(HIVE_DATE_PREFIX) ? dayOfIsoDate(name.slice(HIVE_DATE_PREFIX.length)) : null;
+}
+
+const COMPACTED_INDEX_DIGITS = 4;
+
+/** `<topic>.parquet` for the first compacted file of a day, `<topic>-0001.parquet` for the next. */
+export function compactedFileName(topic: string, index: number): string {
+  const suffix = index === 0 ? '' : `-${String(index).padStart(COMPACTED_INDEX_DIGITS, '0')}`;
+  return `${topicFolder(topic)}${suffix}.parquet`;
+}
+
+/**
+ * What a compacted file's name can say: the topic it would be the first file of, and, for a
+ * `-NNNN` name, the topic and index it would be a continuation of. Both readings stand for
+ * `x-0001.parquet` (topic `x-0001`, or file 1 of topic `x`): the footer's topic decides.
+ */
+export function compactedNameReadings(name: string): Array<{ topic: string; index: number }> {
+  if (!name.endsWith('.parquet') || name.startsWith('.') || name.startsWith('_') || PART_FILE_NAME.test(name)) return [];
+  const stem = name.slice(0, -'.parquet'.length);
+  const readings = [{ topic: topicOfFolder(stem), index: 0 }];
+  const match = new RegExp(`^(.+)-(\\d{${COMPACTED_INDEX_DIGITS}})$`).exec(stem);
+  if (match !== null && Number(match[2]) > 0) readings.push({ topic: topicOfFolder(match[1]), index: Number(match[2]) });
+  return readings;
+}
+
+/** Hidden names beside the compacted files: never matched by `*.parquet` globs nor swept as temp files. */
+export function compactionLockName(topic: string): string {
+  return `.${topicFolder(topic)}.compact.lock`;
+}
+
+export function compactionJournalName(topic: string): string {
+  return `.${topicFolder(topic)}.compact.journal`;
+}
+
+/** A compacted file being written; not `TEMP_SUFFIX`, so the start-up temp sweep leaves it to repair. */
+export function compactingPathFor(finalPath: string): string {
+  return path.join(path.dirname(finalPath), `.${path.basename(finalPath)}.compacting`);
+}
+
+export function isCompactingName(name: string): boolean {
+  return name.startsWith('.') && name.endsWith('.parquet.compacting');
+}
+
+/** The closed-day marker of a topic: a small JSON manifest (`_` hides it from Spark and Hive readers). */
+export function closedMarkerName(topic: string): string {
+  return `_SUCCESS.${topicFolder(topic)}.json`;
 }

@@ -35,16 +35,47 @@ export async function publishFile(finalPath: string, bytes: Uint8Array): Promise
 }
 
 async function writeDurably(filePath: string, bytes: Uint8Array): Promise<void> {
+  await writeChunksDurably(filePath, [bytes]);
+}
+
+/**
+ * Writes a new file (never an existing one) from chunks as they come, then fsyncs it; returns its
+ * size. A large file is streamed this way without ever being whole in memory.
+ */
+export async function writeChunksDurably(filePath: string, chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<number> {
+  await fs.mkdir(path.dirname(filePath), { recursive: true });
   const handle = await fs.open(filePath, 'wx');
+  let size = 0;
   try {
-    await handle.writeFile(bytes);
+    for await (const chunk of chunks) {
+      // write() may write less than asked (a nearly full disk): loop until the chunk is out.
+      for (let done = 0; done < chunk.byteLength; ) done += (await handle.write(chunk, done, chunk.byteLength - done)).bytesWritten;
+      size += chunk.byteLength;
+    }
     await handle.sync();
   } finally {
     await handle.close();
   }
+  return size;
 }
 
-async function fsyncFolder(folder: string): Promise<void> {
+/** Renames within one folder and fsyncs the folder: after it returns, the rename survives a power cut. */
+export async function renameDurably(from: string, to: string): Promise<void> {
+  await fs.rename(from, to);
+  await fsyncFolder(path.dirname(to));
+}
+
+/** Removes files (absent ones too) and fsyncs each folder they were in. */
+export async function removeDurably(files: readonly string[]): Promise<void> {
+  const folders = new Set<string>();
+  for (const file of files) {
+    await fs.rm(file, { force: true });
+    folders.add(path.dirname(file));
+  }
+  for (const folder of folders) await fsyncFolder(folder).catch(() => undefined);
+}
+
+export async function fsyncFolder(folder: string): Promise<void> {
   const handle = await fs.open(folder, 'r');
   try {
     await handle.sync();

@@ -126,7 +126,7 @@ export function ipcToParquet(
  * integers and timestamps (offsets and times grow steadily): on the seed's rows this roughly
  * halves the file against dictionary-everything, and encodes faster.
  */
-function writerProperties(
+export function writerProperties(
   metadata: Readonly<Record<string, string>>,
   options: EncodeOptions,
   columns: ColumnLayout,

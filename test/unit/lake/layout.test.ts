@@ -1,5 +1,21 @@
 import path from 'node:path';
-import { dayFolder, outputFolder, topicFolder } from '../../../src/lake/layout';
+import {
+  closedMarkerName,
+  compactedFileName,
+  compactedNameReadings,
+  compactionJournalName,
+  compactionLockName,
+  dayFolder,
+  dayOfHiveFolder,
+  dayOfIsoDate,
+  hiveLayout,
+  isoDate,
+  layoutFor,
+  outputFolder,
+  seedLayout,
+  topicFolder,
+  topicOfHiveFolder,
+} from '../../../src/lake/layout';
 import { dayOfTimestamp } from '../../../src/pipeline/route';
 
 describe('routing', () => {
@@ -28,5 +44,57 @@ describe('routing', () => {
     const day = dayOfTimestamp(Date.UTC(2025, 9, 17));
     expect(outputFolder('/out', 'trades', day, 'data')).toBe(path.join('/out', '2025/10/17', 'trades'));
     expect(outputFolder('/out', 'trades', day, 'dead-letter')).toBe(path.join('/out', '2025/10/17', '_dead_letter', 'trades'));
+  });
+});
+
+describe('layout presets', () => {
+  const day = dayOfTimestamp(Date.UTC(2025, 9, 17));
+
+  it('seed: parts in YYYY/MM/DD/<topic>/, compacted files, lock, journal and marker in YYYY/MM/DD/', () => {
+    expect(seedLayout.partFolder('/out', 'trades', day, 'data')).toBe(path.join('/out', '2025/10/17/trades'));
+    expect(seedLayout.dayFileFolder('/out', 'trades', day, 'data')).toBe(path.join('/out', '2025/10/17'));
+    expect(seedLayout.dayFileFolder('/out', 'trades', day, 'dead-letter')).toBe(path.join('/out', '2025/10/17/_dead_letter'));
+    expect([compactedFileName('trades', 0), compactedFileName('trades', 1), compactedFileName('trades', 12)]).toEqual(['trades.parquet', 'trades-0001.parquet', 'trades-0012.parquet']);
+    expect([compactionLockName('trades'), compactionJournalName('trades'), closedMarkerName('trades')]).toEqual(['.trades.compact.lock', '.trades.compact.journal', '_SUCCESS.trades.json']);
+  });
+
+  it('hive: topic=<topic>/date=YYYY-MM-DD for parts and compacted files alike', () => {
+    const folder = path.join('/out', 'topic=trades', 'date=2025-10-17');
+    expect(hiveLayout.partFolder('/out', 'trades', day, 'data')).toBe(folder);
+    expect(hiveLayout.dayFileFolder('/out', 'trades', day, 'data')).toBe(folder);
+    expect(hiveLayout.partFolder('/out', 'trades', day, 'dead-letter')).toBe(path.join('/out', '_dead_letter', 'topic=trades', 'date=2025-10-17'));
+    expect(topicOfHiveFolder('topic=trades')).toBe('trades');
+    expect(dayOfHiveFolder('date=2025-10-17')).toBe(day);
+    expect(dayOfHiveFolder('date=2025-02-30')).toBeNull();
+    expect(layoutFor('hive')).toBe(hiveLayout);
+    expect(layoutFor('seed')).toBe(seedLayout);
+  });
+
+  it.each([seedLayout, hiveLayout])('keeps hostile topic names inside OUTPUT_DIR ($name)', (layout) => {
+    for (const topic of ['..', '../../etc', 'a/b', 'topic=x/date=y']) {
+      for (const folder of [layout.partFolder('/out', topic, day, 'data'), layout.dayFileFolder('/out', topic, day, 'dead-letter')]) {
+        expect(path.resolve(folder).startsWith('/out/')).toBe(true);
+        expect(path.join(folder, compactedFileName(topic, 3)).startsWith(folder + path.sep)).toBe(true);
+      }
+    }
+  });
+
+  it('reads compacted file names back, both ways where a name is ambiguous', () => {
+    expect(compactedNameReadings('trades.parquet')).toEqual([{ topic: 'trades', index: 0 }]);
+    expect(compactedNameReadings('trades-0002.parquet')).toEqual([
+      { topic: 'trades-0002', index: 0 },
+      { topic: 'trades', index: 2 },
+    ]);
+    expect(compactedNameReadings('%2E%2E.parquet')).toEqual([{ topic: '..', index: 0 }]);
+    for (const name of ['.trades.parquet.compacting', '_SUCCESS.trades.json', 'part-20251017T103000123Z-abcd1234-000001.parquet', 'trades']) {
+      expect(compactedNameReadings(name)).toEqual([]);
+    }
+  });
+
+  it('names ISO dates both ways', () => {
+    expect(isoDate(day)).toBe('2025-10-17');
+    expect(dayOfIsoDate('2025-10-17')).toBe(day);
+    expect(dayOfIsoDate('2025-10-32')).toBeNull();
+    expect(dayOfIsoDate('17/10/2025')).toBeNull();
   });
 });

@@ -1,0 +1,68 @@
+import { compactDay, daysToCompact, type CompactionResult, type CompactorOptions } from '../lake/compaction/compact-day';
+import { repairLake, type RepairReport } from '../lake/compaction/repair';
+import type { TopicDay } from '../lake/files';
+import { isoDate } from '../lake/layout';
+import { describeError } from '../errors';
+import { isDayClosed } from '../pipeline/day-cut';
+
+/**
+ * `compact`: repairs interrupted compactions, then compacts every closed (topic, day) that has
+ * parts, or only the given topics and day. A day is closed once it is over in DAY_TIME_ZONE plus
+ * COMPACTION_GRACE_MS; an open day is reported, never compacted.
+ */
+
+export interface CompactCommandOptions {
+  readonly compactor: CompactorOptions;
+  /** Only these topics; all when empty. */
+  readonly topics: readonly string[];
+  readonly day?: number;
+  readonly timeZone: string;
+  readonly graceMs: number;
+}
+
+export interface CompactFailure {
+  readonly target: TopicDay;
+  readonly error: string;
+}
+
+export interface CompactRunResult {
+  readonly repair: RepairReport;
+  readonly results: CompactionResult[];
+  readonly failures: CompactFailure[];
+  /** Set when `day` was asked for and is not closed yet. */
+  readonly dayOpen: boolean;
+}
+
+export async function compactClosedDays(options: CompactCommandOptions): Promise<CompactRunResult> {
+  const { compactor } = options;
+  const repair = await repairLake(compactor);
+  const nowMs = compactor.now();
+  const closed = (day: number): boolean => isDayClosed(day, options.timeZone, options.graceMs, nowMs);
+  const wanted = (target: TopicDay): boolean => options.topics.length === 0 || options.topics.includes(target.topic);
+  const targets = (await daysToCompact(compactor.outputDir, compactor.layout, (day) => closed(day) && (options.day === undefined || day === options.day))).filter(wanted);
+  const results: CompactionResult[] = [];
+  const failures: CompactFailure[] = [];
+  for (const target of targets) {
+    try {
+      results.push(await compactDay(target, compactor));
+    } catch (error) {
+      failures.push({ target, error: describeError(error) });
+    }
+  }
+  return { repair, results, failures, dayOpen: options.day !== undefined && !closed(options.day) };
+}
+
+export function formatCompactResult(result: CompactRunResult): string {
+  const lines = ['topic\tday\tkind\tstatus\tfiles\trows\tbytes\tparts removed\tduplicates dropped'];
+  for (const r of result.results) {
+    lines.push([r.target.topic, isoDate(r.target.day), r.target.kind, r.status, r.files.map((f) => f.name).join(',') || '-', r.rows, r.bytes, r.partsRemoved, r.duplicatesDropped].join('\t'));
+  }
+  for (const f of result.failures) lines.push([f.target.topic, isoDate(f.target.day), f.target.kind, `FAILED: ${f.error}`].join('\t'));
+  const { finished, undone, coveredPartsRemoved } = result.repair;
+  if (finished.length + undone.length + coveredPartsRemoved.length > 0) {
+    lines.push(`repair: ${finished.length} interrupted compaction(s) finished, ${undone.length} undone, ${coveredPartsRemoved.length} covered part(s) removed`);
+  }
+  if (result.dayOpen) lines.push('the day asked for is not closed yet (DAY_TIME_ZONE, COMPACTION_GRACE_MS): not compacted');
+  if (result.results.length + result.failures.length === 0) lines.push('nothing to compact');
+  return lines.join('\n');
+}

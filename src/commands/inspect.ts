@@ -1,0 +1,209 @@
+import { openAsBlob, promises as fs } from 'node:fs';
+import { DataType, tableFromIPC, type Vector } from 'apache-arrow';
+import { ParquetFile } from 'parquet-wasm';
+import type { ColumnType } from '../parquet/batch';
+import { findDayFiles, listTopicDays, type LakeFile, type TopicDay } from '../lake/files';
+import { isoDate, type LakeLayout } from '../lake/layout';
+import { mergeRanges, parseOffsetRanges, type OffsetRange } from '../lake/offset-range';
+import { unifySchema, type SourceColumn } from '../lake/compaction/plan';
+import { columnTypeOf, readSourceRowGroups } from '../lake/compaction/sources';
+
+/**
+ * `inspect`: what the lake holds. Without a day, the days and topics present with their files and
+ * row counts (footers only, fast on any lake). For a day, per topic: files (compacted or parts),
+ * rows, columns with types and null counts, offset ranges per partition and the gaps between
+ * them (from the footers), min/max/mean of numeric columns and the first rows. parquet-wasm does
+ * not expose the Parquet column statistics, so null counts and numeric summaries are computed by
+ * reading the day's row groups, one at a time.
+ */
+
+export interface InspectOptions {
+  readonly outputDir: string;
+  readonly layout: LakeLayout;
+  /** A day to describe in full; every day listed in short when absent. */
+  readonly day?: number;
+  readonly topics: readonly string[];
+  readonly firstRows: number;
+}
+
+export interface FileEntry {
+  readonly path: string;
+  readonly form: LakeFile['form'];
+  readonly rows: number;
+  readonly bytes: number;
+}
+
+export interface ColumnEntry {
+  readonly name: string;
+  readonly type: ColumnType;
+  readonly nulls: number;
+  readonly min?: number;
+  readonly max?: number;
+  readonly mean?: number;
+}
+
+export interface PartitionOffsets {
+  readonly partition: number;
+  readonly ranges: OffsetRange[];
+  readonly gaps: OffsetRange[];
+}
+
+export interface TopicDayReport extends TopicDay {
+  readonly date: string;
+  /** compacted: only compacted files; open: only parts; mixed: late parts beside compacted files. */
+  readonly state: 'compacted' | 'open' | 'mixed';
+  readonly files: FileEntry[];
+  readonly rows: number;
+  readonly offsets: PartitionOffsets[];
+  /** Only for a day asked for. */
+  readonly columns?: ColumnEntry[];
+  readonly firstRows?: Array<Record<string, JsonCell>>;
+}
+
+export type JsonCell = string | number | boolean | null;
+
+export interface InspectResult {
+  readonly days: string[];
+  readonly topics: string[];
+  readonly entries: TopicDayReport[];
+}
+
+export async function inspectLake(options: InspectOptions): Promise<InspectResult> {
+  const all = await listTopicDays(options.outputDir, options.layout);
+  const selected = all.filter((entry) => (options.topics.length === 0 || options.topics.includes(entry.topic)) && (options.day === undefined || entry.day === options.day));
+  const entries: TopicDayReport[] = [];
+  for (const target of selected) entries.push(await describeTopicDay(options, target));
+  return {
+    days: [...new Set(all.map((entry) => entry.day))].sort((a, b) => a - b).map(isoDate),
+    topics: [...new Set(all.map((entry) => entry.topic))].sort(),
+    entries,
+  };
+}
+
+interface FileFacts {
+  readonly entry: FileEntry;
+  readonly columns: SourceColumn[];
+  readonly ranges: Map<number, OffsetRange[]>;
+  readonly rowGroups: number;
+}
+
+async function readFacts(file: LakeFile): Promise<FileFacts> {
+  const parquet = await ParquetFile.fromFile(await openAsBlob(file.path));
+  try {
+    const metadata = parquet.metadata();
+    const keyValue = metadata.fileMetadata().keyValueMetadata() as Map<string, string>;
+    const fields = tableFromIPC(parquet.schema().intoIPCStream()).schema.fields;
+    const bytes = (await fs.stat(file.path)).size;
+    return {
+      entry: { path: file.path, form: file.form, rows: Number(metadata.fileMetadata().numRows()), bytes },
+      columns: fields.map((field) => ({ name: field.name, type: columnTypeOf(field.type) })),
+      ranges: parseOffsetRanges(keyValue.get('collector.offsets') ?? '{}'),
+      rowGroups: metadata.numRowGroups(),
+    };
+  } finally {
+    parquet.free();
+  }
+}
+
+async function describeTopicDay(options: InspectOptions, target: TopicDay): Promise<TopicDayReport> {
+  const found = await findDayFiles({ ...target, outputDir: options.outputDir, layout: options.layout });
+  const files = [...found.compacted, ...found.parts];
+  const facts: FileFacts[] = [];
+  for (const file of files) facts.push(await readFacts(file));
+  const state = found.parts.length === 0 ? 'compacted' : found.compacted.length === 0 ? 'open' : 'mixed';
+  const report: TopicDayReport = {
+    ...target,
+    date: isoDate(target.day),
+    state,
+    files: facts.map((fact) => fact.entry),
+    rows: facts.reduce((total, fact) => total + fact.entry.rows, 0),
+    offsets: partitionOffsets(facts.map((fact) => fact.ranges)),
+  };
+  if (options.day === undefined) return report;
+  const columns = unifySchema(facts);
+  return { ...report, ...(await columnDetails(facts, columns, options.firstRows)) };
+}
+
+/** Merged ranges per partition and the holes between them. */
+export function partitionOffsets(rangesOfFiles: ReadonlyArray<ReadonlyMap<number, readonly OffsetRange[]>>): PartitionOffsets[] {
+  const all = new Map<number, OffsetRange[]>();
+  for (const ranges of rangesOfFiles) for (const [partition, list] of ranges) all.set(partition, [...(all.get(partition) ?? []), ...list]);
+  return [...all]
+    .sort((a, b) => a[0] - b[0])
+    .map(([partition, list]) => {
+      const ranges = mergeRanges(list);
+      const gaps: OffsetRange[] = [];
+      for (let i = 1; i < ranges.length; i++) gaps.push([ranges[i - 1][1] + 1, ranges[i][0] - 1]);
+      return { partition, ranges, gaps };
+    });
+}
+
+interface Accumulator {
+  nulls: number;
+  count: number;
+  sum: number;
+  min: number;
+  max: number;
+}
+
+const NUMERIC: ReadonlySet<ColumnType> = new Set(['int64', 'double']);
+
+async function columnDetails(
+  facts: readonly FileFacts[],
+  columns: ReadonlyArray<{ name: string; type: ColumnType }>,
+  firstRows: number,
+): Promise<{ columns: ColumnEntry[]; firstRows: Array<Record<string, JsonCell>> }> {
+  const stats = new Map<string, Accumulator>(columns.map(({ name }) => [name, { nulls: 0, count: 0, sum: 0, min: Infinity, max: -Infinity }]));
+  const rows: Array<Record<string, JsonCell>> = [];
+  for (const fact of facts) {
+    for (let rowGroup = 0; rowGroup < fact.rowGroups; rowGroup++) {
+      const table = await readSourceRowGroups(fact.entry.path, [rowGroup]);
+      for (const { name, type } of columns) {
+        const vector = table.getChild(name);
+        const accumulator = stats.get(name) as Accumulator;
+        if (vector === null) accumulator.nulls += table.numRows;
+        else accumulate(accumulator, vector, NUMERIC.has(type));
+      }
+      for (let row = 0; row < table.numRows && rows.length < firstRows; row++) {
+        rows.push(Object.fromEntries(columns.map(({ name }) => [name, cellAt(table.getChild(name), row)])));
+      }
+    }
+  }
+  return {
+    columns: columns.map(({ name, type }) => {
+      const { nulls, count, sum, min, max } = stats.get(name) as Accumulator;
+      return NUMERIC.has(type) && count > 0 ? { name, type, nulls, min, max, mean: sum / count } : { name, type, nulls };
+    }),
+    firstRows: rows,
+  };
+}
+
+function accumulate(accumulator: Accumulator, vector: Vector, numeric: boolean): void {
+  accumulator.nulls += vector.nullCount;
+  if (!numeric) return;
+  for (let row = 0; row < vector.length; row++) {
+    const value: unknown = vector.get(row);
+    if (value === null || value === undefined) continue;
+    const number = Number(value);
+    accumulator.count++;
+    accumulator.sum += number;
+    if (number < accumulator.min) accumulator.min = number;
+    if (number > accumulator.max) accumulator.max = number;
+  }
+}
+
+function cellAt(vector: Vector | null, row: number): JsonCell {
+  if (vector === null) return null;
+  const value: unknown = vector.get(row);
+  return jsonCell(DataType.isTimestamp(vector.type) && value !== null ? new Date(Number(value)) : value);
+}
+
+/** A cell as JSON can carry it: big integers and bytes as text, instants as ISO text. */
+export function jsonCell(value: unknown): JsonCell {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'string') return value;
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
+  if (value instanceof Date) return value.toISOString();
+  return String(value);
+}

@@ -1,0 +1,248 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { CollectorError } from '../../errors';
+import type { EncodeOptions } from '../../parquet/batch';
+import { findDayFiles, listTopicDays, type LakeFile, type TopicDay } from '../files';
+import { readFooter } from '../footer';
+import {
+  closedMarkerName,
+  compactedFileName,
+  compactingPathFor,
+  compactionJournalName,
+  compactionLockName,
+  isCompactingName,
+  isoDate,
+  topicFolder,
+  type LakeLayout,
+} from '../layout';
+import { serializeRanges } from '../offset-range';
+import { applyJournal, readJournal, writeJournal, type CompactionJournal, type JournalStep } from './journal';
+import { CompactionLock } from './lock';
+import { mergeWindows } from './merge';
+import { planMerge, sumOf, type MergePlan, type SourceSummary } from './plan';
+import { writeParquetStream } from './parquet-stream';
+import { scanSource } from './sources';
+
+/**
+ * Compacts one closed (topic, day, kind): merges its parts, and the day's compacted files when
+ * late parts arrived after an earlier pass, into `<topic>.parquet` (then `<topic>-0001.parquet`, …
+ * past `maxFileBytes`) beside them, then removes the parts. Steps, each one safe to crash after:
+ *
+ *   lock → scan → write hidden outputs → commit (journal) → rename → remove parts → marker → done
+ *
+ * Before the commit a crash leaves only hidden `.compacting` files, which the repair removes;
+ * after it, the repair finishes the journal. Readers of `YYYY/MM/DD/*.parquet` see the day's
+ * compacted files appear by rename (a file is whole or absent); the parts disappear right after,
+ * so a reader of both globs can, for that moment, see the same rows in a part and in the
+ * compacted file.
+ */
+
+export interface CompactorOptions {
+  readonly outputDir: string;
+  readonly layout: LakeLayout;
+  /** Who holds the lock: the collector's instance id. */
+  readonly owner: string;
+  /** Written to the footers (`collector.version`) and the marker. */
+  readonly version: string;
+  /** Uncompressed row-group bytes one merge window reads (see plan.ts). */
+  readonly memoryBytes: number;
+  /** Estimated bytes after which the output continues in the next file. */
+  readonly maxFileBytes: number;
+  readonly encode: EncodeOptions;
+  readonly leaseMs: number;
+  readonly now: () => number;
+  /** Called after each step; the daemon logs, tests simulate crashes. */
+  readonly onStep?: (step: CompactionStep, target: TopicDay) => Promise<void> | void;
+  readonly onProgress?: (progress: CompactionProgress) => void;
+}
+
+export type CompactionStep = 'locked' | 'scanned' | 'written' | 'committed' | JournalStep;
+
+export interface CompactionProgress {
+  readonly target: TopicDay;
+  readonly rowsDone: number;
+  readonly rowsEstimated: number;
+}
+
+export interface CompactedFileInfo {
+  readonly name: string;
+  readonly rows: number;
+  readonly bytes: number;
+  readonly offsets: Record<string, unknown>;
+}
+
+export interface CompactionResult {
+  readonly target: TopicDay;
+  /** locked: another collector holds the day's lock; nothing: no parts to merge. */
+  readonly status: 'compacted' | 'locked' | 'nothing';
+  readonly files: readonly CompactedFileInfo[];
+  readonly rows: number;
+  readonly bytes: number;
+  readonly partsRemoved: number;
+  readonly duplicatesDropped: number;
+  readonly windowsOverBudget: number;
+  readonly durationMs: number;
+}
+
+/** Rows per batch handed to the writer: bounds the JavaScript copies of one window's rows. */
+const BATCH_ROWS = 65_536;
+
+export async function compactDay(target: TopicDay, options: CompactorOptions): Promise<CompactionResult> {
+  const started = options.now();
+  const folder = options.layout.dayFileFolder(options.outputDir, target.topic, target.day, target.kind);
+  await fs.mkdir(folder, { recursive: true });
+  const lock = await CompactionLock.acquire(path.join(folder, compactionLockName(target.topic)), options);
+  if (lock === null) return emptyResult(target, 'locked', options.now() - started);
+  const written: string[] = [];
+  let committed = false;
+  try {
+    await options.onStep?.('locked', target);
+    await finishOrUndo(options.outputDir, folder, target.topic);
+    const files = await findDayFiles({ ...target, outputDir: options.outputDir, layout: options.layout });
+    if (files.parts.length === 0) return emptyResult(target, 'nothing', options.now() - started);
+    const inputs = [...files.compacted, ...files.parts];
+    const sources: SourceSummary[] = [];
+    for (const file of inputs) sources.push(await scanSource(file.path));
+    const plan = planMerge(sources, { memoryBytes: options.memoryBytes, maxFileBytes: options.maxFileBytes });
+    await options.onStep?.('scanned', target);
+    const outputs = await writeOutputs(target, folder, sources, plan, options, written);
+    await options.onStep?.('written', target);
+    const journal = journalFor(target, folder, inputs, files.compacted, outputs, options, started);
+    await lock.assertHeld();
+    const journalPath = path.join(folder, compactionJournalName(target.topic));
+    await writeJournal(journalPath, journal);
+    committed = true;
+    await options.onStep?.('committed', target);
+    await applyJournal(options.outputDir, journalPath, journal, (step) => options.onStep?.(step, target));
+    return {
+      target,
+      status: 'compacted',
+      files: outputs,
+      rows: sumOf(outputs, (file) => file.rows),
+      bytes: sumOf(outputs, (file) => file.bytes),
+      partsRemoved: files.parts.length,
+      duplicatesDropped: sumOf(sources, (source) => sumOf(source.rowGroups, (group) => group.rows)) - sumOf(outputs, (file) => file.rows),
+      windowsOverBudget: plan.windowsOverBudget,
+      durationMs: options.now() - started,
+    };
+  } catch (error) {
+    if (!committed) await Promise.all(written.map((file) => fs.rm(file, { force: true }).catch(() => undefined)));
+    if (error instanceof CollectorError) throw error;
+    throw new CollectorError('COMPACTION_FAILED', `compaction of ${target.topic} ${isoDate(target.day)} (${target.kind}) failed: ${(error as Error).message}`, {
+      cause: error,
+      context: { topic: target.topic, day: isoDate(target.day), kind: target.kind, committed },
+    });
+  } finally {
+    await lock.release();
+  }
+}
+
+async function writeOutputs(
+  target: TopicDay,
+  folder: string,
+  sources: readonly SourceSummary[],
+  plan: MergePlan,
+  options: CompactorOptions,
+  written: string[],
+): Promise<CompactedFileInfo[]> {
+  const outputs: CompactedFileInfo[] = [];
+  const rowsEstimated = sumOf(plan.files, (file) => sumOf(file.windows, (window) => window.estimatedRows));
+  let rowsDone = 0;
+  for (const [index, file] of plan.files.entries()) {
+    const name = compactedFileName(target.topic, index);
+    await assertNotAnotherTopics(path.join(folder, name), target.topic);
+    const temp = compactingPathFor(path.join(folder, name));
+    written.push(temp);
+    const offsets = serializeRanges(file.ranges);
+    const metadata = { 'collector.topic': target.topic, 'collector.kind': target.kind, 'collector.version': options.version, 'collector.offsets': offsets, 'collector.compacted': 'true' };
+    const batches = mergeWindows(sources, plan.columns, file.windows, BATCH_ROWS, (update) => {
+      rowsDone += update.rows + update.duplicates;
+      options.onProgress?.({ target, rowsDone, rowsEstimated });
+    });
+    const result = await writeParquetStream(temp, batches, plan.columns, metadata, options.encode);
+    outputs.push({ name, rows: result.rows, bytes: result.bytes, offsets: JSON.parse(offsets) as Record<string, unknown> });
+  }
+  return outputs;
+}
+
+function journalFor(
+  target: TopicDay,
+  folder: string,
+  inputs: readonly LakeFile[],
+  compacted: readonly LakeFile[],
+  outputs: readonly CompactedFileInfo[],
+  options: CompactorOptions,
+  startedMs: number,
+): CompactionJournal {
+  const relative = (file: string): string => path.relative(options.outputDir, file);
+  const finals = new Set(outputs.map((output) => path.join(folder, output.name)));
+  const marker = {
+    topic: target.topic,
+    date: isoDate(target.day),
+    kind: target.kind,
+    closed: true,
+    files: outputs,
+    rows: sumOf(outputs, (output) => output.rows),
+    partsMerged: inputs.length - compacted.length,
+    compactedAt: new Date(startedMs).toISOString(),
+    collectorVersion: options.version,
+  };
+  return {
+    version: 1,
+    owner: options.owner,
+    outputs: [...finals].map((final) => ({ temp: relative(compactingPathFor(final)), final: relative(final) })),
+    remove: inputs.filter((file) => !finals.has(file.path)).map((file) => relative(file.path)),
+    marker: { path: relative(path.join(folder, closedMarkerName(target.topic))), content: marker },
+  };
+}
+
+/**
+ * `x-0001.parquet` is both topic x's second file and topic `x-0001`'s first (Kafka allows both
+ * names): a compaction never replaces a file whose footer names another topic.
+ */
+async function assertNotAnotherTopics(finalPath: string, topic: string): Promise<void> {
+  const footer = await readFooter(finalPath).catch(() => null);
+  if (footer !== null && footer.topic !== topic) {
+    throw new CollectorError('COMPACTION_INCONSISTENT', `${finalPath} holds topic ${footer.topic ?? '(unknown)'}, not ${topic}: topic names clash with split file names`, {
+      context: { path: finalPath, topic, other: footer.topic },
+    });
+  }
+}
+
+/**
+ * What a crashed compaction of this topic left in `folder` (the caller holds the lock): a journal
+ * is finished, hidden outputs without one are removed.
+ */
+export async function finishOrUndo(outputDir: string, folder: string, topic: string): Promise<'finished' | 'undone' | 'clean'> {
+  const journalPath = path.join(folder, compactionJournalName(topic));
+  const journal = await readJournal(journalPath);
+  if (journal !== null) {
+    await applyJournal(outputDir, journalPath, journal);
+    return 'finished';
+  }
+  const prefix = `.${topicFolder(topic)}`;
+  const stale = (await fs.readdir(folder).catch(() => [] as string[])).filter((name) => isCompactingName(name) && isOwnCompactingName(name, prefix));
+  await Promise.all(stale.map((name) => fs.rm(path.join(folder, name), { force: true })));
+  return stale.length > 0 ? 'undone' : 'clean';
+}
+
+/** `.<topic>.parquet.compacting` or `.<topic>-NNNN.parquet.compacting`, not another topic's. */
+function isOwnCompactingName(name: string, prefix: string): boolean {
+  const rest = name.slice(prefix.length);
+  return name.startsWith(prefix) && /^(-\d{4})?\.parquet\.compacting$/.test(rest);
+}
+
+/** The (topic, day, kind)s with parts on a day that `isClosed` says is over, oldest day first. */
+export async function daysToCompact(outputDir: string, layout: LakeLayout, isClosed: (day: number) => boolean): Promise<TopicDay[]> {
+  const pending: TopicDay[] = [];
+  for (const entry of await listTopicDays(outputDir, layout)) {
+    if (!isClosed(entry.day)) continue;
+    const files = await findDayFiles({ ...entry, outputDir, layout });
+    if (files.parts.length > 0) pending.push(entry);
+  }
+  return pending;
+}
+
+function emptyResult(target: TopicDay, status: 'locked' | 'nothing', durationMs: number): CompactionResult {
+  return { target, status, files: [], rows: 0, bytes: 0, partsRemoved: 0, duplicatesDropped: 0, windowsOverBudget: 0, durationMs };
+}

@@ -1,0 +1,57 @@
+import { Table as WasmTable, transformParquetStream, type RecordBatch as WasmRecordBatch } from 'parquet-wasm';
+import type { ColumnLayout, EncodeOptions, SealedBatch } from '../../parquet/batch';
+import { batchToIpc, writerProperties } from '../../parquet/encode';
+import { writeChunksDurably } from '../publish';
+
+/**
+ * Writes one Parquet file from a stream of batches with parquet-wasm's streaming writer: batches
+ * are encoded as they come and row groups reach the file as they fill, so a compacted file of any
+ * size needs the memory of one row group being built, not of the file. Same writer settings as the
+ * part files (parquet/encode.ts), with the compaction's larger row groups.
+ */
+
+export interface StreamedFile {
+  readonly rows: number;
+  readonly bytes: number;
+}
+
+export async function writeParquetStream(
+  filePath: string,
+  batches: AsyncIterable<SealedBatch>,
+  columns: ColumnLayout,
+  metadata: Readonly<Record<string, string>>,
+  options: EncodeOptions,
+): Promise<StreamedFile> {
+  let rows = 0;
+  const iterator = batches[Symbol.asyncIterator]();
+  let wroteAny = false;
+  const input = new ReadableStream<WasmRecordBatch>({
+    async pull(controller) {
+      const next = await iterator.next();
+      // The writer takes its schema from the first batch: a file without rows still gets one.
+      const batch = next.done === true ? (wroteAny ? null : emptyBatch(columns)) : next.value;
+      if (batch === null) {
+        controller.close();
+        return;
+      }
+      wroteAny = true;
+      rows += batch.rowCount;
+      const table = WasmTable.fromIPCStream(batchToIpc(batch));
+      try {
+        for (const recordBatch of table.recordBatches()) controller.enqueue(recordBatch);
+      } finally {
+        table.free();
+      }
+    },
+    async cancel() {
+      await iterator.return?.();
+    },
+  });
+  const output = (await transformParquetStream(input, writerProperties(metadata, options, columns))) as ReadableStream<Uint8Array>;
+  const bytes = await writeChunksDurably(filePath, output);
+  return { rows, bytes };
+}
+
+function emptyBatch(columns: ColumnLayout): SealedBatch {
+  return { rowCount: 0, columns: columns.map(({ name, type }) => ({ name, type, values: [] })), metadata: {} };
+}

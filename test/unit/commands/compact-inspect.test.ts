@@ -1,0 +1,96 @@
+import path from 'node:path';
+import { compactClosedDays } from '../../../src/commands/compact';
+import { runCompactCommand } from '../../../src/commands/compact-cli';
+import { inspectLake } from '../../../src/commands/inspect';
+import { parseInspectDay, runInspectCommand } from '../../../src/commands/inspect-cli';
+import { verifyOutput } from '../../../src/commands/verify';
+import { seedLayout } from '../../../src/lake/layout';
+import { dayInTimeZone } from '../../../src/pipeline/day-cut';
+import { queryFiles } from '../../harness/lake';
+import { DAY, compactorOptions, records, removeLake, tempLake, writePart } from '../lake/compaction/lake-fixture';
+
+async function captureStdout(run: () => Promise<number>): Promise<{ code: number; out: string }> {
+  let out = '';
+  const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    out += String(chunk);
+    return true;
+  });
+  try {
+    return { code: await run(), out };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+describe('compact and inspect on a lake mixing compacted days and open parts', () => {
+  let lake: string;
+  const today = dayInTimeZone(Date.now(), 'UTC');
+  beforeEach(async () => {
+    lake = tempLake();
+    await writePart(lake, 'trades', records(0, 0, 4, (o) => ({ price: o * 10, side: o % 2 === 0 ? 'buy' : null })));
+    await writePart(lake, 'trades', records(0, 8, 9, (o) => ({ price: o + 0.5 })));
+    await writePart(lake, 'quotes', records(1, 0, 2, (o) => ({ bid: o })), { day: DAY + 1 });
+    await writePart(lake, 'trades', records(0, 10, 11), { day: today });
+  });
+  afterEach(() => removeLake(lake));
+
+  it('compacts every closed day and leaves the open one', async () => {
+    const result = await compactClosedDays({ compactor: compactorOptions(lake), topics: [], timeZone: 'UTC', graceMs: 0 });
+
+    expect(result.failures).toEqual([]);
+    expect(result.results.map((r) => [r.target.topic, r.target.day - DAY, r.status])).toEqual([
+      ['trades', 0, 'compacted'],
+      ['quotes', 1, 'compacted'],
+    ]);
+    const [count] = await queryFiles([path.join(lake, '2025/10/17/*.parquet'), path.join(lake, '2025/10/18/*.parquet')], 'SELECT count(*) AS n FROM {files}');
+    expect(count.n).toBe(10n);
+    expect((await verifyOutput({ outputDir: lake, topics: [] })).failed).toBe(false);
+  });
+
+  it('compacts only the topic and day asked for, and refuses an open day', async () => {
+    const one = await compactClosedDays({ compactor: compactorOptions(lake), topics: ['quotes'], day: DAY + 1, timeZone: 'UTC', graceMs: 0 });
+    expect(one.results.map((r) => r.target.topic)).toEqual(['quotes']);
+    const open = await compactClosedDays({ compactor: compactorOptions(lake), topics: [], day: today, timeZone: 'UTC', graceMs: 0 });
+    expect(open).toMatchObject({ results: [], dayOpen: true });
+  });
+
+  it('runs from the command line and prints JSON', async () => {
+    const { code, out } = await captureStdout(() => runCompactCommand(['--output-dir', lake, '--topic', 'trades', '--json']));
+    expect(code).toBe(0);
+    expect((JSON.parse(out) as { results: unknown[] }).results).toHaveLength(1);
+    expect((await captureStdout(() => runCompactCommand(['--day', '2025-13-01', '--output-dir', lake]))).code).toBe(2);
+  });
+
+  it('inspect lists days and topics, then describes a day: files, columns, nulls, numeric stats, offsets with gaps, first rows', async () => {
+    await compactClosedDays({ compactor: compactorOptions(lake), topics: ['quotes'], timeZone: 'UTC', graceMs: 0 });
+    const overview = await inspectLake({ outputDir: lake, layout: seedLayout, topics: [], firstRows: 3 });
+    expect(overview.topics).toEqual(['quotes', 'trades']);
+    expect(overview.entries.map((e) => [e.date, e.topic, e.state, e.rows])).toEqual([
+      ['2025-10-17', 'trades', 'open', 7],
+      ['2025-10-18', 'quotes', 'compacted', 3],
+      [expect.any(String), 'trades', 'open', 2],
+    ]);
+
+    const day = await inspectLake({ outputDir: lake, layout: seedLayout, topics: ['trades'], day: DAY, firstRows: 3 });
+    const [entry] = day.entries;
+    expect(entry.files.map((f) => f.form)).toEqual(['part', 'part']);
+    expect(entry.offsets).toEqual([{ partition: 0, ranges: [[0, 4], [8, 9]], gaps: [[5, 7]] }]);
+    const columns = Object.fromEntries((entry.columns ?? []).map((c) => [c.name, c]));
+    expect(columns.price).toEqual({ name: 'price', type: 'double', nulls: 0, min: 0, max: 40, mean: (0 + 10 + 20 + 30 + 40 + 8.5 + 9.5) / 7 });
+    expect(columns.side).toEqual({ name: 'side', type: 'string', nulls: 4 });
+    expect(columns.kafka_timestamp.type).toBe('timestamp_ms');
+    expect(entry.firstRows?.[0]).toMatchObject({ kafka_offset: 0, price: 0, side: 'buy', kafka_timestamp: '2025-10-17T00:00:00.000Z' });
+    expect(entry.firstRows).toHaveLength(3);
+  });
+
+  it('inspect from the command line: a table on a terminal, JSON with --json, today in the collector\'s zone', async () => {
+    const table = await captureStdout(() => runInspectCommand(['2025/10/17', '--output-dir', lake]));
+    expect(table.code).toBe(0);
+    expect(table.out).toContain('== trades 2025-10-17: open, 7 rows in 2 file(s)');
+    expect(table.out).toMatch(/0\t0-4,8-9\t5-7/);
+    const json = await captureStdout(() => runInspectCommand(['today', '--json', '--output-dir', lake]));
+    expect((JSON.parse(json.out) as { entries: Array<{ rows: number }> }).entries.map((e) => e.rows)).toEqual([2]);
+    expect(parseInspectDay('today', Date.parse('2025-10-17T23:30:00Z'), 'Europe/Paris')).toBe(DAY + 1);
+    expect(() => parseInspectDay('17.10.2025', 0, 'UTC')).toThrow(RangeError);
+  });
+});

@@ -13,6 +13,9 @@ import { Telemetry } from './observability/telemetry';
 import { EncoderPool } from './parquet/worker-pool';
 import type { TopicProgress } from './pipeline/events';
 import { Pipeline } from './pipeline/pipeline';
+import { DayCloser } from './pipeline/day-closer';
+import { compactorOptionsFrom } from './lake/compaction/settings';
+import { layoutFor } from './lake/layout';
 import type { ConsumerClient } from './kafka/consumer-port';
 import { KafkaSource } from './kafka/kafka-source';
 import { newInstanceId, sweepTempFiles } from './lake/publish';
@@ -32,6 +35,12 @@ const FLATTEN_MAX_DEPTH = 64;
 const FLATTEN_MAX_FIELDS = 1000;
 const WRITE_RETRY_MIN_MS = 500;
 const WRITE_RETRY_MAX_MS = 30_000;
+const ONCE_CAUGHT_UP = 'caught up';
+
+/** How often the daemon looks for closed days: a quarter of the grace period, between 1 s and 1 min. */
+function compactionIntervalMs(graceMs: number): number {
+  return Math.max(1000, Math.min(60_000, Math.floor(graceMs / 4)));
+}
 
 export interface AppOptions {
   readonly config: CollectorConfig;
@@ -51,6 +60,8 @@ export class CollectorApp implements HealthSource {
   private readonly pool: EncoderPool;
   private readonly source: ConsumerClient;
   private readonly pipeline: Pipeline;
+  /** Compacts closed days: on a timer in the daemon, once at the end of a one-shot run with COMPACT_AFTER_ONCE, else null. */
+  private readonly dayCloser: DayCloser | null;
   private readonly http: HttpServer | null;
   private readonly lag: LagMonitor;
   private readonly onProgress?: (progress: readonly TopicProgress[]) => void;
@@ -68,10 +79,13 @@ export class CollectorApp implements HealthSource {
       options: { compression: config.output.compression, rowGroupSize: config.output.rowGroupSize },
     });
     this.source = options.consumer ?? new KafkaSource({ properties: consumerProperties(config), subscription: subscription(config), consumeTimeoutMs: CONSUME_TIMEOUT_MS });
+    const instanceId = newInstanceId();
+    const telemetry = new Telemetry(logger, this.metrics);
     this.pipeline = new Pipeline(
       {
         outputDir: config.output.dir,
-        instanceId: newInstanceId(),
+        layout: layoutFor(config.lake.layout),
+        instanceId,
         version: COLLECTOR_VERSION,
         ingest: {
           maxRows: config.flush.maxRows,
@@ -79,6 +93,7 @@ export class CollectorApp implements HealthSource {
           flushIntervalMs: config.flush.intervalMs,
           decodeLimits: { maxValueBytes: DECODE_MAX_VALUE_BYTES },
           flattenLimits: { maxDepth: FLATTEN_MAX_DEPTH, maxFields: FLATTEN_MAX_FIELDS },
+          dayCut: { timeZone: config.lake.dayTimeZone, sourceField: config.lake.daySourceField },
         },
         memory: memoryPlan(config.flush.memoryBudgetBytes),
         consumeBatchSize: config.kafka.consumeBatchSize,
@@ -86,8 +101,21 @@ export class CollectorApp implements HealthSource {
         kafkaTimeoutMs: KAFKA_TIMEOUT_MS,
         writeRetry: { minMs: WRITE_RETRY_MIN_MS, maxMs: WRITE_RETRY_MAX_MS },
       },
-      { port: this.source, encode: (batch) => this.pool.encode(batch), events: new Telemetry(logger, this.metrics), now: this.now, afterPublish: crashAfterPublishFault() },
+      { port: this.source, encode: (batch) => this.pool.encode(batch), events: telemetry, now: this.now, afterPublish: crashAfterPublishFault() },
     );
+    const compaction = config.lake.compaction;
+    const wantsCompaction = config.mode === 'once' ? compaction.afterOnce : compaction.enabled;
+    this.dayCloser = wantsCompaction
+      ? new DayCloser(
+          {
+            compactor: compactorOptionsFrom(config, { owner: instanceId, version: COLLECTOR_VERSION, now: this.now }),
+            timeZone: config.lake.dayTimeZone,
+            graceMs: compaction.graceMs,
+            intervalMs: compactionIntervalMs(compaction.graceMs),
+          },
+          { holdsDay: (topic, day) => this.pipeline.holdsDay(topic, day), events: telemetry },
+        )
+      : null;
     this.http = isHttpEnabled(config) ? new HttpServer({ host: config.http.host, port: config.http.port }, this, this.metrics.registry) : null;
     this.lag = new LagMonitor({ source: this.source, gauge: this.metrics.consumerLag, logger, intervalMs: config.metrics.lagIntervalMs, timeoutMs: KAFKA_TIMEOUT_MS });
   }
@@ -113,6 +141,7 @@ export class CollectorApp implements HealthSource {
     this.logger.info({ event: 'consumer_started', subscription: subscription(this.config), groupId: this.config.kafka.groupId, mode: this.config.mode }, 'consumer subscribed');
     const loop = this.pipeline.start();
     void this.sweepTempFiles();
+    if (this.config.mode === 'daemon') this.dayCloser?.start();
     return { finished: Promise.race([loop, this.watchLoop()]) };
   }
 
@@ -162,7 +191,7 @@ export class CollectorApp implements HealthSource {
       await sleep(100);
     }
     this.onProgress?.(this.pipeline.progress());
-    await this.stop('caught up');
+    await this.stop(ONCE_CAUGHT_UP);
     if (loopError !== null) throw loopError;
   }
 
@@ -175,9 +204,12 @@ export class CollectorApp implements HealthSource {
   private async stopInOrder(reason: string): Promise<void> {
     this.logger.info({ event: 'shutdown_started', reason }, 'stopping: publishing buffers and committing');
     this.stopWatchdog();
+    await this.dayCloser?.stop();
     await this.pipeline.drain();
     await this.lag.stop();
     await this.source.disconnect();
+    // One-shot with COMPACT_AFTER_ONCE: everything consumed is published, so closed days can be merged.
+    if (this.config.mode === 'once' && reason === ONCE_CAUGHT_UP) await this.dayCloser?.pass();
     await this.pool.close();
     await this.http?.stop();
     this.logger.info({ event: 'shutdown_complete' }, 'stopped');

@@ -54,6 +54,20 @@ export class CollectorMetrics {
 
   readonly assignedPartitions = gauge(this.registry, 'collector_assigned_partitions', 'Partitions assigned to this member.');
 
+  readonly dayFallbacks = counter(this.registry, 'collector_day_fallbacks_total', 'Records whose day came from the Kafka timestamp although DAY_SOURCE_FIELD is set, by reason (field-missing, field-unparsable).', ['topic', 'reason'] as const);
+
+  readonly compactions = counter(this.registry, 'collector_compactions_total', 'Compactions of a closed (topic, day), by result (compacted, locked: another collector held it, nothing: no parts).', ['kind', 'result'] as const);
+
+  readonly compactedRows = counter(this.registry, 'collector_compacted_rows_total', 'Rows written into compacted day files.', ['topic', 'kind'] as const);
+
+  readonly compactedBytes = counter(this.registry, 'collector_compacted_bytes_total', 'Bytes of compacted day files written.', ['topic', 'kind'] as const);
+
+  readonly compactionPartsRemoved = counter(this.registry, 'collector_compaction_parts_removed_total', 'Part files removed after their day was compacted (or found covered by a compacted file at start-up).', ['topic', 'kind'] as const);
+
+  readonly compactionFailures = counter(this.registry, 'collector_compaction_failures_total', 'Compactions that failed (retried at the next pass), by error code.', ['code'] as const);
+
+  readonly oldestUncompactedDayAge = gauge(this.registry, 'collector_oldest_uncompacted_closed_day_seconds', 'How long the oldest closed day that still holds part files has been closed (0 when none).');
+
   constructor(options: { defaultMetrics: boolean } = { defaultMetrics: true }) {
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });
   }

@@ -1,5 +1,10 @@
 import { describeError, errorCode } from '../errors';
 import type { PartitionRef } from '../kafka/consumer-port';
+import type { CompactionResult } from '../lake/compaction/compact-day';
+import type { RepairReport } from '../lake/compaction/repair';
+import type { TopicDay } from '../lake/files';
+import { isoDate } from '../lake/layout';
+import type { DayFallback } from '../pipeline/day-cut';
 import type { BufferState, CommitPurpose, DeadLettered, FilePublished, OffsetsByPartition, PipelineEvents, Recovered, RowsRejectedByEncoder, WriteFailed } from '../pipeline/events';
 import type { Logger } from './logger';
 import type { CollectorMetrics } from './metrics';
@@ -107,6 +112,52 @@ export class Telemetry implements PipelineEvents {
     this.metrics.pausedPartitions.set(0);
   }
 
+  dayFellBack(topic: string, reason: DayFallback): void {
+    // Counted, not logged: a producer without the field would log every record.
+    this.metrics.dayFallbacks.inc({ topic, reason });
+  }
+
+  lakeRepaired(report: RepairReport): void {
+    if (report.finished.length + report.undone.length + report.coveredPartsRemoved.length === 0) return;
+    this.logger.info(
+      { event: 'lake_repaired', finished: report.finished.map(describeDay), undone: report.undone.map(describeDay), coveredPartsRemoved: report.coveredPartsRemoved, skippedLocked: report.skippedLocked.map(describeDay) },
+      'finished or undid compactions a crash interrupted',
+    );
+  }
+
+  dayCompacted(result: CompactionResult): void {
+    const { topic, kind } = result.target;
+    this.metrics.compactions.inc({ kind, result: result.status });
+    if (result.status !== 'compacted') return;
+    this.metrics.compactedRows.inc({ topic, kind }, result.rows);
+    this.metrics.compactedBytes.inc({ topic, kind }, result.bytes);
+    this.metrics.compactionPartsRemoved.inc({ topic, kind }, result.partsRemoved);
+    this.logger.info(
+      {
+        event: 'day_compacted',
+        topic,
+        kind,
+        day: isoDate(result.target.day),
+        files: result.files.map((file) => file.name),
+        rows: result.rows,
+        bytes: result.bytes,
+        partsRemoved: result.partsRemoved,
+        duplicatesDropped: result.duplicatesDropped,
+        durationMs: result.durationMs,
+      },
+      'closed day compacted into one file',
+    );
+  }
+
+  compactionFailed(target: TopicDay | null, error: unknown): void {
+    this.metrics.compactionFailures.inc({ code: errorCode(error) });
+    this.logger.error({ event: 'compaction_failed', day: target === null ? null : describeDay(target), err: error, error: describeError(error) }, 'compaction failed; the next pass tries again');
+  }
+
+  closedDaysLeft(oldestClosedForMs: number | null): void {
+    this.metrics.oldestUncompactedDayAge.set((oldestClosedForMs ?? 0) / 1000);
+  }
+
   buffersMeasured({ heldBytes, rowsByTopic, oldestAgeMsByTopic }: BufferState): void {
     this.metrics.bufferedBytes.set(heldBytes);
     this.metrics.bufferedRows.reset();
@@ -114,6 +165,10 @@ export class Telemetry implements PipelineEvents {
     for (const [topic, rows] of rowsByTopic) this.metrics.bufferedRows.set({ topic }, rows);
     for (const [topic, ageMs] of oldestAgeMsByTopic) this.metrics.oldestRecordAge.set({ topic }, ageMs / 1000);
   }
+}
+
+function describeDay({ topic, day, kind }: TopicDay): string {
+  return `${topic} ${isoDate(day)}${kind === 'dead-letter' ? ' (dead letters)' : ''}`;
 }
 
 function describePartitions(partitions: readonly PartitionRef[]): string[] {

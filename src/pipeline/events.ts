@@ -1,6 +1,10 @@
 import type { PartitionRef } from '../kafka/consumer-port';
 import type { OutputKind } from '../lake/layout';
 import type { PartitionRanges } from '../lake/offset-range';
+import type { CompactionResult } from '../lake/compaction/compact-day';
+import type { RepairReport } from '../lake/compaction/repair';
+import type { TopicDay } from '../lake/files';
+import type { DayFallback } from './day-cut';
 
 /**
  * Every event of the pipeline, defined once. The pipeline reports them here and never touches a
@@ -77,6 +81,8 @@ export interface TopicProgress {
 export type CommitPurpose = 'progress' | 'recovery-point';
 
 export interface PipelineEvents {
+  /** A record's day came from its Kafka timestamp although DAY_SOURCE_FIELD is set. */
+  dayFellBack(topic: string, reason: DayFallback): void;
   partitionsAssigned(partitions: readonly PartitionRef[]): void;
   partitionsRevoked(partitions: readonly PartitionRef[]): void;
   rebalanceFailed(error: unknown): void;
@@ -93,4 +99,12 @@ export interface PipelineEvents {
   consumptionPaused(partitions: number): void;
   consumptionResumed(): void;
   buffersMeasured(state: BufferState): void;
+  /** What the start-up repair finished or undid of compactions a crash interrupted. */
+  lakeRepaired(report: RepairReport): void;
+  /** A closed day's parts were merged into its file (or another collector holds its lock, or it had none). */
+  dayCompacted(result: CompactionResult): void;
+  /** A compaction failed (target null: the pass itself); the next pass tries again. */
+  compactionFailed(target: TopicDay | null, error: unknown): void;
+  /** After a pass: how long the oldest closed day still holding parts has been closed, or null when none is left. */
+  closedDaysLeft(oldestClosedForMs: number | null): void;
 }

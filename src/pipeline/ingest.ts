@@ -3,8 +3,9 @@ import type { OutputKind } from '../lake/layout';
 import { RecordBuffer, type RecordMetadata } from './buffer';
 import { decodeValue, hasInvalidUtf8Strings, type DecodeLimits } from './decode';
 import type { BufferState, PipelineEvents, SealTrigger } from './events';
-import { createFlatFields, flattenPayload, type FlattenLimits } from './flatten';
+import { createFlatFields, flattenPayload, type FlatValue, type FlattenLimits } from './flatten';
 import type { OffsetLedger } from './offset-ledger';
+import { cutDay, type DayCutOptions } from './day-cut';
 import { dayOfTimestamp } from './route';
 
 /**
@@ -19,6 +20,8 @@ export interface IngestOptions {
   readonly flushIntervalMs: number;
   readonly decodeLimits: DecodeLimits;
   readonly flattenLimits: FlattenLimits;
+  /** Which day a record belongs to: time zone, and the payload field to take the instant from (or null). */
+  readonly dayCut: DayCutOptions;
 }
 
 export interface IngestDeps {
@@ -36,10 +39,31 @@ export class Ingest {
   private readonly open = new Map<string, RecordBuffer>();
   private readonly flat = createFlatFields();
   private lastBuffer: RecordBuffer | null = null;
+  /** UTC days of the Kafka timestamp (the default) need no time-zone arithmetic. */
+  private readonly utcKafkaDays: boolean;
+  private readonly fieldOfRecord = (name: string): FlatValue | undefined => {
+    const index = this.flat.names.indexOf(name);
+    return index === -1 ? undefined : this.flat.values[index];
+  };
 
   constructor(options: IngestOptions, deps: IngestDeps) {
     this.options = options;
     this.deps = deps;
+    this.utcKafkaDays = options.dayCut.sourceField === null && options.dayCut.timeZone === 'UTC';
+  }
+
+  /** Whether an open buffer holds records of this (topic, day). */
+  holds(topic: string, day: number): boolean {
+    for (const buffer of this.open.values()) if (buffer.key.topic === topic && buffer.key.day === day) return true;
+    return false;
+  }
+
+  /** The day of the record whose fields are in `this.flat` (the Kafka timestamp's for dead letters). */
+  private dayOf(topic: string, timestampMs: number, withFields: boolean): number {
+    if (this.utcKafkaDays) return dayOfTimestamp(timestampMs);
+    const cut = cutDay(timestampMs, withFields ? this.fieldOfRecord : noField, withFields ? this.options.dayCut : { ...this.options.dayCut, sourceField: null });
+    if (cut.fallback !== null) this.deps.events.dayFellBack(topic, cut.fallback);
+    return cut.day;
   }
 
   /** The open buffers (they hold records the commit must not pass). */
@@ -96,7 +120,7 @@ export class Ingest {
       this.flat.names.length = 0;
       this.flat.values.length = 0;
     }
-    const buffer = this.bufferFor(topic, dayOfTimestamp(timestampMs), 'data');
+    const buffer = this.bufferFor(topic, this.dayOf(topic, timestampMs, true), 'data');
     buffer.beginRow(record);
     const { names, values } = this.flat;
     for (let i = 0; i < names.length; i++) buffer.setField(names[i], values[i]);
@@ -105,7 +129,7 @@ export class Ingest {
 
   private deadLetter(topic: string, record: RecordMetadata, value: Uint8Array | null, stage: string, reason: string, message: string): void {
     this.deps.events.deadLettered({ topic, partition: record.partition, offset: record.offset, stage, reason, message });
-    const buffer = this.bufferFor(topic, dayOfTimestamp(record.timestampMs), 'dead-letter');
+    const buffer = this.bufferFor(topic, this.dayOf(topic, record.timestampMs, false), 'dead-letter');
     appendDeadLetter(buffer, record, value, { stage, reason, message });
     this.sealIfFull(buffer);
   }
@@ -187,6 +211,8 @@ export function appendDeadLetter(buffer: RecordBuffer, record: RecordMetadata, v
   buffer.setField('error_reason', why.reason);
   buffer.setField('error_message', why.message);
 }
+
+const noField = (): undefined => undefined;
 
 function bufferId(topic: string, day: number, kind: OutputKind): string {
   return `${kind}\u0000${day}\u0000${topic}`;

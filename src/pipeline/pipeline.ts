@@ -1,4 +1,5 @@
 import type { CommittedOffset, ConsumerPort, PartitionRef, RebalanceHandlers, SourceMessage } from '../kafka/consumer-port';
+import type { LakeLayout } from '../lake/layout';
 import type { SealedBatch } from '../parquet/batch';
 import { Committer } from './committer';
 import type { PipelineEvents, TopicProgress } from './events';
@@ -16,6 +17,7 @@ import { Writer } from './writer';
 
 export interface PipelineOptions {
   readonly outputDir: string;
+  readonly layout: LakeLayout;
   readonly instanceId: string;
   readonly version: string;
   readonly ingest: IngestOptions;
@@ -71,7 +73,7 @@ export class Pipeline implements RebalanceHandlers {
       timeoutMs: options.kafkaTimeoutMs,
     });
     this.writer = new Writer(
-      { outputDir: options.outputDir, instanceId: options.instanceId, version: options.version, retryMinMs: options.writeRetry.minMs, retryMaxMs: options.writeRetry.maxMs },
+      { outputDir: options.outputDir, layout: options.layout, instanceId: options.instanceId, version: options.version, retryMinMs: options.writeRetry.minMs, retryMaxMs: options.writeRetry.maxMs },
       { encode: deps.encode, committer: this.committer, ledger: this.ledger, events, now, afterPublish: deps.afterPublish },
     );
     this.ingest = new Ingest(options.ingest, {
@@ -92,6 +94,11 @@ export class Pipeline implements RebalanceHandlers {
     if (this.lastProgressMs === null) return null;
     if (this.writer.isFailing) return 0;
     return this.deps.now() - Math.max(this.lastProgressMs, this.writer.lastPublishMs ?? 0);
+  }
+
+  /** Whether records of this (topic, day) are buffered or being written: its day cannot be compacted yet. */
+  holdsDay(topic: string, day: number): boolean {
+    return this.ingest.holds(topic, day) || this.writer.holds(topic, day);
   }
 
   /** True while the last write attempt failed (disk full, permissions): not ready. */
@@ -143,7 +150,7 @@ export class Pipeline implements RebalanceHandlers {
     try {
       const committed = await this.deps.port.committed(partitions, this.options.kafkaTimeoutMs);
       for (const topic of new Set(partitions.map((p) => p.topic))) {
-        const recovered = await recoverTopic(this.options.outputDir, topic, committed.filter((entry) => entry.topic === topic), this.ledger);
+        const recovered = await recoverTopic(this.options, topic, committed.filter((entry) => entry.topic === topic), this.ledger);
         if (recovered !== null) this.deps.events.recovered(recovered);
       }
       if (this.options.oneShot !== null) await this.takeGoals(partitions, committed);

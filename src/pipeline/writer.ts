@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CollectorError, describeError, isRetryable } from '../errors';
-import { outputFolder, partFileName, type OutputKind } from '../lake/layout';
+import { partFileName, type LakeLayout, type OutputKind } from '../lake/layout';
 import { removeOffsets, serializeRanges, type OffsetRange, type PartitionRanges } from '../lake/offset-range';
 import { publishFile } from '../lake/publish';
 import { selectRows, type CellValue, type ColumnData, type SealedBatch } from '../parquet/batch';
@@ -22,6 +22,7 @@ import type { OffsetHolder, OffsetLedger } from './offset-ledger';
 
 export interface WriterOptions {
   readonly outputDir: string;
+  readonly layout: LakeLayout;
   readonly instanceId: string;
   readonly version: string;
   readonly retryMinMs: number;
@@ -83,6 +84,12 @@ export class Writer {
 
   get inFlightCount(): number {
     return this.inFlight.size;
+  }
+
+  /** Whether a write under way holds records of this (topic, day). */
+  holds(topic: string, day: number): boolean {
+    for (const buffer of this.inFlight) if (buffer.key.topic === topic && buffer.key.day === day) return true;
+    return false;
   }
 
   /** The writes under way, for the commit computation. */
@@ -196,7 +203,7 @@ export class Writer {
 
   private async publish(key: BufferKey, file: EncodedFile, trigger: SealTrigger, sealedAtMs: number): Promise<void> {
     const publishedAtMs = this.deps.now();
-    const filePath = path.join(outputFolder(this.options.outputDir, key.topic, key.day, file.kind), partFileName(publishedAtMs, this.options.instanceId, ++this.fileSequence));
+    const filePath = path.join(this.options.layout.partFolder(this.options.outputDir, key.topic, key.day, file.kind), partFileName(publishedAtMs, this.options.instanceId, ++this.fileSequence));
     await this.deps.committer.ensureRecoveryPoints(key.topic, file.ranges.keys(), publishedAtMs);
     await publishFile(filePath, file.bytes);
     this.deps.ledger.filePublished(key.topic, file.ranges, publishedAtMs);

@@ -40,7 +40,7 @@ export class CliProcess {
     // The working directory is empty, so no config/collector.json of the checkout is picked up.
     this.child = spawn(LAUNCHER, [...args], {
       cwd: mkdtempSync(path.join(os.tmpdir(), 'collector-cwd-')),
-      env: { PATH: process.env.PATH ?? '', CONFIG_FILE: EMPTY_CONFIG, HTTP_HOST: '127.0.0.1', MAX_WORKERS: '1', ...env },
+      env: { PATH: process.env.PATH ?? '', CONFIG_FILE: EMPTY_CONFIG, HTTP_HOST: '127.0.0.1', MAX_WORKERS: '1', COMPACTION_ENABLED: 'false', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (this.out += chunk));

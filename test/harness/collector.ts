@@ -12,10 +12,13 @@ export function tempOutputDir(prefix = 'collector-out-'): string {
   return mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-/** A validated config from environment-style settings, on the test broker, with a free HTTP port. */
+/**
+ * A validated config from environment-style settings, on the test broker, with a free HTTP port.
+ * The daemon's compaction is off unless a test turns it on: most suites look at the parts.
+ */
 export function testConfig(env: Readonly<Record<string, string>>): CollectorConfig {
   return loadConfig({
-    env: { BOOTSTRAP_SERVERS: bootstrapServers(), HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn', MAX_WORKERS: '1', ...env },
+    env: { BOOTSTRAP_SERVERS: bootstrapServers(), HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn', MAX_WORKERS: '1', COMPACTION_ENABLED: 'false', ...env },
     file: path.join(__dirname, 'empty-config.json'),
   }).config;
 }

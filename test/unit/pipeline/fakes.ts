@@ -11,6 +11,7 @@ import type { CommittedOffset, ConsumerClient, PartitionRef, RebalanceHandlers, 
 import { encodeParquet } from '../../../src/parquet/encode';
 import type { SealedBatch } from '../../../src/parquet/batch';
 import type { PipelineEvents } from '../../../src/pipeline/events';
+import { seedLayout } from '../../../src/lake/layout';
 import { Pipeline, type PipelineOptions } from '../../../src/pipeline/pipeline';
 
 export function message(topic: string, partition: number, offset: number, payload: unknown = { data: { n: offset } }): SourceMessage {
@@ -137,6 +138,7 @@ export const DEFAULT_INGEST: PipelineOptions['ingest'] = {
   flushIntervalMs: 60_000,
   decodeLimits: { maxValueBytes: 1024 * 1024 },
   flattenLimits: { maxDepth: 16, maxFields: 100 },
+  dayCut: { timeZone: 'UTC', sourceField: null },
 };
 
 /** Messages of one partition with consecutive offsets. */
@@ -154,7 +156,7 @@ export interface TestPipeline {
 }
 
 export function testPipeline(
-  overrides: Partial<PipelineOptions> & { encode?: (batch: SealedBatch) => Promise<Uint8Array>; outputDir?: string } = {},
+  overrides: Partial<PipelineOptions> & { encode?: (batch: SealedBatch) => Promise<Uint8Array> } = {},
 ): TestPipeline {
   const outputDir = overrides.outputDir ?? mkdtempSync(path.join(os.tmpdir(), 'rpc-pipeline-'));
   const consumer = new FakeConsumer();
@@ -163,6 +165,7 @@ export function testPipeline(
   const encode = overrides.encode ?? (async (batch: SealedBatch) => encodeParquet(batch, { compression: 'zstd', rowGroupSize: 10_000 }));
   const options: PipelineOptions = {
     outputDir,
+    layout: seedLayout,
     instanceId: 'abcd1234',
     version: 'test',
     ingest: DEFAULT_INGEST,

@@ -1,0 +1,95 @@
+import { compactDay, daysToCompact, type CompactorOptions } from '../lake/compaction/compact-day';
+import { repairLake } from '../lake/compaction/repair';
+import { dayStartMs, isDayClosed } from './day-cut';
+import type { PipelineEvents } from './events';
+
+/**
+ * Closes days: once a (topic, day) is over in DAY_TIME_ZONE plus COMPACTION_GRACE_MS, and nothing
+ * of it is buffered or being written here, its parts are compacted into the seed's one file per
+ * topic and day (lake/compaction). The first pass repairs what a crash left of a compaction.
+ * Other collectors sharing the lake are kept apart by the compaction lock; their late parts are
+ * merged at a later pass.
+ */
+
+export interface DayCloserOptions {
+  readonly compactor: CompactorOptions;
+  readonly timeZone: string;
+  readonly graceMs: number;
+  readonly intervalMs: number;
+}
+
+export interface DayCloserDeps {
+  /** Whether the pipeline still buffers or writes records of this (topic, day). */
+  readonly holdsDay: (topic: string, day: number) => boolean;
+  readonly events: PipelineEvents;
+}
+
+export class DayCloser {
+  private readonly options: DayCloserOptions;
+  private readonly deps: DayCloserDeps;
+  private timer: NodeJS.Timeout | null = null;
+  private passing: Promise<void> = Promise.resolve();
+  private repaired = false;
+  private stopped = false;
+
+  constructor(options: DayCloserOptions, deps: DayCloserDeps) {
+    this.options = options;
+    this.deps = deps;
+  }
+
+  /** A pass now, then one every interval, never two at once. */
+  start(): void {
+    this.schedule(0);
+  }
+
+  /** Stops scheduling and waits for the pass under way. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    await this.passing;
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.passing = this.pass().finally(() => this.schedule(this.options.intervalMs));
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  /** Compacts every closed day with parts that the pipeline no longer holds; failures are reported and retried next pass. */
+  async pass(): Promise<void> {
+    const { compactor, timeZone, graceMs } = this.options;
+    const { events } = this.deps;
+    try {
+      if (!this.repaired) {
+        events.lakeRepaired(await repairLake(compactor));
+        this.repaired = true;
+      }
+      const nowMs = compactor.now();
+      const closed = await daysToCompact(compactor.outputDir, compactor.layout, (day) => isDayClosed(day, timeZone, graceMs, nowMs));
+      let oldestLeftMs: number | null = null;
+      for (const target of closed) {
+        if (this.stopped) return;
+        let done = false;
+        if (!this.deps.holdsDay(target.topic, target.day)) {
+          try {
+            const result = await compactDay(target, compactor);
+            events.dayCompacted(result);
+            done = result.status !== 'locked';
+          } catch (error) {
+            events.compactionFailed(target, error);
+          }
+        }
+        if (!done) {
+          const closedSinceMs = dayStartMs(target.day + 1, timeZone) + graceMs;
+          oldestLeftMs = Math.max(oldestLeftMs ?? 0, nowMs - closedSinceMs);
+        }
+      }
+      events.closedDaysLeft(oldestLeftMs);
+    } catch (error) {
+      events.compactionFailed(null, error);
+    }
+  }
+}

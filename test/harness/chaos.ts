@@ -9,13 +9,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { bootstrapServers, createTopic, testKafka, uniqueName, type TestKafka, type TestMessage } from './kafka';
 import { encodeEvent, marketEvent } from './market-data';
-import { startCollector } from './cli';
+import { runCli, startCollector } from './cli';
+import { parquetFiles } from './lake';
 
 export interface ChaosOptions {
   readonly kills: number;
   readonly partitions?: number;
   /** Messages produced per producer tick (every 50 ms). */
   readonly batch?: number;
+  /**
+   * The daemon also compacts the closed days it writes (grace 0), while the producer sends in
+   * bursts so that the days fall quiet between them: kills then land during compactions too.
+   */
+  readonly compaction?: boolean;
   readonly log?: (line: string) => void;
 }
 
@@ -26,6 +32,11 @@ export interface ChaosFigures {
   readonly written: number;
   readonly lost: number;
   readonly duplicated: number;
+  /** With `compaction`: days compacted by the killed daemons, and compactions a later start finished or undid. */
+  readonly compactions?: number;
+  readonly repairs?: number;
+  /** With `compaction`: what verify finds once the `compact` command merged everything left. */
+  readonly afterCompaction?: { readonly written: number; readonly lost: number; readonly duplicated: number; readonly partsLeft: number };
 }
 
 const BASE_DAY = Date.UTC(2025, 9, 17, 23, 0, 0);
@@ -47,9 +58,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     FLUSH_INTERVAL_MS: '500',
     LOG_LEVEL: 'warn',
     KAFKA_PROPERTIES: JSON.stringify({ 'group.instance.id': `${groupId}-member`, 'session.timeout.ms': 6000 }),
+    ...(options.compaction ? COMPACTION_ENV : {}),
   };
 
-  const producer = startContinuousProducer(topic, partitions, options.batch ?? 100);
+  const producer = startContinuousProducer(topic, partitions, options.batch ?? 100, testKafka(), options.compaction ? BURSTS : null);
+  let compactions = 0;
+  let repairs = 0;
   let kills = 0;
   let faultKills = 0;
   for (let round = 0; round < options.kills; round++) {
@@ -61,6 +75,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     if (signal !== 'SIGKILL') throw new Error(`collector exited with code ${code} (signal ${signal}) instead of being killed:\n${`${collector.stdout}${collector.stderr}`.slice(-3000)}`);
     if (outcome === 'died') faultKills++;
     kills++;
+    compactions += collector.eventsNamed('day_compacted').length;
+    for (const repaired of collector.eventsNamed('lake_repaired')) repairs += countOf(repaired.finished) + countOf(repaired.undone);
     log(`kill ${kills}/${options.kills} after ${outcome === 'died' ? 'a publish (fault point)' : `${killAfterMs} ms`}; produced so far ${producer.produced()}`);
   }
   const produced = await producer.stop();
@@ -68,15 +84,40 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
   const catchUp = startCollector({ ...env, RUN_MODE: 'once' });
   const caughtUp = await catchUp.exited;
   if (caughtUp.code !== 0) throw new Error(`the catch-up run failed (${caughtUp.code ?? caughtUp.signal}):\n${`${catchUp.stdout}${catchUp.stderr}`.slice(-3000)}`);
-  return { kills, faultKills, produced, ...(await exactlyOnceFigures(outputDir, topic)) };
+  const figures: ChaosFigures = { kills, faultKills, produced, ...(await exactlyOnceFigures(outputDir, topic)) };
+  if (!options.compaction) return figures;
+  const compacted = await runCli(['compact'], { ...env, BOOTSTRAP_SERVERS: bootstrapServers() });
+  if (compacted.code !== 0) throw new Error(`the final compact failed (${compacted.code}):\n${`${compacted.stdout}${compacted.stderr}`.slice(-3000)}`);
+  const partsLeft = parquetFiles(outputDir).filter((file) => path.basename(file).startsWith('part-')).length;
+  return { ...figures, compactions, repairs, afterCompaction: { ...(await exactlyOnceFigures(outputDir, topic)), partsLeft } };
+}
+
+/** Compaction of every closed day at once (the chaos data's days are long over), locks that a killed daemon's successor soon takes over. */
+const COMPACTION_ENV = { COMPACTION_ENABLED: 'true', COMPACTION_GRACE_MS: '0', COMPACTION_LOCK_LEASE_MS: '1500', LOG_LEVEL: 'info' };
+/** Produce for 600 ms, then 1.4 s of quiet, in which the daemon flushes (500 ms) and compacts. */
+const BURSTS = { onMs: 600, offMs: 1400 };
+
+function countOf(value: unknown): number {
+  return Array.isArray(value) ? value.length : 0;
 }
 
 /** Produces batches of seed-shaped messages every 50 ms until stopped; stop() resolves with the count. */
-export function startContinuousProducer(topic: string, partitions: number, batchSize: number, kafka: TestKafka = testKafka()): { produced(): number; stop(): Promise<number> } {
+export function startContinuousProducer(
+  topic: string,
+  partitions: number,
+  batchSize: number,
+  kafka: TestKafka = testKafka(),
+  bursts: { readonly onMs: number; readonly offMs: number } | null = null,
+): { produced(): number; stop(): Promise<number> } {
   let produced = 0;
   let producing = true;
+  const started = Date.now();
   const loop = (async () => {
     while (producing) {
+      if (bursts !== null && (Date.now() - started) % (bursts.onMs + bursts.offMs) >= bursts.onMs) {
+        await sleep(50);
+        continue;
+      }
       const batch: TestMessage[] = Array.from({ length: batchSize }, (_, i) => {
         const n = produced + i;
         // Timestamps cross midnight now and then, so records of one partition sit in two day buffers.

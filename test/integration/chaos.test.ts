@@ -10,3 +10,13 @@ describe('chaos: SIGKILL at random moments while producing', () => {
     expect({ lost: figures.lost, duplicated: figures.duplicated, written: figures.written }).toEqual({ lost: 0, duplicated: 0, written: figures.produced });
   }, 600_000);
 });
+
+describe('chaos: SIGKILL at random moments while the daemon compacts closed days', () => {
+  it('loses nothing and duplicates nothing, before and after the last compaction', async () => {
+    const figures = await runChaos({ kills: 6, compaction: true });
+    process.stderr.write(`[chaos+compaction] ${JSON.stringify(figures)}\n`);
+    expect(figures.compactions).toBeGreaterThan(0);
+    expect({ lost: figures.lost, duplicated: figures.duplicated, written: figures.written }).toEqual({ lost: 0, duplicated: 0, written: figures.produced });
+    expect(figures.afterCompaction).toEqual({ lost: 0, duplicated: 0, written: figures.produced, partsLeft: 0 });
+  }, 600_000);
+});

@@ -1,0 +1,70 @@
+/**
+ * The daemon closes days by itself: two collectors of one group share OUTPUT_DIR, write parts,
+ * and compact each closed day once it is quiet; a late record lands in a part of its compacted day
+ * and is merged at the next pass. Read back with DuckDB at the seed's paths.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { killRunningCollectors, startCollector, type CliProcess } from '../harness/cli';
+import { exactlyOnceFigures } from '../harness/chaos';
+import { tempOutputDir } from '../harness/collector';
+import { createTopic, produce, uniqueName, waitUntil, type TestMessage } from '../harness/kafka';
+import { parquetFiles, queryFiles } from '../harness/lake';
+import { encodeEvent, marketEvent } from '../harness/market-data';
+
+const PARTITIONS = 4;
+const dayStart = (i: number): number => Date.UTC(2025, 9, 16 + i);
+const DAYS = ['2025/10/16', '2025/10/17'];
+
+function messages(day: number, count: number, from = 0): TestMessage[] {
+  return Array.from({ length: count }, (_, i) => {
+    const n = from + i;
+    const timestamp = dayStart(day) + n * 1000;
+    return { partition: n % PARTITIONS, key: String(n), value: encodeEvent(marketEvent(n, timestamp), 'msgpack'), timestamp };
+  });
+}
+
+afterEach(killRunningCollectors);
+
+async function rowsAt(outputDir: string, day: string, topic: string): Promise<{ n: number; d: number }> {
+  const [row] = await queryFiles([path.join(outputDir, day, `${topic}.parquet`)], 'SELECT count(*)::INTEGER AS n, count(DISTINCT (kafka_partition, kafka_offset))::INTEGER AS d FROM {files}');
+  return { n: Number(row.n), d: Number(row.d) };
+}
+
+it('two daemons sharing the lake compact each closed day into the seed path, and merge a late record', async () => {
+  const topic = uniqueName('daemon-compact');
+  await createTopic(topic, PARTITIONS);
+  await produce(topic, [...messages(0, 120), ...messages(1, 60)]);
+  const outputDir = tempOutputDir();
+  const env = {
+    OUTPUT_DIR: outputDir,
+    TOPICS: topic,
+    GROUP_ID: uniqueName('group'),
+    BATCH_SIZE: '25',
+    FLUSH_INTERVAL_MS: '500',
+    COMPACTION_ENABLED: 'true',
+    COMPACTION_GRACE_MS: '0',
+    LOG_LEVEL: 'info',
+  };
+  const collectors: CliProcess[] = [startCollector(env), startCollector(env)];
+  const compactedDays = (): boolean => DAYS.every((day) => existsSync(path.join(outputDir, day, `${topic}.parquet`)) && !existsSync(path.join(outputDir, day, topic)));
+  await waitUntil(async () => compactedDays(), { timeoutMs: 90_000, what: 'both days compacted' });
+  expect(await rowsAt(outputDir, DAYS[0], topic)).toEqual({ n: 120, d: 120 });
+  expect(await rowsAt(outputDir, DAYS[1], topic)).toEqual({ n: 60, d: 60 });
+  expect(existsSync(path.join(outputDir, DAYS[0], `_SUCCESS.${topic}.json`))).toBe(true);
+
+  // A late record of the first day: a part of that day first, then merged into its file.
+  await produce(topic, messages(0, 8, 120));
+  await waitUntil(async () => compactedDays() && (await rowsAt(outputDir, DAYS[0], topic)).n === 128, { timeoutMs: 90_000, what: 'the late records merged' });
+
+  for (const collector of collectors) collector.signal('SIGTERM');
+  for (const collector of collectors) expect((await collector.exited).code).toBe(0);
+  expect(await rowsAt(outputDir, DAYS[0], topic)).toEqual({ n: 128, d: 128 });
+  expect(parquetFiles(outputDir).filter((file) => path.basename(file).startsWith('part-'))).toEqual([]);
+  expect(await exactlyOnceFigures(outputDir, topic)).toEqual({ written: 188, lost: 0, duplicated: 0 });
+
+  // Both members ran the day closer; a (topic, day) is compacted by one of them at a time.
+  const compactions = collectors.flatMap((collector) => collector.eventsNamed('day_compacted'));
+  expect(compactions.length).toBeGreaterThanOrEqual(3);
+  expect(collectors.every((collector) => collector.eventsNamed('compaction_failed').length === 0)).toBe(true);
+});

@@ -42,6 +42,8 @@ export function connectionProperties(config: CollectorConfig): KafkaProperties {
  * auto-commit and the automatic offset store are off. A new group starts at the earliest offset:
  * a backup wants everything the broker still has. The prefetch queue is the memory budget's share
  * (see memory-plan.ts), unlike the seed's 1 GiB queue; KAFKA_PROPERTIES still overrides it.
+ * Cooperative-sticky assignment: a member joining or leaving (MAX_WORKERS processes, replicas)
+ * moves only the partitions that change owner, instead of revoking and publishing every one.
  */
 export function consumerProperties(config: CollectorConfig): KafkaProperties {
   return {
@@ -50,6 +52,7 @@ export function consumerProperties(config: CollectorConfig): KafkaProperties {
     'enable.auto.commit': false,
     'enable.auto.offset.store': false,
     'auto.offset.reset': 'earliest',
+    'partition.assignment.strategy': 'cooperative-sticky',
     'enable.partition.eof': false,
     'fetch.wait.max.ms': 100,
     'fetch.min.bytes': 1,

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { KafkaConsumer, type LibrdKafkaError, type TopicPartition, type TopicPartitionOffsetAndMetadata } from '@confluentinc/kafka-javascript';
 import { CollectorError } from '../errors';
 import type { KafkaProperties } from '../config/kafka-properties';
-import type { CommittedOffset, ConsumerClient, PartitionRef, RebalanceHandlers, SourceMessage, Watermarks } from './consumer-port';
+import { partitionKey, type CommittedOffset, type ConsumerClient, type PartitionRef, type RebalanceHandlers, type SourceMessage, type Watermarks } from './consumer-port';
 import { queryWatermarks } from './watermarks';
 
 /**
@@ -18,6 +18,13 @@ const ERR_ALL_BROKERS_DOWN = -187;
 const REACHABILITY_PROBE_MS = 2000;
 /** Between reads of the committed offsets while waiting for a commit to be stored. */
 const COMMIT_READ_BACK_INTERVAL_MS = 50;
+
+/** Cooperative rebalancing exists in the client but is missing from its type declarations. */
+interface IncrementalRebalancing {
+  rebalanceProtocol(): string;
+  incrementalAssign(partitions: TopicPartition[]): void;
+  incrementalUnassign(partitions: TopicPartition[]): void;
+}
 
 /** `commitCb` exists in the client but is missing from its type declarations. */
 interface CommitWithCallback {
@@ -212,17 +219,24 @@ export class KafkaSource implements ConsumerClient {
     this.handOffsPending++;
     // librdkafka waits for assign()/unassign(), so the hand-off may take the time it needs to
     // publish and commit; the consume loop waits on this promise meanwhile.
+    // Cooperative (incremental) rebalancing hands over only the partitions that move: the others
+    // keep their buffers and are not published early.
+    const incremental = this.consumer as unknown as IncrementalRebalancing;
     this.rebalance = previous.then(async () => {
       try {
+        const cooperative = incremental.rebalanceProtocol() === 'COOPERATIVE';
         if (error.code === ERR_ASSIGN_PARTITIONS) {
           await handlers.onAssigned(partitions);
-          this.consumer.assign(partitions);
-          this.assigned = partitions;
+          if (cooperative) incremental.incrementalAssign(partitions);
+          else this.consumer.assign(partitions);
+          this.assigned = cooperative ? [...this.assigned, ...partitions] : partitions;
           this.assignmentReceived = true;
         } else if (error.code === ERR_REVOKE_PARTITIONS) {
           await handlers.onRevoking(partitions);
-          this.consumer.unassign();
-          this.assigned = [];
+          if (cooperative) incremental.incrementalUnassign(partitions);
+          else this.consumer.unassign();
+          const revoked = new Set(partitions.map(({ topic, partition }) => partitionKey(topic, partition)));
+          this.assigned = cooperative ? this.assigned.filter(({ topic, partition }) => !revoked.has(partitionKey(topic, partition))) : [];
         } else {
           handlers.onRebalanceError(error);
           this.consumer.unassign();

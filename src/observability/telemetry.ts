@@ -21,13 +21,14 @@ export class Telemetry implements PipelineEvents {
 
   partitionsAssigned(partitions: readonly PartitionRef[]): void {
     this.metrics.rebalances.inc({ type: 'assign' });
-    this.metrics.assignedPartitions.set(partitions.length);
+    // Incremental (cooperative) hand-offs add and remove partitions; eager ones remove all, then add all.
+    this.metrics.assignedPartitions.inc(partitions.length);
     this.logger.info({ event: 'partitions_assigned', partitions: describePartitions(partitions) }, 'partitions assigned');
   }
 
   partitionsRevoked(partitions: readonly PartitionRef[]): void {
     this.metrics.rebalances.inc({ type: 'revoke' });
-    this.metrics.assignedPartitions.set(0);
+    this.metrics.assignedPartitions.dec(partitions.length);
     // A partition that left this member must not keep reporting its last values.
     for (const { topic, partition } of partitions) {
       this.metrics.committedOffset.remove({ topic, partition: String(partition) });
@@ -38,6 +39,8 @@ export class Telemetry implements PipelineEvents {
 
   rebalanceFailed(error: unknown): void {
     this.metrics.rebalances.inc({ type: 'error' });
+    // The member unassigns everything and rejoins.
+    this.metrics.assignedPartitions.set(0);
     this.logger.error({ event: 'rebalance_failed', err: error }, 'rebalance hand-off failed');
   }
 

@@ -10,6 +10,7 @@ import { LagMonitor } from './observability/lag';
 import type { Logger } from './observability/logger';
 import { CollectorMetrics } from './observability/metrics';
 import { Telemetry } from './observability/telemetry';
+import { availableCores, consumerProcesses, encoderThreads } from './cluster/process-count';
 import { EncoderPool } from './parquet/worker-pool';
 import type { TopicProgress } from './pipeline/events';
 import { Pipeline } from './pipeline/pipeline';
@@ -75,7 +76,7 @@ export class CollectorApp implements HealthSource {
     this.now = options.now ?? Date.now;
     this.onProgress = options.onProgress;
     this.pool = new EncoderPool({
-      size: config.flush.maxWorkers,
+      size: encoderThreads(config.workers.encoderThreads, availableCores(), consumerProcesses(config.workers.processes, availableCores())),
       options: { compression: config.output.compression, rowGroupSize: config.output.rowGroupSize },
     });
     this.source = options.consumer ?? new KafkaSource({ properties: consumerProperties(config), subscription: subscription(config), consumeTimeoutMs: CONSUME_TIMEOUT_MS });

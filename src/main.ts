@@ -1,7 +1,12 @@
 #!/usr/bin/env node
 import { setTimeout as sleep } from 'node:timers/promises';
 import { getHeapStatistics } from 'node:v8';
+import cluster from 'node:cluster';
 import { CollectorApp } from './app';
+import { ClusterPrimary } from './cluster/primary';
+import { availableCores, consumerProcesses } from './cluster/process-count';
+import { processRole, workerConfig } from './cluster/roles';
+import { WorkerLink } from './cluster/worker-link';
 import { parseCommandLine, type CommandLine } from './command-line';
 import { runCompactCommand } from './commands/compact-cli';
 import { runInspectCommand } from './commands/inspect-cli';
@@ -91,18 +96,32 @@ function print(text: string, code: number): number {
   return code;
 }
 
-async function run({ config, redacted, file }: LoadedConfig): Promise<number> {
-  const logger = createLogger({ level: config.log.level, format: config.log.format, terminal: process.stdout.isTTY === true });
-  logger.info({ event: 'config_loaded', version: COLLECTOR_VERSION, file: file ?? null, config: redacted, runtime: runtimeSettings(config) }, 'configuration loaded');
-  const progress = config.mode === 'once' ? createProgressReporter(logger, process.stderr.isTTY === true) : undefined;
+async function run(loaded: LoadedConfig): Promise<number> {
+  const role = processRole(cluster.isWorker, consumerProcesses(loaded.config.workers.processes, availableCores()), process.env);
+  const config = role.kind === 'worker' ? workerConfig(loaded.config, role) : loaded.config;
+  const baseLogger = createLogger({ level: config.log.level, format: config.log.format, terminal: process.stdout.isTTY === true });
+  const logger = role.kind === 'worker' ? baseLogger.child({ worker: role.index, pid: process.pid }) : baseLogger;
+  if (role.kind !== 'worker') {
+    logger.info({ event: 'config_loaded', version: COLLECTOR_VERSION, file: loaded.file ?? null, config: loaded.redacted, runtime: runtimeSettings(config), processes: role.kind === 'primary' ? role.processes : 1 }, 'configuration loaded');
+  }
+  const progress = config.mode === 'once' && role.kind !== 'worker' ? createProgressReporter(logger, process.stderr.isTTY === true) : undefined;
+  if (role.kind === 'primary') {
+    try {
+      return await runPrimary(new ClusterPrimary({ config, logger, processes: role.processes, onProgress: progress?.update }), logger, config.shutdown.deadlineMs);
+    } finally {
+      progress?.stop();
+    }
+  }
   let app: CollectorApp;
+  let link: WorkerLink | null = null;
   try {
-    app = new CollectorApp({ config, logger, onProgress: progress?.update });
+    app = new CollectorApp({ config, logger, onProgress: role.kind === 'worker' ? (update) => link?.reportProgress(update) : progress?.update });
   } catch (error) {
     logger.fatal({ event: 'start_failed', err: error }, `cannot build the collector: ${describeError(error)}`);
     return EXIT_FAILED;
   }
-  const signals = installSignalHandlers(app, logger, config.shutdown.deadlineMs);
+  if (role.kind === 'worker') link = new WorkerLink(app.metrics.registry);
+  const signals = link === null ? installSignalHandlers(app, logger, config.shutdown.deadlineMs) : followPrimary(link, app, logger, config.shutdown.deadlineMs);
   try {
     // A signal ends either mode: app.stop() drains the pipeline the run is waiting on.
     if (config.mode === 'once') {
@@ -119,8 +138,62 @@ async function run({ config, redacted, file }: LoadedConfig): Promise<number> {
     await Promise.race([app.stop('fatal error').catch(() => undefined), sleep(config.shutdown.deadlineMs, undefined, { ref: false })]);
     return EXIT_FAILED;
   } finally {
+    link?.close();
     progress?.stop();
   }
+}
+
+/**
+ * The primary of several consumer processes owns the signals: the first SIGTERM/SIGINT asks every
+ * process to drain and leave under the deadline; a second one, or the deadline, ends them at once.
+ */
+async function runPrimary(primary: ClusterPrimary, logger: Logger, deadlineMs: number): Promise<number> {
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (signalled) {
+      logger.warn({ event: 'shutdown_forced', signal }, 'second signal: ending every consumer process now; unpublished records are re-read on the next start');
+      primary.kill();
+      process.exit(EXIT_SECOND_SIGNAL);
+    }
+    signalled = true;
+    logger.info({ event: 'signal', signal, deadlineMs }, 'signal received: stopping gracefully');
+    setTimeout(() => {
+      logger.error({ event: 'shutdown_deadline', deadlineMs }, 'graceful stop took too long: ending every consumer process; unpublished records are re-read on the next start');
+      primary.kill();
+      process.exit(EXIT_FAILED);
+    }, deadlineMs).unref();
+    primary.stop(`signal ${signal}`);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  const code = await primary.run();
+  logger.info({ event: 'shutdown_complete', code }, 'stopped');
+  return code;
+}
+
+/**
+ * A consumer process stops when its primary asks, or when the primary is gone; a terminal's Ctrl-C
+ * reaches the whole process group, so SIGINT is left to the primary. A SIGTERM sent to this
+ * process alone stops it gracefully too.
+ */
+function followPrimary(link: WorkerLink, app: CollectorApp, logger: Logger, deadlineMs: number): { stopped: Promise<void> } {
+  let resolveStopped: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => {
+    resolveStopped = resolve;
+  });
+  const stop = (reason: string): void => {
+    logger.info({ event: 'signal', reason, deadlineMs }, 'asked to stop: stopping gracefully');
+    setTimeout(() => {
+      logger.error({ event: 'shutdown_deadline', deadlineMs }, 'graceful stop took too long: exiting; unpublished records are re-read on the next start');
+      process.exit(EXIT_FAILED);
+    }, deadlineMs).unref();
+    void app.stop(reason).then(resolveStopped, resolveStopped);
+  };
+  process.on('SIGINT', () => undefined);
+  process.on('SIGTERM', () => stop('signal SIGTERM'));
+  link.onStop(stop);
+  link.reportHealth(app);
+  return { stopped };
 }
 
 /**

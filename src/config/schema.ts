@@ -96,6 +96,12 @@ convict.addFormats({
     },
     coerce: toBoolean,
   },
+  'auto-count': {
+    validate(value: unknown): void {
+      if (value !== 'auto') assertPositiveInteger(value);
+    },
+    coerce: (value: unknown): unknown => (typeof value === 'string' && value.trim().toLowerCase() === 'auto' ? 'auto' : toInteger(value)),
+  },
   'auto-boolean': {
     validate(value: unknown): void {
       if (value !== 'auto' && typeof value !== 'boolean') throw new Error(`must be auto, or one of ${[...TRUE_WORDS, ...FALSE_WORDS].join('/')}`);
@@ -245,11 +251,19 @@ export const configSchema = {
       default: 256 * 1024 * 1024,
       env: 'MEMORY_BUDGET_BYTES',
     },
-    maxWorkers: {
-      doc: 'Worker threads encoding Parquet (the seed\'s MAX_WORKERS).',
-      format: 'positive-int',
-      default: 2,
+  },
+  workers: {
+    processes: {
+      doc: 'Consumer processes (the seed\'s MAX_WORKERS, parallel processing): each is a member of the group running the whole pipeline on its share of the partitions and of MEMORY_BUDGET_BYTES; one primary process serves HTTP and signals. auto: the cores available to the process (cgroup CPU limits respected).',
+      format: 'auto-count',
+      default: 'auto' as number | 'auto',
       env: 'MAX_WORKERS',
+    },
+    encoderThreads: {
+      doc: 'Worker threads encoding Parquet in each consumer process (MAX_WORKERS meant these before version 0.2). auto: the available cores divided by the consumer processes, at least 1.',
+      format: 'auto-count',
+      default: 'auto' as number | 'auto',
+      env: 'ENCODER_THREADS',
     },
   },
   once: {

@@ -1,5 +1,4 @@
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { Registry } from 'prom-client';
 import { CollectorError } from '../errors';
 
 /** Liveness, readiness and metrics over HTTP. The checks themselves belong to the app. */
@@ -17,6 +16,12 @@ export interface HealthSource {
   readiness(): Promise<HealthCheck[]>;
 }
 
+/** The text of /metrics: a process's registry, or the primary's aggregation over its consumer processes. */
+export interface MetricsSource {
+  readonly contentType: string;
+  metrics(): Promise<string>;
+}
+
 export interface HttpServerOptions {
   readonly host: string;
   readonly port: number;
@@ -26,7 +31,7 @@ export class HttpServer {
   private readonly app: FastifyInstance;
   private readonly options: HttpServerOptions;
 
-  constructor(options: HttpServerOptions, health: HealthSource, registry: Registry) {
+  constructor(options: HttpServerOptions, health: HealthSource, registry: MetricsSource) {
     this.options = options;
     this.app = Fastify({ logger: false });
     this.app.get('/healthz', async (_request, reply) => {

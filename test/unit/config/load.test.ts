@@ -106,7 +106,9 @@ describe('loadConfig', () => {
       [{ SKIP_EXISTING_CHECK: 'no' }, 'skipExistingCheck', false],
       [{ MAX_MESSAGES: '' }, 'once.maxMessages', null],
       [{ MAX_MESSAGES: '500' }, 'once.maxMessages', 500],
-      [{ MAX_WORKERS: '4' }, 'flush.maxWorkers', 4],
+      [{ MAX_WORKERS: '4' }, 'workers.processes', 4],
+      [{ MAX_WORKERS: 'auto' }, 'workers.processes', 'auto'],
+      [{ ENCODER_THREADS: '3' }, 'workers.encoderThreads', 3],
       [{ BATCH_SIZE: ' 50000 ' }, 'flush.maxRows', 50000],
       [{ BOOTSTRAP_SERVERS: '192.168.1.110:19092' }, 'kafka.bootstrapServers', '192.168.1.110:19092'],
       [{ OUTPUT_DIR: '/app/output' }, 'output.dir', '/app/output'],
@@ -121,7 +123,7 @@ describe('loadConfig', () => {
   describe('rejects bad values, naming each key and its variable', () => {
     it.each<[string, NodeJS.ProcessEnv, unknown, string[]]>([
       ['a wrong type', { BATCH_SIZE: 'abc' }, {}, ['flush.maxRows (BATCH_SIZE): must be a positive integer: value was "abc"']],
-      ['zero', { MAX_WORKERS: '0' }, {}, ['flush.maxWorkers (MAX_WORKERS): must be a positive integer']],
+      ['zero', { MAX_WORKERS: '0' }, {}, ['workers.processes (MAX_WORKERS): must be a positive integer']],
       ['a fraction', { MAX_MESSAGES: '1.5' }, {}, ['once.maxMessages (MAX_MESSAGES): must be a positive integer']],
       ['a bad enum', { COMPRESSION: 'foo' }, {}, ['output.compression (COMPRESSION): must be one of the possible values']],
       ['a bad log level', { LOG_LEVEL: 'loud' }, {}, ['log.level (LOG_LEVEL)']],

@@ -1,0 +1,32 @@
+import type { CollectorConfig } from '../config/schema';
+import { WORKER_ENV } from './protocol';
+
+/** What this process is: the only one, the primary of several consumer processes, or one of them. */
+export type ProcessRole =
+  | { readonly kind: 'single' }
+  | { readonly kind: 'primary'; readonly processes: number }
+  | { readonly kind: 'worker'; readonly index: number; readonly processes: number };
+
+export function processRole(isClusterWorker: boolean, processes: number, env: NodeJS.ProcessEnv): ProcessRole {
+  if (isClusterWorker) {
+    return { kind: 'worker', index: Number(env[WORKER_ENV.index] ?? '0'), processes: Number(env[WORKER_ENV.processes] ?? String(processes)) };
+  }
+  return processes > 1 ? { kind: 'primary', processes } : { kind: 'single' };
+}
+
+/**
+ * A consumer process's configuration: no HTTP (the primary serves it), its share of the memory
+ * budget, and a static group member id of its own when the user set one (two members sharing one
+ * would fence each other out).
+ */
+export function workerConfig(config: CollectorConfig, role: { readonly index: number; readonly processes: number }): CollectorConfig {
+  const properties = config.kafka.properties.map(([name, value]): [string, string | number | boolean] =>
+    name === 'group.instance.id' ? [name, `${String(value)}-w${role.index}`] : [name, value],
+  );
+  return {
+    ...config,
+    http: { ...config.http, enabled: false },
+    flush: { ...config.flush, memoryBudgetBytes: Math.floor(config.flush.memoryBudgetBytes / role.processes) },
+    kafka: { ...config.kafka, properties },
+  };
+}

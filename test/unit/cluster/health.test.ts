@@ -20,7 +20,7 @@ describe('health over consumer processes', () => {
       ok: false,
       detail: 'worker 1: no consume iteration for 9 ms',
     });
-    expect(combinedLiveness([report(0), report(1, { reportedAtMs: 0 })], 2, 5000, 3000)).toMatchObject({ ok: false, detail: 'worker 1: no report for 5000 ms' });
+    expect(combinedLiveness([report(0, { reportedAtMs: 4000 }), report(1, { reportedAtMs: 0 })], 2, 5000, 3000)).toMatchObject({ ok: false, detail: 'worker 1: no report for 5000 ms' });
   });
 
   it('is ready when every check passes in every process and all are up, naming the process that fails', () => {

@@ -62,7 +62,7 @@ export class CollectorApp implements HealthSource {
       options: { compression: config.output.compression, rowGroupSize: config.output.rowGroupSize },
     });
     this.source = new KafkaSource(
-      { properties: consumerProperties(config), subscription: subscription(config), consumeTimeoutMs: CONSUME_TIMEOUT_MS },
+      { properties: consumerProperties(config), subscription: subscription(config), consumeTimeoutMs: CONSUME_TIMEOUT_MS, logger },
       {
         onAssigned: (partitions) => this.onAssigned(partitions),
         onRevoking: (partitions) => this.pipeline.onRevoking(partitions),
@@ -151,7 +151,7 @@ export class CollectorApp implements HealthSource {
     const unwritable = await probeWritableDir(this.config.output.dir, { create: false });
     return [
       { name: 'not-stopping', ok: this.stopping === null },
-      { name: 'kafka-connected', ok: this.source.isConnected && this.source.brokersReachable },
+      { name: 'kafka-connected', ok: this.source.isConnected && this.source.brokersReachable && this.source.connectionProblem === undefined, detail: this.source.connectionProblem },
       { name: 'group-assignment', ok: this.source.hasAssignment },
       { name: 'output-writable', ok: unwritable === null && !this.pipeline.isWriteFailing, detail: unwritable ?? undefined },
     ];

@@ -84,9 +84,10 @@ function print(text: string, code: number): number {
   return code;
 }
 
-async function run({ config, redacted, file }: LoadedConfig): Promise<number> {
+async function run({ config, redacted, file, warnings }: LoadedConfig): Promise<number> {
   const logger = createLogger({ level: config.log.level, format: config.log.format, terminal: process.stdout.isTTY === true });
   logger.info({ event: 'config_loaded', version: COLLECTOR_VERSION, file: file ?? null, config: redacted, runtime: runtimeSettings(config) }, 'configuration loaded');
+  for (const { key, env, message } of warnings) logger.warn({ event: 'config_warning', key, env }, message);
   const progress = config.mode === 'once' ? createProgressReporter(logger, process.stderr.isTTY === true) : undefined;
   let app: CollectorApp;
   try {

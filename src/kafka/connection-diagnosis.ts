@@ -13,6 +13,8 @@ export interface ConnectionCause {
   readonly text: string;
   /** The broker it happened with, as librdkafka names it (`ssl://host:port/bootstrap`), if known. */
   readonly broker: string | null;
+  /** A log line explains; an error event only names the kind. */
+  readonly from: 'log' | 'error-event';
 }
 
 /** The fields of the client's `event.log` payload this module reads. */
@@ -58,7 +60,7 @@ export function diagnoseLog(log: LibrdkafkaLog): ConnectionCause | null {
   const broker = match?.[1] ?? null;
   const text = match?.[2] ?? log.message.trim();
   const kind = classify(text);
-  return kind === null ? null : { kind, text, broker };
+  return kind === null ? null : { kind, text, broker, from: 'log' };
 }
 
 /**
@@ -69,22 +71,25 @@ export function diagnoseError(error: LibrdkafkaErrorEvent): ConnectionCause | nu
   const text = error.message.trim();
   if (!/^(ssl error|authentication failure)$/i.test(text) && !/SSL handshake failed|SASL authentication/i.test(text)) return null;
   const kind = classify(text);
-  return kind === null ? null : { kind, text, broker: null };
+  return kind === null ? null : { kind, text, broker: null, from: 'error-event' };
 }
 
 /**
- * The cause to keep when `next` arrives after `current`: an error event's bare code text never
- * replaces the log line that explained the same kind of failure.
+ * The cause to keep when `next` arrives after `current`. An error event's bare code text never
+ * replaces a log line's explanation; librdkafka words one failure several ways (with and without
+ * its advice, as retries go on), and the fuller wording is kept.
  */
 export function mergeCause(current: ConnectionCause | null, next: ConnectionCause | null): ConnectionCause | null {
   if (next === null) return current;
-  if (current !== null && current.kind === next.kind && next.broker === null && current.broker !== null) return current;
+  if (current === null) return next;
+  if (next.from === 'error-event' && current.from === 'log') return current;
+  if (next.kind === current.kind && next.text.length <= current.text.length) return current;
   return next;
 }
 
-/** Two causes are one for logging when they are the same failure, whichever broker said it. */
+/** One cause for logging: the same kind of failure, whichever broker and wording said it. */
 export function sameCause(a: ConnectionCause | null, b: ConnectionCause | null): boolean {
-  return a !== null && b !== null && a.kind === b.kind && a.text === b.text;
+  return a !== null && b !== null && a.kind === b.kind;
 }
 
 /** One line for a user: the kind, librdkafka's text, what to check. */

@@ -8,6 +8,7 @@ import { describeCause, diagnoseError, diagnoseLog, mergeCause, sameCause, type 
 const WRONG_CA =
   '[thrd:ssl://127.0.0.1:43129/bootstrap]: ssl://127.0.0.1:43129/bootstrap: SSL handshake failed: error:0A000086:SSL routines::certificate verify failed: broker certificate could not be verified, verify that ssl.ca.location is correctly configured or root CA certificates are installed (install ca-certificates package) (after 267ms in state SSL_HANDSHAKE)';
 const WRONG_CA_AGAIN = WRONG_CA.replace('(after 267ms in state SSL_HANDSHAKE)', '(after 49ms in state SSL_HANDSHAKE, 1 identical error(s) suppressed)');
+const WRONG_CA_SHORT = '[thrd:ssl://127.0.0.1:43129/bootstrap]: ssl://127.0.0.1:43129/bootstrap: error:0A000086:SSL routines::certificate verify failed (after 3ms in state SSL_HANDSHAKE)';
 const WRONG_PASSWORD =
   '[thrd:sasl_plaintext://127.0.0.1:40653/bootstrap]: sasl_plaintext://127.0.0.1:40653/bootstrap: SASL authentication error: Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512 (after 370ms in state AUTH_REQ)';
 const TLS_TO_PLAINTEXT =
@@ -33,9 +34,12 @@ describe('diagnoseLog', () => {
     expect(cause?.text).toMatch(text);
   });
 
-  it('drops the retry timing, so a repeated failure is the same cause', () => {
-    expect(sameCause(diagnoseLog(log(WRONG_CA)), diagnoseLog(log(WRONG_CA_AGAIN)))).toBe(true);
+  it('drops the retry timing; the same kind of failure in other words is the same cause', () => {
+    expect(diagnoseLog(log(WRONG_CA_AGAIN))).toEqual(diagnoseLog(log(WRONG_CA)));
+    expect(diagnoseLog(log(WRONG_CA_SHORT))).toMatchObject({ kind: 'certificate-verify', text: 'error:0A000086:SSL routines::certificate verify failed' });
+    expect(sameCause(diagnoseLog(log(WRONG_CA)), diagnoseLog(log(WRONG_CA_SHORT)))).toBe(true);
     expect(sameCause(diagnoseLog(log(WRONG_CA)), diagnoseLog(log(WRONG_PASSWORD)))).toBe(false);
+    expect(sameCause(null, null)).toBe(false);
   });
 
   it('ignores informational lines and lines that name no cause', () => {
@@ -45,7 +49,7 @@ describe('diagnoseLog', () => {
   });
 
   it('keeps a line without the thread prefix whole', () => {
-    expect(diagnoseLog(log('SASL authentication error: bad'))).toEqual({ kind: 'sasl-authentication', text: 'SASL authentication error: bad', broker: null });
+    expect(diagnoseLog(log('SASL authentication error: bad'))).toEqual({ kind: 'sasl-authentication', text: 'SASL authentication error: bad', broker: null, from: 'log' });
   });
 });
 
@@ -54,7 +58,7 @@ describe('diagnoseError', () => {
     ['ssl error', 'ssl-handshake'],
     ['authentication failure', 'sasl-authentication'],
   ])('"%s" is a %s cause without a broker', (message, kind) => {
-    expect(diagnoseError({ message })).toEqual({ kind, text: message, broker: null });
+    expect(diagnoseError({ message })).toEqual({ kind, text: message, broker: null, from: 'error-event' });
   });
 
   it.each(['broker transport failure', 'all broker connections are down', 'Local: Timed out'])('"%s" names no cause', (message) => {
@@ -66,8 +70,16 @@ describe('mergeCause', () => {
   const fromLog = diagnoseLog(log(WRONG_PASSWORD)) as ConnectionCause;
   const fromError = diagnoseError({ message: 'authentication failure' }) as ConnectionCause;
 
-  it('keeps the explaining log line when the bare error code of the same kind follows', () => {
+  it('keeps the explaining log line when a bare error code follows, whatever its kind', () => {
     expect(mergeCause(fromLog, fromError)).toBe(fromLog);
+    expect(mergeCause(fromLog, diagnoseError({ message: 'ssl error' }))).toBe(fromLog);
+  });
+
+  it('keeps the fuller wording of the same failure', () => {
+    const full = diagnoseLog(log(WRONG_CA)) as ConnectionCause;
+    const short = diagnoseLog(log(WRONG_CA_SHORT)) as ConnectionCause;
+    expect(mergeCause(full, short)).toBe(full);
+    expect(mergeCause(short, full)).toBe(full);
   });
 
   it('takes the error when nothing better is known, and a new kind over an old one', () => {

@@ -10,8 +10,17 @@
 #   docker buildx build --platform linux/amd64,linux/arm64 -t redpanda-parquet-collector .
 # The build stage compiles natively for the target platform (under QEMU on a foreign host: slow,
 # but it needs nothing arch-specific).
+#
+# Build and run (the commit is shown by the collector_build_info metric):
+#   docker build --build-arg COLLECTOR_COMMIT=$(git rev-parse --short=12 HEAD) -t redpanda-parquet-collector .
+#   docker run -d --name collector --stop-timeout 30 -p 127.0.0.1:8080:8080 \
+#     -e BOOTSTRAP_SERVERS=broker:9092 -v /data/datalake/redpanda_backup:/app/output redpanda-parquet-collector
+# --stop-timeout 30: Docker's default 10 s is shorter than SHUTDOWN_DEADLINE_MS (25 s), after which
+# a SIGKILL would cut the final publish and commit short (nothing is lost, but the work is redone).
 
-ARG NODE_VERSION=22
+# The Node major the test suite runs on (package.json engines, the development machine, CI): the
+# compiled addon and every test are known good on it. Change it together with the test runtime.
+ARG NODE_VERSION=20
 
 FROM node:${NODE_VERSION}-bookworm-slim AS build
 # The same package list as scripts/setup.sh (test/unit/deploy checks that they agree).
@@ -43,6 +52,8 @@ RUN npm run build \
  && test -f dist/main.js && test -f dist/node-options.js && test -f dist/parquet/encode-worker.js
 
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
+# The git commit this image was built from; .git is not in the build context.
+ARG COLLECTOR_COMMIT=unknown
 # Runtime counterparts of the -dev packages of the build stage; tini forwards signals as PID 1.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
@@ -50,7 +61,8 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \
     OUTPUT_DIR=/app/output \
-    HTTP_PORT=8080
+    HTTP_PORT=8080 \
+    COLLECTOR_COMMIT=${COLLECTOR_COMMIT}
 WORKDIR /app
 # dist/version.js reads ../package.json; the worker pool loads dist/parquet/encode-worker.js.
 COPY --from=build /app/package.json /app/package-lock.json ./
@@ -71,5 +83,6 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
 # The launcher execs Node with the heap limits planned from MEMORY_BUDGET_BYTES and the malloc
 # settings (see bin/redpanda-parquet-collector), so Node is still tini's direct child.
 # Arguments go to the collector: `docker run IMAGE --once`, `docker run IMAGE --print-config`.
-ENTRYPOINT ["/usr/bin/tini", "--", "bin/redpanda-parquet-collector"]
+# An absolute path: a `--workdir` or a Kubernetes workingDir must not change what runs.
+ENTRYPOINT ["/usr/bin/tini", "--", "/app/bin/redpanda-parquet-collector"]
 CMD []

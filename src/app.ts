@@ -79,7 +79,7 @@ export class CollectorApp implements HealthSource {
       size: encoderThreads(config.workers.encoderThreads, availableCores(), consumerProcesses(config.workers.processes, availableCores())),
       options: { compression: config.output.compression, rowGroupSize: config.output.rowGroupSize },
     });
-    this.source = options.consumer ?? new KafkaSource({ properties: consumerProperties(config), subscription: subscription(config), consumeTimeoutMs: CONSUME_TIMEOUT_MS });
+    this.source = options.consumer ?? new KafkaSource({ properties: consumerProperties(config), subscription: subscription(config), consumeTimeoutMs: CONSUME_TIMEOUT_MS, logger });
     const instanceId = newInstanceId();
     const telemetry = new Telemetry(logger, this.metrics);
     this.pipeline = new Pipeline(
@@ -228,7 +228,7 @@ export class CollectorApp implements HealthSource {
     const writeFailing = this.pipeline.isWriteFailing ? 'writing files fails and is retried (see write_failed in the log); consuming waits for the output' : undefined;
     return [
       { name: 'not-stopping', ok: this.stopping === null },
-      { name: 'kafka-connected', ok: this.source.isConnected && this.source.brokersReachable },
+      { name: 'kafka-connected', ok: this.source.isConnected && this.source.brokersReachable && this.source.connectionProblem === undefined, detail: this.source.connectionProblem },
       { name: 'group-assignment', ok: this.pipeline.hasAssignment },
       { name: 'output-writable', ok: unwritable === null && writeFailing === undefined, detail: unwritable ?? writeFailing },
     ];

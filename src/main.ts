@@ -103,6 +103,7 @@ async function run(loaded: LoadedConfig): Promise<number> {
   const logger = role.kind === 'worker' ? baseLogger.child({ worker: role.index, pid: process.pid }) : baseLogger;
   if (role.kind !== 'worker') {
     logger.info({ event: 'config_loaded', version: COLLECTOR_VERSION, file: loaded.file ?? null, config: loaded.redacted, runtime: runtimeSettings(config), processes: role.kind === 'primary' ? role.processes : 1 }, 'configuration loaded');
+    for (const { key, env, message } of loaded.warnings) logger.warn({ event: 'config_warning', key, env }, message);
   }
   const progress = config.mode === 'once' && role.kind !== 'worker' ? createProgressReporter(logger, process.stderr.isTTY === true) : undefined;
   if (role.kind === 'primary') {

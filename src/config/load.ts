@@ -4,6 +4,7 @@ import convict from 'convict';
 import { CollectorError } from '../errors';
 import { probeWritableDir } from './output-dir';
 import { configSchema, schemaKeys, toPropertyList, type CollectorConfig } from './schema';
+import { seedVariableWarnings, type ConfigWarning } from './seed-variables';
 
 /**
  * Loads defaults, then the config file, then environment variables (which win over the file),
@@ -33,6 +34,8 @@ export interface LoadedConfig {
   readonly config: CollectorConfig;
   readonly redacted: RedactedConfig;
   readonly file?: string;
+  /** Settings that are valid but have no effect here; logged once at start-up. */
+  readonly warnings: readonly ConfigWarning[];
 }
 
 export class ConfigInvalidError extends CollectorError {
@@ -93,23 +96,35 @@ interface Candidate {
   readonly redacted: RedactedConfig;
   readonly file?: string;
   readonly problems: readonly ConfigProblem[];
+  /** Keys given by the file, the environment or the command line rather than left at the default. */
+  readonly setKeys: ReadonlySet<string>;
 }
 
 function readConfig(options: LoadConfigOptions): Candidate {
   const file = resolveConfigFile(options);
-  const instance = createInstance(options.env ?? process.env);
+  const env = options.env ?? process.env;
+  const instance = createInstance(env);
   const problems: ConfigProblem[] = [];
-  if (file !== undefined) problems.push(...fileProblems(instance, file));
-  for (const [key, value] of Object.entries(options.overrides ?? {})) instance.set(key, value);
+  const setKeys = new Set(KEYS.filter(({ env: name }) => name !== undefined && env[name] !== undefined).map(({ key }) => key));
+  if (file !== undefined) {
+    const read = readFile(instance, file);
+    problems.push(...read.problems);
+    read.keys.forEach((key) => setKeys.add(key));
+  }
+  for (const [key, value] of Object.entries(options.overrides ?? {})) {
+    instance.set(key, value);
+    setKeys.add(key);
+  }
   problems.push(...schemaProblems(instance));
   const config = instance.getProperties() as unknown as CollectorConfig;
   problems.push(...crossFieldProblems(config));
-  return { config, redacted: redact(config), file, problems };
+  return { config, redacted: redact(config), file, problems, setKeys };
 }
 
 function accept(candidate: Candidate, problems: readonly ConfigProblem[]): LoadedConfig {
   if (problems.length > 0) throw new ConfigInvalidError(problems, candidate.file);
-  return { config: candidate.config, redacted: candidate.redacted, file: candidate.file };
+  const warnings = seedVariableWarnings(candidate.config, (key) => candidate.setKeys.has(key));
+  return { config: candidate.config, redacted: candidate.redacted, file: candidate.file, warnings };
 }
 
 /** Defaults plus the environment; `args: []` keeps convict away from our own command line. */
@@ -119,19 +134,31 @@ function createInstance(env: NodeJS.ProcessEnv) {
 
 type ConvictInstance = ReturnType<typeof createInstance>;
 
-/** Read here rather than by convict, to name the file in every problem and to convert the properties object. */
-function fileProblems(instance: ConvictInstance, file: string): ConfigProblem[] {
+/**
+ * Read here rather than by convict, to name the file in every problem and to convert the
+ * properties object; returns the keys the file sets too.
+ */
+function readFile(instance: ConvictInstance, file: string): { problems: ConfigProblem[]; keys: string[] } {
   let content: unknown;
   try {
     content = JSON.parse(readFileSync(file, 'utf8')) as unknown;
   } catch (error) {
     const reason = error instanceof SyntaxError ? `is not valid JSON: ${error.message}` : `cannot be read: ${(error as Error).message}`;
-    return [{ key: null, message: `config file ${file} ${reason}` }];
+    return { problems: [{ key: null, message: `config file ${file} ${reason}` }], keys: [] };
   }
-  if (!isRecord(content)) return [{ key: null, message: `config file ${file} must hold a JSON object` }];
+  if (!isRecord(content)) return { problems: [{ key: null, message: `config file ${file} must hold a JSON object` }], keys: [] };
   // load() applies the environment again afterwards: environment variables win over the file.
   instance.load(withPropertyList(content));
-  return [];
+  return { problems: [], keys: KEYS.map(({ key }) => key).filter((key) => hasPath(content, key)) };
+}
+
+function hasPath(content: Record<string, unknown>, key: string): boolean {
+  let node: unknown = content;
+  for (const segment of key.split('.')) {
+    if (!isRecord(node) || !(segment in node)) return false;
+    node = node[segment];
+  }
+  return true;
 }
 
 function withPropertyList(content: Record<string, unknown>): Record<string, unknown> {

@@ -228,7 +228,7 @@ export const configSchema = {
   },
   flush: {
     maxRows: {
-      doc: 'Rows in one (topic, day) buffer that seal it into a file (the seed\'s BATCH_SIZE).',
+      doc: 'Upper bound of rows per file (the seed\'s BATCH_SIZE): a (topic, day) buffer is sealed into a file at this many rows, or earlier at FLUSH_MAX_BYTES, at FLUSH_INTERVAL_MS, when the memory budget needs room, on a rebalance and at shutdown.',
       format: 'positive-int',
       default: 100000,
       env: 'BATCH_SIZE',
@@ -268,7 +268,7 @@ export const configSchema = {
   },
   once: {
     maxMessages: {
-      doc: 'One-shot mode: at most this many messages per topic (the seed\'s MAX_MESSAGES). Empty: no limit.',
+      doc: 'One-shot mode: at most this many messages per topic (the seed\'s MAX_MESSAGES). Empty: no limit. The daemon ignores it and warns at start-up.',
       format: 'optional-positive-int',
       default: null as number | null,
       nullable: true,
@@ -276,7 +276,7 @@ export const configSchema = {
     },
   },
   skipExistingCheck: {
-    doc: 'Accepted for the seed\'s scripts and ignored: files are never overwritten and the collector always resumes from committed offsets.',
+    doc: 'Accepted for the seed\'s scripts and ignored (a warning at start-up when set): the seed chose between overwriting a day\'s file and appending to it; here every run is incremental and exactly once, files are never overwritten and each run resumes from the group\'s committed offsets.',
     format: 'seed-boolean',
     default: true,
     env: 'SKIP_EXISTING_CHECK',

@@ -65,6 +65,8 @@ export interface ConsumerClient extends ConsumerPort {
   readonly isConnected: boolean;
   /** False from an "all brokers down" error until the brokers answer again. */
   readonly brokersReachable: boolean;
+  /** Why the brokers cannot be used (a certificate, a password, no route), as librdkafka told; undefined when they can. */
+  readonly connectionProblem: string | undefined;
   /** Connects and subscribes; rebalances from then on go through `handlers`. */
   connect(handlers: RebalanceHandlers, timeoutMs: number): Promise<void>;
   /** Leaves the group (running the revoke hand-off) and closes the client. */

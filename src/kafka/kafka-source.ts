@@ -4,6 +4,8 @@ import { CollectorError } from '../errors';
 import type { KafkaProperties } from '../config/kafka-properties';
 import { partitionKey, type CommittedOffset, type ConsumerClient, type PartitionRef, type RebalanceHandlers, type SourceMessage, type Watermarks } from './consumer-port';
 import { queryWatermarks } from './watermarks';
+import { describeCause, diagnoseError, diagnoseLog, mergeCause, sameCause, type ConnectionCause } from './connection-diagnosis';
+import type { Logger } from '../observability/logger';
 
 /**
  * The consumer group member behind ConsumerPort: subscribe, batch consume, rebalance hand-off,
@@ -36,6 +38,8 @@ export interface SourceOptions {
   readonly subscription: readonly string[];
   /** How long one consume call waits for a batch to fill. */
   readonly consumeTimeoutMs: number;
+  /** Where a connection problem's cause is logged, once per distinct cause. */
+  readonly logger?: Logger;
 }
 
 export class KafkaSource implements ConsumerClient {
@@ -48,6 +52,9 @@ export class KafkaSource implements ConsumerClient {
   private brokersDown = false;
   private probeTimer: NodeJS.Timeout | null = null;
   private handlers: RebalanceHandlers | null = null;
+  private cause: ConnectionCause | null = null;
+  private connectSucceeded = false;
+  private loggedCause: ConnectionCause | null = null;
 
   constructor(options: SourceOptions) {
     this.options = options;
@@ -59,7 +66,34 @@ export class KafkaSource implements ConsumerClient {
     // "all brokers down" is the signal readiness needs, cleared once a metadata request succeeds.
     this.consumer.on('event.error', (error: LibrdKafkaError) => {
       if (isAllBrokersDown(error)) this.markBrokersDown();
+      this.noteCause(diagnoseError(error));
     });
+    // The reason (certificate, password) is only in librdkafka's log lines, not in its error codes.
+    this.consumer.on('event.log', (log) => this.noteCause(diagnoseLog(log)));
+  }
+
+  /**
+   * Why the brokers cannot be reached, while connecting or while they are down: for readiness.
+   * The client says it is connected while connect() still waits, and delivers its error events
+   * only when connect() gives up; its log lines arrive at once.
+   */
+  get connectionProblem(): string | undefined {
+    if (this.cause === null || (this.connectSucceeded && this.brokersReachable)) return undefined;
+    return describeCause(this.cause);
+  }
+
+  private noteCause(cause: ConnectionCause | null): void {
+    this.cause = mergeCause(this.cause, cause);
+    if (this.cause === null || sameCause(this.cause, this.loggedCause)) return;
+    this.loggedCause = this.cause;
+    const { kind, broker, text } = this.cause;
+    this.options.logger?.warn({ event: 'kafka_connection_problem', cause: kind, broker, detail: text }, `cannot reach Kafka: ${describeCause(this.cause)}`);
+  }
+
+  /** Connected again: a later failure is news, and is logged even if it is the same one. */
+  private clearCause(): void {
+    this.cause = null;
+    this.loggedCause = null;
   }
 
   /** False from an "all brokers down" error until the brokers answer again. */
@@ -75,6 +109,7 @@ export class KafkaSource implements ConsumerClient {
       this.consumer.getMetadata({ timeout: REACHABILITY_PROBE_MS }, (error) => {
         if (error || this.probeTimer === null) return;
         this.brokersDown = false;
+        this.clearCause();
         clearInterval(this.probeTimer);
         this.probeTimer = null;
       });
@@ -102,9 +137,13 @@ export class KafkaSource implements ConsumerClient {
     await new Promise<void>((resolve, reject) => {
       this.consumer.connect({ timeout: timeoutMs }, (error) => {
         if (error) {
-          reject(new CollectorError('KAFKA_CONNECT_FAILED', `cannot connect to Kafka: ${error.message}`, { cause: error, context: { code: error.code } }));
+          const cause = this.cause;
+          const why = cause === null ? '' : ` (${describeCause(cause)})`;
+          reject(new CollectorError('KAFKA_CONNECT_FAILED', `cannot connect to Kafka: ${error.message}${why}`, { cause: error, context: { code: error.code, connectionCause: cause?.kind, broker: cause?.broker } }));
           return;
         }
+        this.clearCause();
+        this.connectSucceeded = true;
         resolve();
       });
     });

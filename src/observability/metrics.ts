@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type LabelValues } from 'prom-client';
+import { buildInfo } from '../version';
 
 function counter<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
   return new Counter({ name, help, labelNames, registers: [registry] });
@@ -6,6 +7,20 @@ function counter<L extends string>(registry: Registry, name: string, help: strin
 
 function gauge<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[] = []): Gauge<L> {
   return new Gauge({ name, help, labelNames, registers: [registry] });
+}
+
+/**
+ * Sets `stamp` to the wall-clock time (seconds, what PromQL's time() compares with) whenever
+ * `counter` is incremented for the same labels. Done here rather than at each increment, so
+ * whichever module publishes files cannot count one without stamping the other.
+ */
+function stampIncrements<L extends string>(counter: Counter<L>, stamp: Gauge<L>): Counter<L> {
+  const increment = counter.inc.bind(counter) as (labels: LabelValues<L>, value?: number) => void;
+  counter.inc = ((labels: LabelValues<L>, value?: number) => {
+    increment(labels, value);
+    stamp.set(labels, Date.now() / 1000);
+  }) as Counter<L>['inc'];
+  return counter;
 }
 
 /** Every metric of the collector, in one registry; names follow Prometheus conventions. */
@@ -22,7 +37,9 @@ export class CollectorMetrics {
 
   readonly rowsWritten = counter(this.registry, 'collector_rows_written_total', 'Rows in published Parquet files.', ['topic', 'kind'] as const);
 
-  readonly filesWritten = counter(this.registry, 'collector_files_written_total', 'Published Parquet files.', ['topic', 'kind'] as const);
+  readonly lastPublish = gauge(this.registry, 'collector_last_publish_timestamp_seconds', 'Unix time of the last published file per topic and kind (data, dead-letter); absent until the first one.', ['topic', 'kind'] as const);
+
+  readonly filesWritten = stampIncrements(counter(this.registry, 'collector_files_written_total', 'Published Parquet files.', ['topic', 'kind'] as const), this.lastPublish);
 
   readonly bytesWritten = counter(this.registry, 'collector_written_bytes_total', 'Bytes of published Parquet files.', ['topic', 'kind'] as const);
 
@@ -68,7 +85,10 @@ export class CollectorMetrics {
 
   readonly oldestUncompactedDayAge = gauge(this.registry, 'collector_oldest_uncompacted_closed_day_seconds', 'How long the oldest closed day that still holds part files has been closed (0 when none).');
 
+  readonly buildInfo = gauge(this.registry, 'collector_build_info', 'Always 1; the labels name the build: collector version, git commit, Node.js and librdkafka versions.', ['version', 'commit', 'node', 'librdkafka'] as const);
+
   constructor(options: { defaultMetrics: boolean } = { defaultMetrics: true }) {
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });
+    this.buildInfo.set({ ...buildInfo() }, 1);
   }
 }

@@ -12,6 +12,8 @@ async function main(): Promise<void> {
       `KAFKA_SASL_BOOTSTRAP_SERVERS=${broker.saslBootstrapServers}`,
       `KAFKA_SASL_USERNAME=${broker.saslUsername}`,
       `KAFKA_SASL_PASSWORD=${broker.saslPassword}`,
+      `KAFKA_SSL_BOOTSTRAP_SERVERS=${broker.sslBootstrapServers}`,
+      `KAFKA_SSL_CA_LOCATION=${broker.sslCaLocation}`,
       `# broker log: ${broker.logFile}`,
       '# Ctrl-C stops the broker and deletes its data',
       '',

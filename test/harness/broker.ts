@@ -11,6 +11,7 @@ import { mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promise
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { createBrokerKeystore, createCertificateAuthority, type BrokerKeystore } from './tls';
 
 export const SASL_USERNAME = 'collector';
 export const SASL_PASSWORD = 'collector-secret';
@@ -33,6 +34,10 @@ export interface BrokerHandle {
   readonly bootstrapServers: string;
   /** SASL_PLAINTEXT listener accepting SCRAM-SHA-256 and SCRAM-SHA-512. */
   readonly saslBootstrapServers: string;
+  /** SSL listener (server authentication only) with a certificate for 127.0.0.1 signed by `sslCaLocation`. */
+  readonly sslBootstrapServers: string;
+  /** PEM file of the CA that signed the SSL listener's certificate. */
+  readonly sslCaLocation: string;
   readonly saslUsername: string;
   readonly saslPassword: string;
   /** Temp dir holding the config, the data (`data/`) and the logs; removed by stop(). */
@@ -50,6 +55,7 @@ export interface BrokerHandle {
 interface Ports {
   plaintext: number;
   sasl: number;
+  ssl: number;
   controller: number;
 }
 
@@ -90,8 +96,10 @@ export async function startBroker(options: BrokerOptions = {}): Promise<BrokerHa
     }
   };
 
+  const ca = createCertificateAuthority(layout.dir, 'test-ca');
+  const keystore = createBrokerKeystore(layout.dir, ca, randomBytes(12).toString('hex'));
   try {
-    await writeFile(layout.propertiesFile, renderProperties(brokerProperties(layout, ports, options.properties)));
+    await writeFile(layout.propertiesFile, renderProperties(brokerProperties(layout, ports, keystore, options.properties)));
     await writeFile(layout.log4jFile, log4jConfig(layout.logFile));
     await formatStorage(classpath, layout);
     await launchAndWait();
@@ -105,6 +113,8 @@ export async function startBroker(options: BrokerOptions = {}): Promise<BrokerHa
   return {
     bootstrapServers: `127.0.0.1:${ports.plaintext}`,
     saslBootstrapServers: `127.0.0.1:${ports.sasl}`,
+    sslBootstrapServers: `127.0.0.1:${ports.ssl}`,
+    sslCaLocation: ca.certificate,
     saslUsername: SASL_USERNAME,
     saslPassword: SASL_PASSWORD,
     dir: layout.dir,
@@ -140,12 +150,12 @@ async function readClasspath(): Promise<string> {
   return (await readFile(file, 'utf8')).trim();
 }
 
-/** Holds every probe socket open until all ports are read, so the three ports differ. */
+/** Holds every probe socket open until all ports are read, so the ports differ. */
 async function allocatePorts(): Promise<Ports> {
-  const servers = await Promise.all([listenOnAnyPort(), listenOnAnyPort(), listenOnAnyPort()]);
-  const [plaintext, sasl, controller] = servers.map(portOf);
+  const servers = await Promise.all([listenOnAnyPort(), listenOnAnyPort(), listenOnAnyPort(), listenOnAnyPort()]);
+  const [plaintext, sasl, ssl, controller] = servers.map(portOf);
   await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
-  return { plaintext, sasl, controller };
+  return { plaintext, sasl, ssl, controller };
 }
 
 function listenOnAnyPort(): Promise<net.Server> {
@@ -207,6 +217,7 @@ function isAlive(pid: number): boolean {
 function brokerProperties(
   layout: Layout,
   ports: Ports,
+  keystore: BrokerKeystore,
   overrides: Readonly<Record<string, string>> = {},
 ): Record<string, string> {
   const scramJaas = 'org.apache.kafka.common.security.scram.ScramLoginModule required;';
@@ -219,14 +230,20 @@ function brokerProperties(
     listeners: [
       `PLAINTEXT://127.0.0.1:${ports.plaintext}`,
       `SASL_PLAINTEXT://127.0.0.1:${ports.sasl}`,
+      `SSL://127.0.0.1:${ports.ssl}`,
       `CONTROLLER://127.0.0.1:${ports.controller}`,
     ].join(','),
-    'advertised.listeners': `PLAINTEXT://127.0.0.1:${ports.plaintext},SASL_PLAINTEXT://127.0.0.1:${ports.sasl}`,
-    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${ports.plaintext},SASL_PLAINTEXT://127.0.0.1:${ports.sasl},SSL://127.0.0.1:${ports.ssl}`,
+    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL,CONTROLLER:PLAINTEXT',
     'inter.broker.listener.name': 'PLAINTEXT',
     'sasl.enabled.mechanisms': 'SCRAM-SHA-256,SCRAM-SHA-512',
     'listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config': scramJaas,
     'listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config': scramJaas,
+    'listener.name.ssl.ssl.keystore.type': 'PKCS12',
+    'listener.name.ssl.ssl.keystore.location': keystore.location,
+    'listener.name.ssl.ssl.keystore.password': keystore.password,
+    'listener.name.ssl.ssl.key.password': keystore.password,
+    'listener.name.ssl.ssl.client.auth': 'none',
     'log.dirs': path.join(layout.dir, 'data'),
     // One node: every internal topic must fit on it.
     'offsets.topic.replication.factor': '1',

@@ -24,8 +24,10 @@ export default async function globalSetup(): Promise<void> {
   process.env.KAFKA_SASL_BOOTSTRAP_SERVERS = broker.saslBootstrapServers;
   process.env.KAFKA_SASL_USERNAME = broker.saslUsername;
   process.env.KAFKA_SASL_PASSWORD = broker.saslPassword;
+  process.env.KAFKA_SSL_BOOTSTRAP_SERVERS = broker.sslBootstrapServers;
+  process.env.KAFKA_SSL_CA_LOCATION = broker.sslCaLocation;
   const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
-  process.stderr.write(`\n[harness] Kafka broker on ${broker.bootstrapServers} (SASL ${broker.saslBootstrapServers}), ready in ${seconds} s, log ${broker.logFile}\n`);
+  process.stderr.write(`\n[harness] Kafka broker on ${broker.bootstrapServers} (SASL ${broker.saslBootstrapServers}, SSL ${broker.sslBootstrapServers}), ready in ${seconds} s, log ${broker.logFile}\n`);
 }
 
 /** Hands the broker started above to global teardown, once. */

@@ -3,6 +3,7 @@
  * output volume, the one-shot and monitoring profiles, and agreement with the Dockerfile, the config
  * schema and the Prometheus and Grafana files it mounts.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import {
@@ -20,6 +21,8 @@ interface Service {
   image?: string;
   build?: unknown;
   command?: string[] | string;
+  entrypoint?: string[] | string;
+  logging?: { driver?: string; options?: Record<string, string> };
   environment?: Record<string, string | number | boolean | null>;
   volumes?: string[];
   ports?: string[];
@@ -75,7 +78,7 @@ describe('compose.yaml', () => {
     expect(command).toContain('--kafka-addr internal://0.0.0.0:9092,external://0.0.0.0:19092');
     expect(command).toContain('--advertise-kafka-addr internal://redpanda:9092,external://localhost:19092');
     expect(commandText(redpanda.healthcheck?.test)).toContain('rpk cluster health');
-    expect(redpanda.ports).toContain('19092:19092');
+    expect(redpanda.ports).toContain('127.0.0.1:19092:19092');
   });
 
   describe('collector (daemon)', () => {
@@ -121,7 +124,11 @@ describe('compose.yaml', () => {
 
     it('publishes the HTTP port it is configured with', () => {
       expect(env.HTTP_PORT).toBe(String(configDefault('HTTP_PORT')));
-      expect(collector.ports).toContain(`${env.HTTP_PORT}:${env.HTTP_PORT}`);
+      expect(collector.ports).toContain(`127.0.0.1:${env.HTTP_PORT}:${env.HTTP_PORT}`);
+    });
+
+    it('rotates its logs', () => {
+      expect(collector.logging).toEqual({ driver: 'json-file', options: { 'max-size': expect.stringMatching(/^\d+m$/), 'max-file': expect.stringMatching(/^\d+$/) } });
     });
   });
 
@@ -147,6 +154,34 @@ describe('compose.yaml', () => {
     expect(once.image).toEqual(daemon.image);
     expect(once.volumes).toEqual(daemon.volumes);
     expect(once.environment?.GROUP_ID).toEqual(daemon.environment?.GROUP_ID);
+    expect(once.logging).toEqual(daemon.logging);
+  });
+
+  it('never starts the local Redpanda for the one-shot run (cron against an external broker)', () => {
+    expect(service('collector-once').depends_on).toBeUndefined();
+  });
+
+  it('publishes every port on 127.0.0.1 unless BIND_ADDRESS says otherwise', () => {
+    const published = Object.entries(services).flatMap(([name, definition]) => (definition.ports ?? []).map((port) => ({ name, port })));
+    expect(published.length).toBeGreaterThanOrEqual(4);
+    for (const { name, port } of published) expect({ name, port }).toEqual({ name, port: expect.stringMatching(/^127\.0\.0\.1:\d+:\d+$/) });
+    const open = interpolate(loadYaml('compose.yaml') as ComposeFile, { BIND_ADDRESS: '0.0.0.0' });
+    expect(open.services.grafana.ports).toEqual(['0.0.0.0:3000:3000']);
+  });
+
+  it('takes Grafana\'s admin password from the environment, and Grafana refuses to start without one', () => {
+    const grafana = service('grafana');
+    expect(grafana.environment?.GF_SECURITY_ADMIN_PASSWORD).toBe('');
+    const raw = loadYaml('compose.yaml') as ComposeFile;
+    expect(interpolate(raw, { GRAFANA_ADMIN_PASSWORD: 's3cret' }).services.grafana.environment?.GF_SECURITY_ADMIN_PASSWORD).toBe('s3cret');
+    // The entrypoint, run here with sh as the container would run it ($$ is compose's escaped $).
+    const [shell, flag, script, name] = (grafana.entrypoint as string[]).map((word) => word.replace(/\$\$/g, '$'));
+    expect([shell, flag]).toEqual(['sh', '-c']);
+    const run = (password: string) => spawnSync(shell, [flag, script.replace('exec /run.sh', 'exec true'), name], { env: { PATH: process.env.PATH ?? '', GF_SECURITY_ADMIN_PASSWORD: password }, encoding: 'utf8' });
+    const without = run('');
+    expect({ status: without.status, stderr: without.stderr.trim() }).toEqual({ status: 1, stderr: 'set GRAFANA_ADMIN_PASSWORD to start Grafana' });
+    expect(run('s3cret').status).toBe(0);
+    expect(script).toContain('exec /run.sh');
   });
 
   it('puts Prometheus and Grafana in the monitoring profile with their provisioning mounted', () => {
@@ -156,6 +191,8 @@ describe('compose.yaml', () => {
     }
     const prometheus = (service('prometheus').volumes ?? []).map(volumeParts);
     expect(prometheus).toContainEqual({ source: './config/prometheus/prometheus.yml', target: '/etc/prometheus/prometheus.yml' });
+    // prometheus.yml's rule_files names this path (checked with the rules in prometheus-rules.test.ts).
+    expect(prometheus).toContainEqual({ source: './config/prometheus/alerts.yml', target: '/etc/prometheus/alerts.yml' });
     const grafana = (service('grafana').volumes ?? []).map(volumeParts);
     expect(grafana).toContainEqual({ source: './config/grafana/provisioning', target: '/etc/grafana/provisioning' });
     expect(grafana.some((mount) => mount.source === './config/grafana/dashboards')).toBe(true);
@@ -200,7 +237,7 @@ describe('Prometheus and Grafana provisioning', () => {
     const [datasource] = datasources.datasources;
     expect(datasource.type).toBe('prometheus');
     expect(datasource.url).toBe('http://prometheus:9090');
-    expect(service('prometheus').ports).toContain('9090:9090');
+    expect(service('prometheus').ports).toContain('127.0.0.1:9090:9090');
 
     const providers = loadYaml('config', 'grafana', 'provisioning', 'dashboards', 'collector.yml') as {
       providers: { options: { path: string } }[];

@@ -50,6 +50,17 @@ describe('Dockerfile stages', () => {
     expect(runtime.image).toBe(build?.image);
   });
 
+  it('runs the Node major that these tests run on', () => {
+    const major = process.versions.node.split('.')[0];
+    expect(runtime.image).toBe(`node:${major}-bookworm-slim`);
+  });
+
+  it('bakes the git commit in for collector_build_info, from a build argument', () => {
+    expect(only(runtime, 'ARG').map((i) => i.args)).toContain('COLLECTOR_COMMIT=unknown');
+    expect(only(runtime, 'ENV').map((i) => i.args).join(' ')).toMatch(/COLLECTOR_COMMIT=\$\{COLLECTOR_COMMIT\}/);
+    expect(readRepoFile('src', 'version.ts')).toContain('env.COLLECTOR_COMMIT');
+  });
+
   it('pins no architecture, so buildx can build amd64 and arm64 from it', () => {
     for (const instruction of instructions) {
       expect(instruction.args).not.toMatch(/amd64|x86_64|x86-64|arm64|aarch64|armhf/);
@@ -123,7 +134,9 @@ describe('Dockerfile runtime stage', () => {
     const entrypoint = execForm(last(runtime, 'ENTRYPOINT').args);
     expect(entrypoint).toBeDefined();
     expect(entrypoint?.[0]).toBe('/usr/bin/tini');
-    expect(entrypoint?.slice(1)).toEqual(['--', 'bin/redpanda-parquet-collector']);
+    // Absolute: a different working directory must not change what runs.
+    const workdir = last(runtime, 'WORKDIR').args;
+    expect(entrypoint?.slice(1)).toEqual(['--', `${workdir}/bin/redpanda-parquet-collector`]);
     // The launcher must exec Node, so that tini's signals reach the collector itself.
     expect(readRepoFile('bin/redpanda-parquet-collector')).toMatch(/^exec node .*dist\/main\.js" "\$@"$/m);
     expect(aptPackages(runtime.instructions)).toContain('tini');

@@ -20,6 +20,7 @@ interface Panel {
   id: number;
   type: string;
   title: string;
+  fieldConfig?: { defaults?: { unit?: string } };
   datasource?: { type?: string; uid?: string };
   gridPos: { h: number; w: number; x: number; y: number };
   targets?: Target[];
@@ -35,6 +36,7 @@ interface Variable {
 interface Dashboard {
   uid: string;
   title: string;
+  editable: boolean;
   panels: Panel[];
   templating: { list: Variable[] };
 }
@@ -135,6 +137,20 @@ describe('Grafana dashboard', () => {
     for (const panel of queryPanels) {
       expect({ panel: panel.title, datasource: panel.datasource }).toEqual({ panel: panel.title, datasource: { type: 'prometheus', uid: `\${${variable?.name}}` } });
     }
+  });
+
+  it('uses Grafana\'s own unit ids (free text such as "msg/s" would show as a suffix, unscaled)', () => {
+    // From Grafana's unit catalogue (packages/grafana-data valueFormats): the ones a collector needs.
+    const grafanaUnits = new Set(['short', 'none', 'percent', 'percentunit', 'bytes', 'decbytes', 'Bps', 'binBps', 's', 'ms', 'dtdurations', 'mps', 'rowsps', 'ops', 'reqps', 'wps', 'rps', 'dateTimeFromNow']);
+    const units = queryPanels.map((panel) => ({ panel: panel.title, unit: panel.fieldConfig?.defaults?.unit ?? 'short' }));
+    expect(units.filter(({ unit }) => !grafanaUnits.has(unit))).toEqual([]);
+    expect(units.filter(({ unit }) => unit === 'mps').length).toBeGreaterThan(0);
+    expect(units.filter(({ unit }) => unit === 'rowsps').length).toBeGreaterThan(0);
+  });
+
+  it('is editable only if the provisioning lets UI changes be saved', () => {
+    const provider = (loadYaml('config', 'grafana', 'provisioning', 'dashboards', 'collector.yml') as { providers: { allowUiUpdates?: boolean }[] }).providers[0];
+    expect(dashboard.editable).toBe(provider.allowUiUpdates === true);
   });
 
   it('has unique panel ids and a layout without overlaps inside the 24-column grid', () => {

@@ -25,6 +25,7 @@ export class FakeConsumer implements ConsumerClient {
   rebalancing = false;
   isConnected = false;
   brokersReachable = true;
+  connectionProblem: string | undefined = undefined;
   handlers: RebalanceHandlers | null = null;
   /** What connect() waits for (a never-settling promise keeps the collector starting). */
   connecting: Promise<void> = Promise.resolve();

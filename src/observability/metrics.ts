@@ -1,26 +1,16 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type LabelValues } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { buildInfo } from '../version';
 
 function counter<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
   return new Counter({ name, help, labelNames, registers: [registry] });
 }
 
-function gauge<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[] = []): Gauge<L> {
-  return new Gauge({ name, help, labelNames, registers: [registry] });
-}
-
 /**
- * Sets `stamp` to the wall-clock time (seconds, what PromQL's time() compares with) whenever
- * `counter` is incremented for the same labels. Done here rather than at each increment, so
- * whichever module publishes files cannot count one without stamping the other.
+ * `aggregator`: how the primary of several consumer processes combines their values (prom-client's
+ * cluster aggregation): sums by default; a time, an age or the build's labels are not sums.
  */
-function stampIncrements<L extends string>(counter: Counter<L>, stamp: Gauge<L>): Counter<L> {
-  const increment = counter.inc.bind(counter) as (labels: LabelValues<L>, value?: number) => void;
-  counter.inc = ((labels: LabelValues<L>, value?: number) => {
-    increment(labels, value);
-    stamp.set(labels, Date.now() / 1000);
-  }) as Counter<L>['inc'];
-  return counter;
+function gauge<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[] = [], aggregator: 'sum' | 'max' | 'first' = 'sum'): Gauge<L> {
+  return new Gauge({ name, help, labelNames, registers: [registry], aggregator });
 }
 
 /** Every metric of the collector, in one registry; names follow Prometheus conventions. */
@@ -37,9 +27,9 @@ export class CollectorMetrics {
 
   readonly rowsWritten = counter(this.registry, 'collector_rows_written_total', 'Rows in published Parquet files.', ['topic', 'kind'] as const);
 
-  readonly lastPublish = gauge(this.registry, 'collector_last_publish_timestamp_seconds', 'Unix time of the last published file per topic and kind (data, dead-letter); absent until the first one.', ['topic', 'kind'] as const);
+  readonly lastPublish = gauge(this.registry, 'collector_last_publish_timestamp_seconds', 'Unix time of the last published file per topic and kind (data, dead-letter); absent until the first one.', ['topic', 'kind'] as const, 'max');
 
-  readonly filesWritten = stampIncrements(counter(this.registry, 'collector_files_written_total', 'Published Parquet files.', ['topic', 'kind'] as const), this.lastPublish);
+  readonly filesWritten = counter(this.registry, 'collector_files_written_total', 'Published Parquet files.', ['topic', 'kind'] as const);
 
   readonly bytesWritten = counter(this.registry, 'collector_written_bytes_total', 'Bytes of published Parquet files.', ['topic', 'kind'] as const);
 
@@ -57,7 +47,7 @@ export class CollectorMetrics {
 
   readonly bufferedBytes = gauge(this.registry, 'collector_buffered_bytes', 'Estimated bytes held in memory, not yet published.');
 
-  readonly oldestRecordAge = gauge(this.registry, 'collector_oldest_unflushed_record_age_seconds', 'Age of the oldest buffered record per topic (time since it was consumed).', ['topic'] as const);
+  readonly oldestRecordAge = gauge(this.registry, 'collector_oldest_unflushed_record_age_seconds', 'Age of the oldest buffered record per topic (time since it was consumed).', ['topic'] as const, 'max');
 
   readonly consumerLag = gauge(this.registry, 'collector_consumer_lag_messages', 'High watermark minus the committed offset per assigned partition: records on the broker not yet in a published file (LAG_INTERVAL_MS).', ['topic', 'partition'] as const);
 
@@ -83,9 +73,9 @@ export class CollectorMetrics {
 
   readonly compactionFailures = counter(this.registry, 'collector_compaction_failures_total', 'Compactions that failed (retried at the next pass), by error code.', ['code'] as const);
 
-  readonly oldestUncompactedDayAge = gauge(this.registry, 'collector_oldest_uncompacted_closed_day_seconds', 'How long the oldest closed day that still holds part files has been closed (0 when none).');
+  readonly oldestUncompactedDayAge = gauge(this.registry, 'collector_oldest_uncompacted_closed_day_seconds', 'How long the oldest closed day that still holds part files has been closed (0 when none).', [], 'max');
 
-  readonly buildInfo = gauge(this.registry, 'collector_build_info', 'Always 1; the labels name the build: collector version, git commit, Node.js and librdkafka versions.', ['version', 'commit', 'node', 'librdkafka'] as const);
+  readonly buildInfo = gauge(this.registry, 'collector_build_info', 'Always 1; the labels name the build: collector version, git commit, Node.js and librdkafka versions.', ['version', 'commit', 'node', 'librdkafka'] as const, 'first');
 
   constructor(options: { defaultMetrics: boolean } = { defaultMetrics: true }) {
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });

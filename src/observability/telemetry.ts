@@ -70,6 +70,8 @@ export class Telemetry implements PipelineEvents {
     const { topic, kind, rows, bytes } = event;
     this.metrics.rowsWritten.inc({ topic, kind }, rows);
     this.metrics.filesWritten.inc({ topic, kind });
+    // Wall-clock seconds, what PromQL's time() compares with in the alert rules.
+    this.metrics.lastPublish.set({ topic, kind }, event.publishedAtMs / 1000);
     this.metrics.bytesWritten.inc({ topic, kind }, bytes);
     this.metrics.flushDuration.observe({ topic }, event.durationMs / 1000);
     this.logger.info(

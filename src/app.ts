@@ -10,7 +10,8 @@ import { LagMonitor } from './observability/lag';
 import type { Logger } from './observability/logger';
 import { CollectorMetrics } from './observability/metrics';
 import { Telemetry } from './observability/telemetry';
-import { availableCores, consumerProcesses, encoderThreads } from './cluster/process-count';
+import { availableCores, encoderThreads } from './cluster/process-count';
+import { processesFor } from './cluster/roles';
 import { EncoderPool } from './parquet/worker-pool';
 import type { TopicProgress } from './pipeline/events';
 import { Pipeline } from './pipeline/pipeline';
@@ -76,7 +77,7 @@ export class CollectorApp implements HealthSource {
     this.now = options.now ?? Date.now;
     this.onProgress = options.onProgress;
     this.pool = new EncoderPool({
-      size: encoderThreads(config.workers.encoderThreads, availableCores(), consumerProcesses(config.workers.processes, availableCores())),
+      size: encoderThreads(config.workers.encoderThreads, availableCores(), processesFor(config, availableCores())),
       options: { compression: config.output.compression, rowGroupSize: config.output.rowGroupSize },
     });
     this.source = options.consumer ?? new KafkaSource({ properties: consumerProperties(config), subscription: subscription(config), consumeTimeoutMs: CONSUME_TIMEOUT_MS, logger });

@@ -4,8 +4,8 @@ import { getHeapStatistics } from 'node:v8';
 import cluster from 'node:cluster';
 import { CollectorApp } from './app';
 import { ClusterPrimary } from './cluster/primary';
-import { availableCores, consumerProcesses } from './cluster/process-count';
-import { processRole, workerConfig } from './cluster/roles';
+import { availableCores } from './cluster/process-count';
+import { processRole, processesFor, workerConfig } from './cluster/roles';
 import { WorkerLink } from './cluster/worker-link';
 import { parseCommandLine, type CommandLine } from './command-line';
 import { runCompactCommand } from './commands/compact-cli';
@@ -97,7 +97,7 @@ function print(text: string, code: number): number {
 }
 
 async function run(loaded: LoadedConfig): Promise<number> {
-  const role = processRole(cluster.isWorker, consumerProcesses(loaded.config.workers.processes, availableCores()), process.env);
+  const role = processRole(cluster.isWorker, processesFor(loaded.config, availableCores()), process.env);
   const config = role.kind === 'worker' ? workerConfig(loaded.config, role) : loaded.config;
   const baseLogger = createLogger({ level: config.log.level, format: config.log.format, terminal: process.stdout.isTTY === true });
   const logger = role.kind === 'worker' ? baseLogger.child({ worker: role.index, pid: process.pid }) : baseLogger;
@@ -173,9 +173,12 @@ async function runPrimary(primary: ClusterPrimary, logger: Logger, deadlineMs: n
 }
 
 /**
- * A consumer process stops when its primary asks, or when the primary is gone; a terminal's Ctrl-C
- * reaches the whole process group, so SIGINT is left to the primary. A SIGTERM sent to this
- * process alone stops it gracefully too.
+ * A consumer process stops gracefully when its primary asks (a terminal's Ctrl-C reaches the whole
+ * process group, so SIGINT is left to the primary; a SIGTERM sent to this process alone stops it
+ * gracefully too). When the primary is gone it exits at once, as if killed: a restarted primary's
+ * processes may already be taking its partitions (with static membership, without a hand-off), so
+ * publishing now could write records the new owner reads again. What it had not committed is
+ * re-read instead.
  */
 function followPrimary(link: WorkerLink, app: CollectorApp, logger: Logger, deadlineMs: number): { stopped: Promise<void> } {
   let resolveStopped: () => void = () => undefined;
@@ -192,7 +195,10 @@ function followPrimary(link: WorkerLink, app: CollectorApp, logger: Logger, dead
   };
   process.on('SIGINT', () => undefined);
   process.on('SIGTERM', () => stop('signal SIGTERM'));
-  link.onStop(stop);
+  link.onStop(stop, () => {
+    logger.error({ event: 'primary_gone' }, 'the primary process is gone: exiting at once; unpublished records are re-read by the next owner');
+    process.exit(EXIT_FAILED);
+  });
   link.reportHealth(app);
   return { stopped };
 }

@@ -1,5 +1,15 @@
 import type { CollectorConfig } from '../config/schema';
+import { consumerProcesses } from './process-count';
 import { WORKER_ENV } from './protocol';
+
+/**
+ * How many consumer processes this run uses. A one-shot run with MAX_MESSAGES uses one: the cap is
+ * per topic, and processes sharing a topic's partitions could not keep to it between them.
+ */
+export function processesFor(config: CollectorConfig, cores: number): number {
+  if (config.mode === 'once' && config.once.maxMessages !== null) return 1;
+  return consumerProcesses(config.workers.processes, cores);
+}
 
 /** What this process is: the only one, the primary of several consumer processes, or one of them. */
 export type ProcessRole =

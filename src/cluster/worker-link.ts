@@ -5,8 +5,8 @@ import { HEALTH_REPORT_INTERVAL_MS, isPrimaryMessage, type WorkerMessage } from 
 
 /**
  * A consumer process's side of the channel to its primary: health reports every second, one-shot
- * progress, its metrics for the primary's aggregation, and the stop request (or the primary's
- * disappearance, which ends the process the same graceful way).
+ * progress, its metrics for the primary's aggregation, the stop request, and the primary's
+ * disappearance.
  */
 export class WorkerLink {
   private timer: NodeJS.Timeout | null = null;
@@ -18,18 +18,15 @@ export class WorkerLink {
     new AggregatorRegistry();
   }
 
-  /** Calls `stop` once, when the primary asks or is gone. */
-  onStop(stop: (reason: string) => void): void {
+  /** Calls `stop` once when the primary asks, and `orphaned` when the primary is gone. */
+  onStop(stop: (reason: string) => void, orphaned: () => void): void {
     let stopped = false;
-    const once = (reason: string): void => {
-      if (stopped) return;
-      stopped = true;
-      stop(reason);
-    };
     process.on('message', (message: unknown) => {
-      if (isPrimaryMessage(message)) once(message.reason);
+      if (!isPrimaryMessage(message) || stopped) return;
+      stopped = true;
+      stop(message.reason);
     });
-    process.on('disconnect', () => once('the primary process is gone'));
+    process.on('disconnect', orphaned);
   }
 
   reportHealth(health: HealthSource): void {

@@ -268,7 +268,7 @@ export const configSchema = {
   },
   once: {
     maxMessages: {
-      doc: 'One-shot mode: at most this many messages per topic (the seed\'s MAX_MESSAGES). Empty: no limit. The daemon ignores it and warns at start-up.',
+      doc: 'One-shot mode: at most this many messages per topic (the seed\'s MAX_MESSAGES); such a run uses one consumer process. Empty: no limit. The daemon ignores it and warns at start-up.',
       format: 'optional-positive-int',
       default: null as number | null,
       nullable: true,

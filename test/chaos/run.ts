@@ -9,15 +9,16 @@ import { runChaos } from '../harness/chaos';
 async function main(): Promise<number> {
   const kills = Number(process.env.CHAOS_KILLS ?? '20');
   const compaction = process.env.CHAOS_COMPACTION === '1';
+  const workers = process.env.CHAOS_WORKERS === undefined ? undefined : Number(process.env.CHAOS_WORKERS);
   let broker: BrokerHandle | undefined;
   if (!process.env.KAFKA_BOOTSTRAP_SERVERS) {
     broker = await startBroker();
     process.env.KAFKA_BOOTSTRAP_SERVERS = broker.bootstrapServers;
   }
   try {
-    const figures = await runChaos({ kills, compaction, log: (line) => process.stdout.write(`${line}\n`) });
+    const figures = await runChaos({ kills, compaction, workers, log: (line) => process.stdout.write(`${line}\n`) });
     process.stdout.write(
-      `\nchaos figures\n  kills:        ${figures.kills} (${figures.faultKills} between publish and commit)\n  messages:     ${figures.produced}\n  written:      ${figures.written}\n  lost:         ${figures.lost}\n  duplicated:   ${figures.duplicated}\n`,
+      `\nchaos figures\n  kills:        ${figures.kills} (${figures.faultKills} between publish and commit)${figures.workerKills === undefined ? '' : `, and ${figures.workerKills} single consumer processes`}\n  messages:     ${figures.produced}\n  written:      ${figures.written}\n  lost:         ${figures.lost}\n  duplicated:   ${figures.duplicated}\n`,
     );
     if (figures.afterCompaction !== undefined) {
       const after = figures.afterCompaction;

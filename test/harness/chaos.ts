@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { bootstrapServers, createTopic, testKafka, uniqueName, type TestKafka, type TestMessage } from './kafka';
 import { encodeEvent, marketEvent } from './market-data';
-import { runCli, startCollector } from './cli';
+import { runCli, startCollector, type CliProcess } from './cli';
 import { parquetFiles } from './lake';
 
 export interface ChaosOptions {
@@ -22,6 +22,12 @@ export interface ChaosOptions {
    * bursts so that the days fall quiet between them: kills then land during compactions too.
    */
   readonly compaction?: boolean;
+  /**
+   * Consumer processes (MAX_WORKERS) under a primary: rounds then alternate between killing the
+   * primary (its processes exit by themselves) and killing one process (the primary restarts it)
+   * before the primary.
+   */
+  readonly workers?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -32,6 +38,8 @@ export interface ChaosFigures {
   readonly written: number;
   readonly lost: number;
   readonly duplicated: number;
+  /** With `workers`: single consumer processes killed (besides the primaries). */
+  readonly workerKills?: number;
   /** With `compaction`: days compacted by the killed daemons, and compactions a later start finished or undid. */
   readonly compactions?: number;
   readonly repairs?: number;
@@ -59,7 +67,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     LOG_LEVEL: 'warn',
     KAFKA_PROPERTIES: JSON.stringify({ 'group.instance.id': `${groupId}-member`, 'session.timeout.ms': 6000 }),
     ...(options.compaction ? COMPACTION_ENV : {}),
+    ...(options.workers !== undefined ? { MAX_WORKERS: String(options.workers), LOG_LEVEL: 'info' } : {}),
   };
+  const workerPids = new Set<number>();
+  let workerKills = 0;
 
   const producer = startContinuousProducer(topic, partitions, options.batch ?? 100, testKafka(), options.compaction ? BURSTS : null);
   let compactions = 0;
@@ -70,6 +81,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     const collector = startCollector({ ...env, COLLECTOR_TEST_ONLY_CRASH_AFTER_PUBLISH: '0.05' });
     const killAfterMs = 500 + Math.floor(Math.random() * 3500);
     const outcome = await Promise.race([collector.exited.then(() => 'died' as const), sleep(killAfterMs).then(() => 'timer' as const)]);
+    if (outcome === 'timer' && options.workers !== undefined && round % 2 === 1 && killOneWorker(collector, workerPids)) {
+      workerKills++;
+      // The primary restarts it after a second; the round ends with the primary killed too.
+      await sleep(1500 + Math.floor(Math.random() * 1500));
+    }
+    for (const pid of pidsOf(collector)) workerPids.add(pid);
     if (outcome === 'timer') collector.signal('SIGKILL');
     const { code, signal } = await collector.exited;
     if (signal !== 'SIGKILL') throw new Error(`collector exited with code ${code} (signal ${signal}) instead of being killed:\n${`${collector.stdout}${collector.stderr}`.slice(-3000)}`);
@@ -80,11 +97,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     log(`kill ${kills}/${options.kills} after ${outcome === 'died' ? 'a publish (fault point)' : `${killAfterMs} ms`}; produced so far ${producer.produced()}`);
   }
   const produced = await producer.stop();
+  // Processes of a killed primary exit by themselves: wait for them before the last checks.
+  await waitForExit(workerPids);
 
   const catchUp = startCollector({ ...env, RUN_MODE: 'once' });
   const caughtUp = await catchUp.exited;
   if (caughtUp.code !== 0) throw new Error(`the catch-up run failed (${caughtUp.code ?? caughtUp.signal}):\n${`${catchUp.stdout}${catchUp.stderr}`.slice(-3000)}`);
-  const figures: ChaosFigures = { kills, faultKills, produced, ...(await exactlyOnceFigures(outputDir, topic)) };
+  const figures: ChaosFigures = { kills, faultKills, produced, ...(options.workers !== undefined ? { workerKills } : {}), ...(await exactlyOnceFigures(outputDir, topic)) };
   if (!options.compaction) return figures;
   const compacted = await runCli(['compact'], { ...env, BOOTSTRAP_SERVERS: bootstrapServers() });
   if (compacted.code !== 0) throw new Error(`the final compact failed (${compacted.code}):\n${`${compacted.stdout}${compacted.stderr}`.slice(-3000)}`);
@@ -96,6 +115,35 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
 const COMPACTION_ENV = { COMPACTION_ENABLED: 'true', COMPACTION_GRACE_MS: '0', COMPACTION_LOCK_LEASE_MS: '1500', LOG_LEVEL: 'info' };
 /** Produce for 600 ms, then 1.4 s of quiet, in which the daemon flushes (500 ms) and compacts. */
 const BURSTS = { onMs: 600, offMs: 1400 };
+
+/** The consumer processes' pids, from their log lines. */
+function pidsOf(collector: CliProcess): number[] {
+  return [...new Set(collector.events().flatMap((entry) => (typeof entry.pid === 'number' && typeof entry.worker === 'number' ? [entry.pid] : [])))];
+}
+
+function killOneWorker(collector: CliProcess, known: Set<number>): boolean {
+  const alive = pidsOf(collector).filter((pid) => !known.has(pid) && isAlive(pid));
+  if (alive.length === 0) return false;
+  process.kill(alive[Math.floor(Math.random() * alive.length)], 'SIGKILL');
+  return true;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitForExit(pids: Iterable<number>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ([...pids].some(isAlive)) {
+    if (Date.now() > deadline) throw new Error('consumer processes of a killed primary did not stop by themselves');
+    await sleep(100);
+  }
+}
 
 function countOf(value: unknown): number {
   return Array.isArray(value) ? value.length : 0;

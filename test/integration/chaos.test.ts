@@ -20,3 +20,12 @@ describe('chaos: SIGKILL at random moments while the daemon compacts closed days
     expect(figures.afterCompaction).toEqual({ lost: 0, duplicated: 0, written: figures.produced, partsLeft: 0 });
   }, 600_000);
 });
+
+describe('chaos: MAX_WORKERS=2, SIGKILL of the primary and of single consumer processes', () => {
+  it('loses nothing and duplicates nothing', async () => {
+    const figures = await runChaos({ kills: 6, workers: 2 });
+    process.stderr.write(`[chaos+workers] ${JSON.stringify(figures)}\n`);
+    expect(figures.workerKills).toBeGreaterThan(0);
+    expect({ lost: figures.lost, duplicated: figures.duplicated, written: figures.written }).toEqual({ lost: 0, duplicated: 0, written: figures.produced });
+  }, 600_000);
+});

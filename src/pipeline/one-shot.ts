@@ -31,6 +31,11 @@ export class OneShotGoals {
     partitions.set(partition, { start, end });
   }
 
+  /** A partition left this member: its goal is its new owner's. */
+  forget(topic: string, partition: number): void {
+    this.goals.get(topic)?.delete(partition);
+  }
+
   /** Whether a record of `topic` is still wanted; counts it when it is. */
   admit(topic: string): boolean {
     const cap = this.maxMessagesPerTopic;

@@ -189,7 +189,10 @@ export class Pipeline implements RebalanceHandlers {
     for (const [topic, revoked] of byTopic(partitions)) this.ingest.sealHolding(topic, revoked, 'revoke');
     await this.writer.allSettled();
     await this.committer.commitNow();
-    for (const { topic, partition } of partitions) this.ledger.revoke(topic, partition);
+    for (const { topic, partition } of partitions) {
+      this.ledger.revoke(topic, partition);
+      this.goals.forget(topic, partition);
+    }
   }
 
   onRebalanceError(error: unknown): void {

@@ -44,3 +44,23 @@ describe('pipeline: revocation', () => {
     expect(test.consumer.committedOffset('u', 0)).toBe(4);
   });
 });
+
+describe('pipeline: one-shot goals and revocation', () => {
+  it('leaves a revoked partition\'s goal to its new owner, so the run is not held up by it', async () => {
+    const test = testPipeline({ oneShot: { maxMessagesPerTopic: null } });
+    test.consumer.high.set('t[0]', 3);
+    test.consumer.high.set('t[1]', 5);
+    await assign(test, [
+      { topic: 't', partition: 0 },
+      { topic: 't', partition: 1 },
+    ]);
+    test.consumer.batches.push(messages('t', 0, 0, 3));
+    const loop = test.pipeline.start();
+    await eventually(() => test.pipeline.progress()[0]?.done === 3, 'partition 0 consumed');
+    expect(test.pipeline.isCaughtUp()).toBe(false);
+    await test.pipeline.onRevoking([{ topic: 't', partition: 1 }]);
+    expect(test.pipeline.isCaughtUp()).toBe(true);
+    await test.pipeline.drain();
+    await loop;
+  });
+});

@@ -188,7 +188,9 @@ export class CollectorApp implements HealthSource {
     finished.catch((error: unknown) => {
       loopError = error;
     });
-    while (loopError === null && this.stopping === null && !this.pipeline.isCaughtUp()) {
+    // A broker query failing while checking only means: not done yet.
+    const done = (): Promise<boolean> => this.pipeline.isDone().catch(() => false);
+    while (loopError === null && this.stopping === null && !(await done())) {
       this.onProgress?.(this.pipeline.progress());
       await sleep(100);
     }

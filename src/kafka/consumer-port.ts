@@ -56,6 +56,8 @@ export interface ConsumerPort {
   /** The group's committed offsets; partitions without a commit are left out. */
   committed(partitions: readonly PartitionRef[], timeoutMs: number): Promise<CommittedOffset[]>;
   watermarks(topic: string, partition: number, timeoutMs: number): Promise<Watermarks>;
+  /** Every partition of the topics the member subscribes to (by name or pattern), from the broker's metadata. */
+  subscribedPartitions(timeoutMs: number): Promise<PartitionRef[]>;
   pause(partitions: readonly PartitionRef[]): void;
   resume(partitions: readonly PartitionRef[]): void;
 }

@@ -3,7 +3,7 @@ import { KafkaConsumer, type LibrdKafkaError, type TopicPartition, type TopicPar
 import { CollectorError } from '../errors';
 import type { KafkaProperties } from '../config/kafka-properties';
 import { partitionKey, type CommittedOffset, type ConsumerClient, type PartitionRef, type RebalanceHandlers, type SourceMessage, type Watermarks } from './consumer-port';
-import { queryWatermarks } from './watermarks';
+import { matchingPartitions, queryWatermarks } from './watermarks';
 import { describeCause, diagnoseError, diagnoseLog, mergeCause, sameCause, type ConnectionCause } from './connection-diagnosis';
 import type { Logger } from '../observability/logger';
 
@@ -209,6 +209,13 @@ export class KafkaSource implements ConsumerClient {
       }
       await sleep(COMMIT_READ_BACK_INTERVAL_MS);
     }
+  }
+
+  subscribedPartitions(timeoutMs: number): Promise<PartitionRef[]> {
+    // A subscription entry starting with ^ is a pattern (librdkafka's rule), any other a topic name.
+    const names = new Set(this.options.subscription.filter((entry) => !entry.startsWith('^')));
+    const patterns = this.options.subscription.filter((entry) => entry.startsWith('^')).map((entry) => new RegExp(entry));
+    return matchingPartitions(this.consumer, (topic) => names.has(topic) || patterns.some((pattern) => pattern.test(topic)), timeoutMs);
   }
 
   watermarks(topic: string, partition: number, timeoutMs: number): Promise<Watermarks> {

@@ -12,6 +12,16 @@ export function queryWatermarks(consumer: KafkaConsumer, topic: string, partitio
   });
 }
 
+/** Every partition of the topics that `matches`, from the broker's metadata (all topics). */
+export function matchingPartitions(consumer: KafkaConsumer, matches: (topic: string) => boolean, timeoutMs: number): Promise<Array<{ topic: string; partition: number }>> {
+  return new Promise((resolve, reject) => {
+    consumer.getMetadata({ timeout: timeoutMs }, (error, metadata) => {
+      if (error) reject(new CollectorError('KAFKA_CONSUME_FAILED', `metadata query failed: ${error.message}`, { cause: error }));
+      else resolve(metadata.topics.filter((entry) => matches(entry.name)).flatMap((entry) => entry.partitions.map(({ id }) => ({ topic: entry.name, partition: id }))));
+    });
+  });
+}
+
 /** The partition ids of a topic, from the broker's metadata. */
 export function topicPartitions(consumer: KafkaConsumer, topic: string, timeoutMs: number): Promise<number[]> {
   return new Promise((resolve, reject) => {

@@ -1,4 +1,4 @@
-import type { CommittedOffset, ConsumerPort, PartitionRef, RebalanceHandlers, SourceMessage } from '../kafka/consumer-port';
+import { partitionKey, type CommittedOffset, type ConsumerPort, type PartitionRef, type RebalanceHandlers, type SourceMessage, type Watermarks } from '../kafka/consumer-port';
 import type { LakeLayout } from '../lake/layout';
 import type { SealedBatch } from '../parquet/batch';
 import { Committer } from './committer';
@@ -58,6 +58,8 @@ export class Pipeline implements RebalanceHandlers {
   private lastProgressMs: number | null = null;
   private assignments = 0;
   private goalsPending = 0;
+  /** One-shot mode: watermarks of subscribed partitions other members own, when this member first looked. */
+  private readonly othersAtStart = new Map<string, Watermarks>();
 
   constructor(options: PipelineOptions, deps: PipelineDeps) {
     this.options = options;
@@ -111,9 +113,34 @@ export class Pipeline implements RebalanceHandlers {
     return this.assignments > 0;
   }
 
-  /** One-shot mode: every partition reached the end offset it had when it was assigned. */
+  /** One-shot mode: every partition of this member reached the end offset it had when it was assigned. */
   isCaughtUp(): boolean {
     return this.hasAssignment && this.goalsPending === 0 && this.goals.isCaughtUp();
+  }
+
+  /**
+   * One-shot mode: this member is caught up, and every other partition of the subscription was read
+   * to its end by its owner (the group's commit reached the end offset it had when this member first
+   * looked). So a member whose partitions are done, or that was given none yet, does not leave while
+   * partitions are in transit between members (cooperative rebalancing moves them in two steps).
+   */
+  async isDone(): Promise<boolean> {
+    if (!this.isCaughtUp()) return false;
+    const { port } = this.deps;
+    const timeoutMs = this.options.kafkaTimeoutMs;
+    const owned = new Set(port.assignment.map(({ topic, partition }) => partitionKey(topic, partition)));
+    const others = (await port.subscribedPartitions(timeoutMs)).filter(({ topic, partition }) => !owned.has(partitionKey(topic, partition)));
+    if (others.length === 0) return true;
+    for (const { topic, partition } of others) {
+      const key = partitionKey(topic, partition);
+      if (!this.othersAtStart.has(key)) this.othersAtStart.set(key, await port.watermarks(topic, partition, timeoutMs));
+    }
+    const committed = new Map((await port.committed(others, timeoutMs)).map((entry) => [partitionKey(entry.topic, entry.partition), entry.offset]));
+    return others.every(({ topic, partition }) => {
+      const key = partitionKey(topic, partition);
+      const { low, high } = this.othersAtStart.get(key) ?? { low: 0, high: 0 };
+      return Math.max(low, committed.get(key) ?? low) >= high;
+    });
   }
 
   progress(): TopicProgress[] {

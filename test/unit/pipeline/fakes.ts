@@ -104,6 +104,13 @@ export class FakeConsumer implements ConsumerClient {
     });
   }
 
+  /** Partitions of the subscription (the assignment unless a test sets more). */
+  subscribed: PartitionRef[] | null = null;
+
+  async subscribedPartitions(): Promise<PartitionRef[]> {
+    return this.subscribed ?? this.assignment;
+  }
+
   async watermarks(topic: string, partition: number): Promise<Watermarks> {
     return { low: 0, high: this.high.get(`${topic}[${partition}]`) ?? 0 };
   }

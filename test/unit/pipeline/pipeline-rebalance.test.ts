@@ -64,3 +64,25 @@ describe('pipeline: one-shot goals and revocation', () => {
     await loop;
   });
 });
+
+describe('pipeline: a one-shot member is done only when the whole subscription is', () => {
+  it('with an empty assignment, waits until the other members committed every partition to its end', async () => {
+    const test = testPipeline({ oneShot: { maxMessagesPerTopic: null } });
+    test.consumer.subscribed = [
+      { topic: 't', partition: 0 },
+      { topic: 't', partition: 1 },
+    ];
+    test.consumer.high.set('t[0]', 10);
+    test.consumer.high.set('t[1]', 4);
+    await assign(test, []);
+    expect(test.pipeline.isCaughtUp()).toBe(true);
+    expect(await test.pipeline.isDone()).toBe(false);
+
+    await test.consumer.commit([{ topic: 't', partition: 0, offset: 10, metadata: null }]);
+    expect(await test.pipeline.isDone()).toBe(false);
+    // Later records do not move the goal: the end offsets are those it saw first.
+    test.consumer.high.set('t[1]', 9);
+    await test.consumer.commit([{ topic: 't', partition: 1, offset: 4, metadata: null }]);
+    expect(await test.pipeline.isDone()).toBe(true);
+  });
+});

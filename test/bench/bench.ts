@@ -295,7 +295,7 @@ async function memory(bench: Bench, topics: string[]): Promise<void> {
   for (const compression of SETTINGS.memoryCompressions) backlogs.push(await memoryOnBacklog(bench, topics, compression, limit));
   const pass = backlogs.every((backlog) => backlog.withinLimit);
   const rows = [
-    [`fixed overhead (collector, 1,000 messages, median, ${overheadRuns[0]?.processes ?? 0} processes)`, mib(fixedOverhead)],
+    [`fixed overhead (collector, 1,000 messages, median, ${processCount(overheadRuns[0]?.processes ?? 0)})`, mib(fixedOverhead)],
     ['memory budget (MEMORY_BUDGET_BYTES)', mib(SETTINGS.memoryBudget)],
     ['limit = budget + fixed overhead', mib(limit)],
     ...backlogs.flatMap(backlogRows),
@@ -358,7 +358,7 @@ function backlogRows(result: BacklogMemory): string[][] {
   const { collector, bare, memoryAtPeak: atPeak } = result;
   const on = `${fmtInt(result.backlog.messages)} messages, ${result.compression}`;
   const rows = [
-    [`collector peak RSS, ${on} (${collector.processes} processes)`, mib(collector.peakRssBytes)],
+    [`collector peak RSS, ${on} (${processCount(collector.processes)})`, mib(collector.peakRssBytes)],
     [`bare Node consumer peak RSS, ${on}`, mib(bare.peakRssBytes)],
     [`collector rate, ${result.compression}`, `${fmtInt(collector.messagesPerS)} msg/s, ${collector.wallS.toFixed(1)} s, ${collector.cpuS.toFixed(1)} CPU s`],
     [`within the limit, ${result.compression}`, result.withinLimit ? 'yes' : 'NO'],
@@ -670,7 +670,7 @@ function record(
   };
   log(
     `  round ${round} ${consumer.padEnd(15)} ${result.wallS.toFixed(2)} s wall, ${fmtInt(result.messagesPerS)} msg/s, ` +
-      `${result.cpuS.toFixed(2)} CPU s (${result.processes} processes${result.unreapedCpu ? ', some not waited for' : ''}), ` +
+      `${result.cpuS.toFixed(2)} CPU s (${processCount(result.processes)}${result.unreapedCpu ? ', some not waited for' : ''}), ` +
       `broker ${result.brokerCpuS === null ? '?' : result.brokerCpuS.toFixed(2)} CPU s, peak RSS ${mib(result.peakRssBytes)}` +
       (result.assignedAfterS !== null ? `, assigned at ${result.assignedAfterS.toFixed(2)} s` : '') +
       (result.bytesPerRow !== undefined ? `, ${result.bytesPerRow.toFixed(2)} B/row in ${String(result.files)} files` : '') +
@@ -952,6 +952,10 @@ function processTimeoutMs(messages: number): number {
 
 function fmtInt(value: number): string {
   return Math.round(value).toLocaleString('en-US');
+}
+
+function processCount(count: number): string {
+  return `${count} process${count === 1 ? '' : 'es'}`;
 }
 
 function mib(bytes: number): string {

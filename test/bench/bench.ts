@@ -809,18 +809,21 @@ function formatThroughputTable(summary: Summary, topic: Topic): string {
     if (m !== undefined) lines.push(tableRow(index + 1, m));
   });
   const fmt = (value: number): string => (Number.isNaN(value) ? '-' : value.toFixed(3));
+  const ratioLines: Array<[string, number, string]> = [
+    ['collector / Python peer', ratios.collectorOverPythonPeer, '  (goal >= 2)'],
+    ['collector MAX_WORKERS=1 / Python peer', ratios.collector1OverPythonPeer, ''],
+    [`collector / (bare Node × ${n})`, ratios.collectorOverBareTimesProcesses, ''],
+    [`collector / bare Node group of ${n}`, ratios.collectorOverBareGroup, '  (goal >= 0.9)'],
+    ['collector MAX_WORKERS=1 / bare Node', ratios.collector1OverBare, ''],
+    [`bare Node group of ${n} / (bare Node × ${n})`, ratios.bareGroupOverBareTimesProcesses, ''],
+    ['collector / kcat', ratios.collectorOverKcat, ''],
+    ['bare Node / kcat', ratios.bareOverKcat, ''],
+    ['collector CPU s / Python peer CPU s', ratios.collectorCpuOverPythonPeerCpu, ''],
+    ['after assignment: collector / bare Node group', ratios.afterAssignCollectorOverBareGroup, '  (group join excluded)'],
+  ];
+  const width = Math.max(...ratioLines.map(([name]) => name.length)) + 2;
+  lines.push('', ...ratioLines.map(([name, value, note]) => `${`${name}:`.padEnd(width)}${fmt(value)}${note}`));
   lines.push(
-    '',
-    `collector / Python peer:                      ${fmt(ratios.collectorOverPythonPeer)}  (goal >= 2)`,
-    `collector MAX_WORKERS=1 / Python peer:        ${fmt(ratios.collector1OverPythonPeer)}`,
-    `collector / (bare Node × ${n}):                 ${fmt(ratios.collectorOverBareTimesProcesses)}`,
-    `collector / bare Node group of ${n}:            ${fmt(ratios.collectorOverBareGroup)}  (goal >= 0.9)`,
-    `collector MAX_WORKERS=1 / bare Node:          ${fmt(ratios.collector1OverBare)}`,
-    `bare Node group of ${n} / (bare Node × ${n}):     ${fmt(ratios.bareGroupOverBareTimesProcesses)}`,
-    `collector / kcat:                             ${fmt(ratios.collectorOverKcat)}`,
-    `bare Node / kcat:                             ${fmt(ratios.bareOverKcat)}`,
-    `collector CPU s / Python peer CPU s:          ${fmt(ratios.collectorCpuOverPythonPeerCpu)}`,
-    `after assignment (group join excluded): collector / bare Node group ${fmt(ratios.afterAssignCollectorOverBareGroup)}`,
     'msg/s = messages / process wall time (start, connect, group join, consume, and for the writers the final flush, commit and exit).',
   );
   return lines.join('\n');

@@ -30,6 +30,13 @@ const CONSUME_TIMEOUT_MS = 250;
 const ERR_ASSIGN_PARTITIONS = -175;
 const MEMBER_ARG = '--member';
 
+/** Cooperative rebalancing exists in the client but is missing from its type declarations. */
+interface IncrementalRebalancing {
+  rebalanceProtocol(): string;
+  incrementalAssign(partitions: TopicPartition[]): void;
+  incrementalUnassign(partitions: TopicPartition[]): void;
+}
+
 export interface BareReport {
   /** Distinct messages: `expected` when the run completed. */
   readonly messages: number;
@@ -178,21 +185,26 @@ async function startCounting(args: Args, onBatch: (highest: ReadonlyMap<number, 
   let lastMs = -1;
   // The revocation that leaving the group brings commits nothing: the client is closing by then.
   let closing = false;
-  // As the collector does: a rebalance callback that assigns what the group hands out; it also
-  // notes when the group assigned partitions, so the bench can tell group join from consuming.
+  // As the collector does: a rebalance callback that assigns what the group hands out, incrementally
+  // under the cooperative protocol; it also notes when the group assigned partitions, so the bench
+  // can tell group join from consuming.
   const consumer: KafkaConsumer = new KafkaConsumer({
     ...consumerProperties(config),
     rebalance_cb: (error: LibrdKafkaError, partitions: TopicPartition[]) => {
+      const incremental = consumer as unknown as IncrementalRebalancing;
+      const cooperative = incremental.rebalanceProtocol() === 'COOPERATIVE';
       if (error.code === ERR_ASSIGN_PARTITIONS) {
         if (assignedEpochMs < 0) assignedEpochMs = Date.now();
-        consumer.assign(partitions);
+        if (cooperative) incremental.incrementalAssign(partitions);
+        else consumer.assign(partitions);
         return;
       }
       const read = partitions
         .filter((partition) => highest.has(partition.partition))
         .map((partition) => ({ topic: partition.topic, partition: partition.partition, offset: (highest.get(partition.partition) ?? -1) + 1 }));
       if (read.length > 0 && !closing) consumer.commitSync(read);
-      consumer.unassign();
+      if (cooperative) incremental.incrementalUnassign(partitions);
+      else consumer.unassign();
     },
   });
   await new Promise<void>((resolve, reject) => {

@@ -11,7 +11,8 @@
  *   1. kcat (-G, to /dev/null), with the collector's consumer properties;
  *   2. the bare Node consumer, one process;
  *   3. the bare Node consumer, N processes in one group (N: BENCH_BARE_PROCESSES, by default the
- *      collector's default process count, the available cores but no more than the partitions);
+ *      consumer processes the collector runs with under the bench's environment: MAX_WORKERS, or
+ *      for auto the available cores, src/cluster/process-count.ts);
  *   4. the Python peer (test/bench/python-peer.py with .cache/pyenv's python): confluent-kafka with
  *      per-message poll(), msgpack then JSON, the seed's flattening, Polars, zstd Parquet;
  *   5. the collector --once with MAX_WORKERS=1;
@@ -67,6 +68,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { librdkafkaVersion } from '@confluentinc/kafka-javascript';
+import { availableCores, consumerProcesses } from '../../src/cluster/process-count';
 import { consumerProperties } from '../../src/config/kafka-properties';
 import { loadConfig } from '../../src/config/load';
 import { repoRoot, startBroker, type BrokerHandle } from '../harness/broker';
@@ -105,15 +107,13 @@ const listEnv = (name: string, fallback: string): string[] =>
     .map((item) => item.trim())
     .filter((item) => item !== '');
 
-const PARTITIONS = intEnv('BENCH_PARTITIONS', 6);
-
 const SETTINGS = {
   messages: intEnv('BENCH_MESSAGES', 3_000_000),
   runs: intEnv('BENCH_RUNS', 3),
-  partitions: PARTITIONS,
+  partitions: intEnv('BENCH_PARTITIONS', 6),
   produceCompression: process.env.BENCH_PRODUCE_COMPRESSION || 'lz4',
-  // The collector's default process count (issue 11): the available cores, no more than there are partitions to share.
-  bareProcesses: intEnv('BENCH_BARE_PROCESSES', Math.min(os.availableParallelism(), PARTITIONS)),
+  /** Unset: the collector's own process count under the bench's environment (collectorProcesses). */
+  bareProcesses: process.env.BENCH_BARE_PROCESSES ? intEnv('BENCH_BARE_PROCESSES', 1) : null,
   pythonPeer: process.env.BENCH_PYTHON_PEER !== '0',
   python: path.resolve(ROOT, process.env.BENCH_PYTHON || path.join('.cache', 'pyenv', 'bin', 'python')),
   memoryMessages: intEnv('BENCH_MEMORY_MESSAGES', 5_000_000),
@@ -244,10 +244,11 @@ async function throughput(bench: Bench, topics: string[]): Promise<void> {
     else rmSync(outputDir, { recursive: true, force: true });
   };
   warmUp(bench, topic);
+  const processes = SETTINGS.bareProcesses ?? collectorProcesses(bench);
   for (let round = 1; round <= SETTINGS.runs; round++) {
     results.push(await runKcat(bench, topic, round, timeoutMs));
     results.push(await runBareConsumer(bench, topic, round, timeoutMs, 1));
-    results.push(await runBareConsumer(bench, topic, round, timeoutMs, SETTINGS.bareProcesses));
+    results.push(await runBareConsumer(bench, topic, round, timeoutMs, processes));
     if (SETTINGS.pythonPeer) results.push(await runPythonPeer(bench, topic, round, timeoutMs));
     const single = await runCollector(bench, topic, round, timeoutMs, { MAX_WORKERS: '1' }, [], 'collector-1');
     rmSync(single.outputDir, { recursive: true, force: true });
@@ -256,14 +257,14 @@ async function throughput(bench: Bench, topics: string[]): Promise<void> {
     results.push(asConfigured.result);
     keepFirst(asConfigured.outputDir);
   }
-  const summary = summarise(results);
+  const summary = summarise(results, processes);
   const pyarrow = firstOutput !== undefined && SETTINGS.pyarrow ? pyarrowReference(firstOutput) : null;
   if (firstOutput !== undefined) {
     if (process.env.BENCH_KEEP_OUTPUT === '1') log(`first collector run's output kept in ${firstOutput}`);
     else rmSync(firstOutput, { recursive: true, force: true });
   }
 
-  const table = formatThroughputTable(summary, topic);
+  const table = formatThroughputTable(summary, topic, processes);
   process.stdout.write(`\n${machineLine()}\n${table}\n`);
   if (pyarrow !== null) process.stdout.write(`\n${formatPyarrow(pyarrow)}\n`);
   const file = writeResults(`${bench.stamp}.json`, {
@@ -454,8 +455,9 @@ async function runKcat(bench: Bench, topic: Topic, round: number, timeoutMs: num
   if (ends.size !== SETTINGS.partitions || reached !== topic.messages) {
     throw new Error(`kcat reached offsets summing to ${reached} on ${ends.size} partitions, expected ${topic.messages} on ${SETTINGS.partitions}:\n${stderr}`);
   }
-  // "% Group <g> rebalanced (memberid ...): assigned: <topic> [0], ..." arrives when kcat assigns.
-  const assigned = measured.stderrLines.find(([, line]) => /rebalanced .*: assigned: /.test(line));
+  // "% Group <g> rebalanced (memberid ...): assigned: <topic> [0], ..." arrives when kcat assigns;
+  // "rebalanced: incremental assignment of <n> partition(s)" under the cooperative protocol.
+  const assigned = measured.stderrLines.find(([, line]) => /rebalanced.*(: assigned: |incremental assignment)/.test(line));
   return record('kcat', 'kcat (librdkafka, -G, to /dev/null)', round, topic, measured, loadAvg, assigned?.[0] ?? null, {});
 }
 
@@ -611,6 +613,12 @@ function collectorEnv(
   return env;
 }
 
+/** The consumer processes the collector starts under the bench's environment (MAX_WORKERS, auto: the cores). */
+function collectorProcesses(bench: Bench): number {
+  const env = collectorEnv(bench, 'unused', 'unused', bench.workDir, {});
+  return consumerProcesses(loadConfig({ env, file: EMPTY_CONFIG }).config.workers.processes, availableCores());
+}
+
 /** The consumer properties the collector derives from the same environment (for kcat's -X). */
 function collectorConsumerProperties(bench: Bench, group: string): Record<string, string | number | boolean> {
   const env = collectorEnv(bench, 'unused', group, bench.workDir, {});
@@ -752,7 +760,8 @@ function mediansOf(runs: readonly RunResult[]): Medians {
   };
 }
 
-function summarise(results: readonly RunResult[]): Summary {
+/** `processes`: the bare consumer group's size, the collector's consumer processes. */
+function summarise(results: readonly RunResult[], processes: number): Summary {
   const medians: Partial<Record<Consumer, Medians>> = {};
   for (const consumer of CONSUMERS) {
     const runs = results.filter((run) => run.consumer === consumer);
@@ -760,7 +769,7 @@ function summarise(results: readonly RunResult[]): Summary {
   }
   const rate = (consumer: Consumer): number | null => medians[consumer]?.messagesPerS ?? null;
   // The bare consumer's single-process rate times the group's process count: perfect scaling.
-  const bareTimesProcesses = ratioOf(rate('bare-node'), 1 / SETTINGS.bareProcesses);
+  const bareTimesProcesses = ratioOf(rate('bare-node'), 1 / processes);
   return {
     medians,
     ratios: {
@@ -792,9 +801,8 @@ function tableRow(index: number, m: Medians): string {
   );
 }
 
-function formatThroughputTable(summary: Summary, topic: Topic): string {
+function formatThroughputTable(summary: Summary, topic: Topic, n: number): string {
   const { medians, ratios } = summary;
-  const n = SETTINGS.bareProcesses;
   const lines = [
     `${fmtInt(topic.messages)} messages, ${SETTINGS.partitions} partitions, ${(topic.produced.valueBytes / topic.messages).toFixed(1)} value bytes/message, ` +
       `produced with compression ${topic.compression}; median of ${SETTINGS.runs} runs; MB = 10^6 bytes of message values`,

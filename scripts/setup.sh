@@ -4,7 +4,8 @@
 #   2. node_modules, with @confluentinc/kafka-javascript built against those system libraries,
 #   3. the classpath of the Kafka broker the test harness runs (jars from Maven Central),
 #   4. dist/, when package.json has a build script,
-#   5. pyarrow and Polars in a venv under .cache/pyenv, which tests read the lake back with.
+#   5. pyarrow and Polars in a venv under .cache/pyenv, which tests read the lake back with,
+#   6. confluent-kafka and msgpack in the same venv, for the benchmark's Python peer.
 # Every step checks first whether it is already done, so a second run takes about a second.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -124,9 +125,23 @@ ensure_python_readers() {
   touch "$stamp"
 }
 
+# The benchmark's Python peer (test/bench/python-peer.py) runs the seed's stack: the same venv, plus
+# the seed's Kafka client and decoder. Pinned in test/bench/python-peer.txt.
+ensure_python_peer() {
+  local venv=.cache/pyenv requirements=test/bench/python-peer.txt stamp=.cache/pyenv/.peer-installed
+  if [[ -f $stamp && ! $requirements -nt $stamp ]] && "$venv/bin/python" -c 'import confluent_kafka, msgpack' 2>/dev/null; then
+    log "python peer: up to date"
+    return
+  fi
+  log "python peer: installing confluent-kafka and msgpack into $venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r "$requirements" || die "pip could not install $requirements"
+  touch "$stamp"
+}
+
 ensure_system_packages
 ensure_node_modules
 ensure_broker_classpath
 ensure_build
 ensure_python_readers
+ensure_python_peer
 log "done"

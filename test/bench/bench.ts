@@ -1,17 +1,50 @@
 /**
- * End-to-end benchmark (issue 5): the collector in one-shot mode against kcat (librdkafka's raw
- * rate) and a bare Node consumer (the same client and settings, counting only), on the same topic.
+ * End-to-end benchmark (issues 5 and 11): the collector in one-shot mode against kcat (librdkafka's
+ * raw rate), a bare Node consumer (the same client and settings, counting only) and a Python peer
+ * written from the seed README's design, on the same topic of the same broker in one run.
  *
- *   npm run bench                     # throughput: 1,000,000 messages, median of 3 rounds
- *   npm run bench:memory              # 5,000,000-message backlog, MEMORY_BUDGET_BYTES = 256 MiB
+ *   npm run bench                     # throughput: 3,000,000 messages, lz4, median of 3 rounds
+ *   npm run bench:memory              # 5,000,000-message backlogs (lz4, then zstd), MEMORY_BUDGET_BYTES = 256 MiB
  *   npm run bench -- --profile        # one collector run under --cpu-prof (500,000 messages)
  *
+ * Each throughput round runs, one after the other:
+ *   1. kcat (-G, to /dev/null), with the collector's consumer properties;
+ *   2. the bare Node consumer, one process;
+ *   3. the bare Node consumer, N processes in one group (N: BENCH_BARE_PROCESSES, by default the
+ *      consumer processes the collector runs with under the bench's environment: MAX_WORKERS, or
+ *      for auto the available cores, src/cluster/process-count.ts);
+ *   4. the Python peer (test/bench/python-peer.py with .cache/pyenv's python): confluent-kafka with
+ *      per-message poll(), msgpack then JSON, the seed's flattening, Polars, zstd Parquet;
+ *   5. the collector --once with MAX_WORKERS=1;
+ *   6. the collector --once with the environment as given (MAX_WORKERS unset: its default); the
+ *      table names the MAX_WORKERS each collector run had.
+ *
+ * Method, for every run alike (measure.ts, process-tree.ts):
+ *   - msg/s: messages / wall time from spawn to exit (start, connect, group join, consume, and for
+ *     the writers the final flush, commit and exit);
+ *   - CPU s: user + system seconds of the whole process tree. GNU time's figure covers the command
+ *     and every descendant it waited for; the tree is also sampled from /proc every 100 ms, and a
+ *     larger sampled figure (a child nobody waited for) replaces it, flagged in the JSON;
+ *   - peak RSS: the largest sum of the tree's resident sets over the 100 ms samples;
+ *   - broker CPU s: the broker's utime + stime (/proc/<pid>/stat) from spawn to exit of the run;
+ *     the broker shares the machine's cores with the consumer measured;
+ *   - bytes/row: the Parquet output's size / N (collector and Python peer).
+ * Checks: every collector and Python peer run's output reads back (DuckDB) as exactly N distinct
+ * (partition, offset) rows, no dead letters, and the group's committed offsets equal the end offsets;
+ * kcat's end offsets and the bare consumers' counts add up to N.
+ *
  * Settings (environment):
- *   BENCH_MESSAGES=1000000          messages in the throughput topic
- *   BENCH_RUNS=3                    rounds; each round runs kcat, the bare consumer, the collector
+ *   BENCH_MESSAGES=3000000          messages in the throughput topic
+ *   BENCH_RUNS=3                    rounds; each round runs every consumer once
  *   BENCH_PARTITIONS=6
- *   BENCH_PRODUCE_COMPRESSION=none  codec of the produced batches (none, lz4, zstd, ...)
+ *   BENCH_PRODUCE_COMPRESSION=lz4   codec of the produced batches (none, lz4, zstd, ...)
+ *   BENCH_BARE_PROCESSES            processes of the bare consumer group (default above)
+ *   BENCH_PYTHON_PEER=0             skip the Python peer
+ *   BENCH_PYTHON=.cache/pyenv/bin/python
+ *                                   the Python peer's interpreter (npm run setup installs its packages)
  *   BENCH_MEMORY_MESSAGES=5000000   backlog of the memory run
+ *   BENCH_MEMORY_COMPRESSIONS=lz4,zstd
+ *                                   one backlog per codec in the memory run
  *   BENCH_MEMORY_BUDGET=268435456   MEMORY_BUDGET_BYTES of the memory run
  *   BENCH_PROFILE_MESSAGES=500000   messages of the profile run
  *   BENCH_PYARROW=0                 skip the pyarrow bytes/row reference
@@ -22,27 +55,30 @@
  *   BENCH_COLLECTOR=path/bin/redpanda-parquet-collector
  *                                   run another checkout's collector (default: this one's launcher)
  *   KAFKA_BOOTSTRAP_SERVERS         use this broker instead of starting the harness's
+ *   BENCH_BROKER_PID                with KAFKA_BOOTSTRAP_SERVERS: the broker's pid, for its CPU time
  *   BENCH_BROKER_HEAP_MB=1024       heap of the harness broker the bench starts
- * Collector settings (MAX_WORKERS, BATCH_SIZE, COMPRESSION, LOG_LEVEL, ...) set in the environment
- * reach the collector unchanged; the effective configuration is stored with the results.
+ * Collector settings (MAX_WORKERS, ENCODER_THREADS, BATCH_SIZE, COMPRESSION, LOG_LEVEL, ...) set
+ * in the environment reach the collector unchanged (run 5 overrides MAX_WORKERS only); the effective
+ * configuration is stored with the results. The Python peer gets only the seed's variables.
  *
  * Results: a table on stdout, and the same as JSON in bench-results/<timestamp>[-memory|-profile].json.
- * Every collector run is checked: exit code 0, DuckDB reads exactly N distinct (partition, offset)
- * rows, no dead letters, and the group's committed offsets equal the end offsets.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { librdkafkaVersion } from '@confluentinc/kafka-javascript';
+import { availableCores, consumerProcesses } from '../../src/cluster/process-count';
 import { consumerProperties } from '../../src/config/kafka-properties';
 import { loadConfig } from '../../src/config/load';
 import { repoRoot, startBroker, type BrokerHandle } from '../harness/broker';
 import { TestKafka, uniqueName } from '../harness/kafka';
 import { parquetFiles, queryFiles } from '../harness/lake';
+import type { BareReport } from './bare-consumer';
 import { produceMarketData, type ProduceResult } from './bench-producer';
 import { formatSummary, summariseProfile, type ProfileSummary } from './cpuprofile-summary';
-import { GNU_TIME, median, runMeasured, type Measured } from './measure';
+import { findProcess } from './process-tree';
+import { GNU_TIME, median, runMeasured, type Measured, type RunOptions } from './measure';
 
 const ROOT = repoRoot();
 const MIB = 1024 * 1024;
@@ -54,6 +90,7 @@ const EMPTY_CONFIG = path.join(ROOT, 'test', 'harness', 'empty-config.json');
  */
 const COLLECTOR_LAUNCHER = path.resolve(process.env.BENCH_COLLECTOR ?? path.join(ROOT, 'bin', 'redpanda-parquet-collector'));
 const BARE_CONSUMER = path.join(__dirname, 'bare-consumer.js');
+const PYTHON_PEER = path.join(ROOT, 'test', 'bench', 'python-peer.py');
 const RESULTS_DIR = path.join(ROOT, 'bench-results');
 
 const intEnv = (name: string, fallback: number): number => {
@@ -64,12 +101,23 @@ const intEnv = (name: string, fallback: number): number => {
   return value;
 };
 
+const listEnv = (name: string, fallback: string): string[] =>
+  (process.env[name] || fallback)
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+
 const SETTINGS = {
-  messages: intEnv('BENCH_MESSAGES', 1_000_000),
+  messages: intEnv('BENCH_MESSAGES', 3_000_000),
   runs: intEnv('BENCH_RUNS', 3),
   partitions: intEnv('BENCH_PARTITIONS', 6),
-  produceCompression: process.env.BENCH_PRODUCE_COMPRESSION ?? 'none',
+  produceCompression: process.env.BENCH_PRODUCE_COMPRESSION || 'lz4',
+  /** Unset: the collector's own process count under the bench's environment (collectorProcesses). */
+  bareProcesses: process.env.BENCH_BARE_PROCESSES ? intEnv('BENCH_BARE_PROCESSES', 1) : null,
+  pythonPeer: process.env.BENCH_PYTHON_PEER !== '0',
+  python: path.resolve(ROOT, process.env.BENCH_PYTHON || path.join('.cache', 'pyenv', 'bin', 'python')),
   memoryMessages: intEnv('BENCH_MEMORY_MESSAGES', 5_000_000),
+  memoryCompressions: listEnv('BENCH_MEMORY_COMPRESSIONS', 'lz4,zstd'),
   memoryBudget: intEnv('BENCH_MEMORY_BUDGET', 256 * MIB),
   profileMessages: intEnv('BENCH_PROFILE_MESSAGES', 500_000),
   pyarrow: process.env.BENCH_PYARROW !== '0',
@@ -80,6 +128,8 @@ type Mode = 'throughput' | 'memory' | 'profile';
 interface Bench {
   readonly kafka: TestKafka;
   readonly bootstrap: string;
+  /** The broker's JVM, for its CPU time during each run; undefined for an external broker without BENCH_BROKER_PID. */
+  readonly brokerPid: number | undefined;
   readonly stamp: string;
   readonly workDir: string;
 }
@@ -88,17 +138,33 @@ interface Topic {
   readonly name: string;
   readonly produced: ProduceResult;
   readonly messages: number;
+  readonly compression: string;
 }
 
+const CONSUMERS = ['kcat', 'bare-node', 'bare-node-group', 'python-peer', 'collector-1', 'collector'] as const;
+type Consumer = (typeof CONSUMERS)[number];
+
 interface RunResult {
-  readonly consumer: 'kcat' | 'bare-node' | 'collector';
+  readonly consumer: Consumer;
+  /** What ran, as the table names it (for the collector: the MAX_WORKERS it had). */
+  readonly label: string;
   readonly round: number;
   readonly messages: number;
   readonly wallS: number;
+  /** CPU seconds of the process tree (measure.ts). */
   readonly cpuS: number;
+  readonly cpuUsPerMessage: number;
   readonly userS: number;
   readonly sysS: number;
+  readonly treeCpuLowerBoundS: number;
+  readonly unreapedCpu: boolean;
+  /** Peak of the process tree's summed RSS. */
   readonly peakRssBytes: number;
+  readonly maxSingleRssBytes: number;
+  /** The processes of the measured tree alive at once, as most samples saw it (the primary included). */
+  readonly processes: number;
+  /** The broker's CPU seconds during the run; null when its pid is unknown. */
+  readonly brokerCpuS: number | null;
   readonly messagesPerS: number;
   readonly mbPerS: number;
   readonly loadAvg1mBefore: number;
@@ -112,6 +178,8 @@ interface RunResult {
   /** Bare consumer only: first and last message, seconds after its consumer subscribed. */
   readonly firstMessageS?: number;
   readonly lastMessageS?: number;
+  /** Bare consumer group only: messages consumed, re-reads after rebalances included. */
+  readonly consumed?: number;
   readonly rssSamples: Array<[number, number]>;
 }
 
@@ -134,6 +202,7 @@ async function main(): Promise<void> {
   const bench: Bench = {
     kafka: new TestKafka(bootstrap),
     bootstrap,
+    brokerPid: brokerPid(broker),
     stamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-'),
     workDir: mkdtempSync(path.join(os.tmpdir(), 'rpc-bench-')),
   };
@@ -153,30 +222,49 @@ async function main(): Promise<void> {
   }
 }
 
+/** The harness broker's JVM is the process started with the server.properties in its directory. */
+function brokerPid(broker: BrokerHandle | undefined): number | undefined {
+  if (broker === undefined) return process.env.BENCH_BROKER_PID ? intEnv('BENCH_BROKER_PID', 0) : undefined;
+  const pid = findProcess(path.join(broker.dir, 'server.properties'));
+  if (pid === undefined) log('the broker JVM was not found in /proc: its CPU time will not be reported');
+  return pid;
+}
+
 // ---- modes ----------------------------------------------------------------------------------
 
 async function throughput(bench: Bench, topics: string[]): Promise<void> {
-  const topic = await createAndFill(bench, topics, 'bench', SETTINGS.messages);
+  if (SETTINGS.pythonPeer) ensurePythonPeer();
+  const topic = await createAndFill(bench, topics, 'bench', SETTINGS.messages, SETTINGS.produceCompression);
   const timeoutMs = processTimeoutMs(topic.messages);
   const results: RunResult[] = [];
   let firstOutput: string | undefined;
-  warmUp(bench, topic);
-  for (let round = 1; round <= SETTINGS.runs; round++) {
-    results.push(await runKcat(bench, topic, round, timeoutMs));
-    results.push(await runBareConsumer(bench, topic, round, timeoutMs));
-    const { result, outputDir } = await runCollector(bench, topic, round, timeoutMs, {});
-    results.push(result);
+  // Keeps the first output of the default collector for the pyarrow reference, removes the rest.
+  const keepFirst = (outputDir: string): void => {
     if (firstOutput === undefined) firstOutput = outputDir;
     else rmSync(outputDir, { recursive: true, force: true });
+  };
+  warmUp(bench, topic);
+  const processes = SETTINGS.bareProcesses ?? collectorProcesses(bench);
+  for (let round = 1; round <= SETTINGS.runs; round++) {
+    results.push(await runKcat(bench, topic, round, timeoutMs));
+    results.push(await runBareConsumer(bench, topic, round, timeoutMs, 1));
+    results.push(await runBareConsumer(bench, topic, round, timeoutMs, processes));
+    if (SETTINGS.pythonPeer) results.push(await runPythonPeer(bench, topic, round, timeoutMs));
+    const single = await runCollector(bench, topic, round, timeoutMs, { MAX_WORKERS: '1' }, [], 'collector-1');
+    rmSync(single.outputDir, { recursive: true, force: true });
+    results.push(single.result);
+    const asConfigured = await runCollector(bench, topic, round, timeoutMs, {});
+    results.push(asConfigured.result);
+    keepFirst(asConfigured.outputDir);
   }
-  const summary = summarise(results);
+  const summary = summarise(results, processes);
   const pyarrow = firstOutput !== undefined && SETTINGS.pyarrow ? pyarrowReference(firstOutput) : null;
   if (firstOutput !== undefined) {
     if (process.env.BENCH_KEEP_OUTPUT === '1') log(`first collector run's output kept in ${firstOutput}`);
     else rmSync(firstOutput, { recursive: true, force: true });
   }
 
-  const table = formatThroughputTable(summary, topic);
+  const table = formatThroughputTable(summary, topic, processes);
   process.stdout.write(`\n${machineLine()}\n${table}\n`);
   if (pyarrow !== null) process.stdout.write(`\n${formatPyarrow(pyarrow)}\n`);
   const file = writeResults(`${bench.stamp}.json`, {
@@ -192,8 +280,9 @@ async function throughput(bench: Bench, topics: string[]): Promise<void> {
 }
 
 async function memory(bench: Bench, topics: string[]): Promise<void> {
-  // The runtime's fixed overhead: the collector's peak RSS on a topic too small to buffer anything.
-  const tiny = await createAndFill(bench, topics, 'bench-tiny', 1_000);
+  // The runtime's fixed overhead: the collector's peak RSS (its whole process tree) on a topic too
+  // small to buffer anything.
+  const tiny = await createAndFill(bench, topics, 'bench-tiny', 1_000, SETTINGS.memoryCompressions[0] ?? 'none');
   const overheadRuns: RunResult[] = [];
   for (let round = 1; round <= SETTINGS.runs; round++) {
     const { result, outputDir } = await runCollector(bench, tiny, round, processTimeoutMs(tiny.messages), {});
@@ -201,11 +290,57 @@ async function memory(bench: Bench, topics: string[]): Promise<void> {
     rmSync(outputDir, { recursive: true, force: true });
   }
   const fixedOverhead = median(overheadRuns.map((run) => run.peakRssBytes));
+  const limit = SETTINGS.memoryBudget + fixedOverhead;
 
-  const backlog = await createAndFill(bench, topics, 'bench-backlog', SETTINGS.memoryMessages);
+  const backlogs: BacklogMemory[] = [];
+  for (const compression of SETTINGS.memoryCompressions) backlogs.push(await memoryOnBacklog(bench, topics, compression, limit));
+  const pass = backlogs.every((backlog) => backlog.withinLimit);
+  const rows = [
+    [`fixed overhead (collector, 1,000 messages, median, ${processCount(overheadRuns[0]?.processes ?? 0)})`, mib(fixedOverhead)],
+    ['memory budget (MEMORY_BUDGET_BYTES)', mib(SETTINGS.memoryBudget)],
+    ['limit = budget + fixed overhead', mib(limit)],
+    ...backlogs.flatMap(backlogRows),
+    ['all within the limit', pass ? 'yes' : 'NO'],
+  ];
+  const table = [
+    'peak RSS: the sum over the process tree (every process of the collector, of the bare consumer), sampled every 100 ms',
+    '',
+    '| | |',
+    '|---|---:|',
+    ...rows.map(([name, value]) => `| ${name} | ${value} |`),
+  ].join('\n');
+  process.stdout.write(`\n${machineLine()}\n${table}\n`);
+  const file = writeResults(`${bench.stamp}-memory.json`, {
+    kind: 'memory',
+    ...commonRecord(bench, backlogs[0]?.backlog ?? tiny),
+    budgetBytes: SETTINGS.memoryBudget,
+    fixedOverheadBytes: fixedOverhead,
+    limitBytes: limit,
+    withinLimit: pass,
+    overheadRuns,
+    backlogs,
+    table,
+  });
+  process.stdout.write(`\nresults: ${path.relative(ROOT, file)}\n`);
+  if (!pass) process.exitCode = 1;
+}
+
+interface BacklogMemory {
+  readonly compression: string;
+  readonly backlog: Topic;
+  readonly bare: RunResult;
+  readonly collector: RunResult;
+  readonly withinLimit: boolean;
+  readonly memoryAtPeak: ProbeSample | null;
+  readonly memoryProbe: ProbeSample[];
+}
+
+/** One backlog produced with `compression`: the bare consumer's and the collector's peak tree RSS on it. */
+async function memoryOnBacklog(bench: Bench, topics: string[], compression: string, limit: number): Promise<BacklogMemory> {
+  const backlog = await createAndFill(bench, topics, `bench-backlog-${compression}`, SETTINGS.memoryMessages, compression);
   const timeoutMs = processTimeoutMs(backlog.messages);
-  const bare = await runBareConsumer(bench, backlog, 1, timeoutMs);
-  const probeFile = path.join(bench.workDir, 'memory-probe.jsonl');
+  const bare = await runBareConsumer(bench, backlog, 1, timeoutMs, 1);
+  const probeFile = path.join(bench.workDir, `memory-probe-${compression}.jsonl`);
   const { result: collector, outputDir } = await runCollector(
     bench,
     backlog,
@@ -217,46 +352,31 @@ async function memory(bench: Bench, topics: string[]): Promise<void> {
   rmSync(outputDir, { recursive: true, force: true });
   const probe = readProbe(probeFile);
   const atPeak = probe.reduce<ProbeSample | null>((best, sample) => (best === null || sample.rss > best.rss ? sample : best), null);
-  const limit = SETTINGS.memoryBudget + fixedOverhead;
-  const pass = collector.peakRssBytes <= limit;
+  return { compression, backlog, bare, collector, withinLimit: collector.peakRssBytes <= limit, memoryAtPeak: atPeak, memoryProbe: probe };
+}
+
+function backlogRows(result: BacklogMemory): string[][] {
+  const { collector, bare, memoryAtPeak: atPeak } = result;
+  const on = `${fmtInt(result.backlog.messages)} messages, ${result.compression}`;
   const rows = [
-    ['fixed overhead (collector, 1,000 messages, median)', mib(fixedOverhead)],
-    ['memory budget (MEMORY_BUDGET_BYTES)', mib(SETTINGS.memoryBudget)],
-    ['limit = budget + fixed overhead', mib(limit)],
-    [`collector peak RSS, ${fmtInt(backlog.messages)} messages`, mib(collector.peakRssBytes)],
-    [`bare Node consumer peak RSS, same backlog`, mib(bare.peakRssBytes)],
-    ['collector rate', `${fmtInt(collector.messagesPerS)} msg/s, ${collector.wallS.toFixed(1)} s, ${collector.cpuS.toFixed(1)} CPU s`],
-    ['within the limit', pass ? 'yes' : 'NO'],
+    [`collector peak RSS, ${on} (${processCount(collector.processes)})`, mib(collector.peakRssBytes)],
+    [`bare Node consumer peak RSS, ${on}`, mib(bare.peakRssBytes)],
+    [`collector rate, ${result.compression}`, `${fmtInt(collector.messagesPerS)} msg/s, ${collector.wallS.toFixed(1)} s, ${collector.cpuS.toFixed(1)} CPU s`],
+    [`within the limit, ${result.compression}`, result.withinLimit ? 'yes' : 'NO'],
   ];
   if (atPeak !== null) {
     rows.push([
-      `main thread at the highest sampled RSS (${atPeak.t.toFixed(1)} s)`,
+      `a main thread at the highest sampled RSS of one process (pid ${atPeak.pid ?? '?'}, ${atPeak.t.toFixed(1)} s), ${result.compression}`,
       `RSS ${mib(atPeak.rss)}: V8 heap ${mib(atPeak.heapTotal)} (${mib(atPeak.heapUsed)} used), external ${mib(atPeak.external)} ` +
         `(array buffers ${mib(atPeak.arrayBuffers)}), rest ${mib(atPeak.rss - atPeak.heapTotal - atPeak.external)}`,
     ]);
   }
-  const table = ['| | |', '|---|---:|', ...rows.map(([name, value]) => `| ${name} | ${value} |`)].join('\n');
-  process.stdout.write(`\n${machineLine()}\n${table}\n`);
-  const file = writeResults(`${bench.stamp}-memory.json`, {
-    kind: 'memory',
-    ...commonRecord(bench, backlog),
-    budgetBytes: SETTINGS.memoryBudget,
-    fixedOverheadBytes: fixedOverhead,
-    limitBytes: limit,
-    peakRssBytes: collector.peakRssBytes,
-    withinLimit: pass,
-    overheadRuns,
-    bare,
-    collector,
-    memoryAtPeak: atPeak,
-    memoryProbe: probe,
-    table,
-  });
-  process.stdout.write(`\nresults: ${path.relative(ROOT, file)}\n`);
-  if (!pass) process.exitCode = 1;
+  return rows;
 }
 
 interface ProbeSample {
+  /** Absent in probes written before worker processes. */
+  readonly pid?: number;
   readonly t: number;
   readonly rss: number;
   readonly heapTotal: number;
@@ -274,7 +394,7 @@ function readProbe(file: string): ProbeSample[] {
 }
 
 async function profile(bench: Bench, topics: string[]): Promise<void> {
-  const topic = await createAndFill(bench, topics, 'bench-profile', SETTINGS.profileMessages);
+  const topic = await createAndFill(bench, topics, 'bench-profile', SETTINGS.profileMessages, SETTINGS.produceCompression);
   const profileDir = path.join(RESULTS_DIR, `${bench.stamp}-profile`);
   mkdirSync(profileDir, { recursive: true });
   const { result, outputDir } = await runCollector(bench, topic, 1, processTimeoutMs(topic.messages), {}, [
@@ -325,7 +445,7 @@ async function runKcat(bench: Bench, topic: Topic, round: number, timeoutMs: num
   );
   const args = ['-b', bench.bootstrap, '-G', group, '-e', '-f', '', ...properties.flatMap(([key, value]) => ['-X', `${key}=${String(value)}`]), topic.name];
   const loadAvg = os.loadavg()[0];
-  const measured = await runMeasured('kcat', args, { logDir: bench.workDir, name: `kcat-${round}`, timeoutMs, timestampStderr: true });
+  const measured = await measure(bench, 'kcat', args, { name: `kcat-${round}`, timeoutMs, timestampStderr: true });
   checkExit(measured, 'kcat');
   // Without -q, kcat reports where each partition ended: the offsets it reached must add up to N.
   const stderr = readFileSync(measured.stderrFile, 'utf8');
@@ -335,31 +455,68 @@ async function runKcat(bench: Bench, topic: Topic, round: number, timeoutMs: num
   if (ends.size !== SETTINGS.partitions || reached !== topic.messages) {
     throw new Error(`kcat reached offsets summing to ${reached} on ${ends.size} partitions, expected ${topic.messages} on ${SETTINGS.partitions}:\n${stderr}`);
   }
-  // "% Group <g> rebalanced (memberid ...): assigned: <topic> [0], ..." arrives when kcat assigns.
-  const assigned = measured.stderrLines.find(([, line]) => /rebalanced .*: assigned: /.test(line));
-  return record('kcat', round, topic, measured, loadAvg, assigned?.[0] ?? null, {});
+  // "% Group <g> rebalanced (memberid ...): assigned: <topic> [0], ..." arrives when kcat assigns;
+  // "rebalanced: incremental assignment of <n> partition(s)" under the cooperative protocol.
+  const assigned = measured.stderrLines.find(([, line]) => /rebalanced.*(: assigned: |incremental assignment)/.test(line));
+  return record('kcat', 'kcat (librdkafka, -G, to /dev/null)', round, topic, measured, loadAvg, assigned?.[0] ?? null, {});
 }
 
-async function runBareConsumer(bench: Bench, topic: Topic, round: number, timeoutMs: number): Promise<RunResult> {
+/** The bare Node consumer: one process, or a primary with `processes` members in one group. */
+async function runBareConsumer(bench: Bench, topic: Topic, round: number, timeoutMs: number, processes: number): Promise<RunResult> {
   const group = uniqueName('bench-bare');
   const loadAvg = os.loadavg()[0];
-  const measured = await runMeasured(process.execPath, [BARE_CONSUMER, bench.bootstrap, topic.name, group, String(topic.messages)], {
-    logDir: bench.workDir,
-    name: `bare-${round}`,
+  const measured = await measure(bench, process.execPath, [BARE_CONSUMER, bench.bootstrap, topic.name, group, String(topic.messages), String(processes)], {
+    name: `bare-${processes}-${round}`,
     timeoutMs,
   });
   checkExit(measured, 'bare consumer');
-  const report = JSON.parse(readFileSync(measured.stdoutFile, 'utf8').trim()) as {
-    messages: number;
-    valueBytes: number;
-    assignedEpochMs: number;
-    firstMessageS: number;
-    lastMessageS: number;
-  };
-  if (report.messages !== topic.messages || report.valueBytes !== topic.produced.valueBytes) {
+  const report = JSON.parse(readFileSync(measured.stdoutFile, 'utf8').trim()) as BareReport;
+  // Re-reads after a rebalance add bytes: only the single process must see exactly the produced bytes.
+  if (report.messages !== topic.messages || (processes === 1 && report.valueBytes !== topic.produced.valueBytes)) {
     throw new Error(`bare consumer counted ${report.messages} messages / ${report.valueBytes} bytes, expected ${topic.messages} / ${topic.produced.valueBytes}`);
   }
-  return record('bare-node', round, topic, measured, loadAvg, report.assignedEpochMs > 0 ? report.assignedEpochMs : null, { firstMessageS: report.firstMessageS, lastMessageS: report.lastMessageS });
+  const [consumer, label]: [Consumer, string] =
+    processes === 1 ? ['bare-node', 'bare Node consumer (count only)'] : ['bare-node-group', `bare Node consumer, ${processes} processes in one group`];
+  return record(consumer, label, round, topic, measured, loadAvg, report.assignedEpochMs > 0 ? report.assignedEpochMs : null, {
+    firstMessageS: report.firstMessageS,
+    lastMessageS: report.lastMessageS,
+    consumed: report.consumed,
+  });
+}
+
+/** The npm setup installs the peer's packages; a checkout set up before it existed gets a clear message. */
+function ensurePythonPeer(): void {
+  const check = spawnSync(SETTINGS.python, ['-c', 'import confluent_kafka, msgpack, polars'], { encoding: 'utf8' });
+  if (check.status !== 0) {
+    throw new Error(`the Python peer needs confluent-kafka, msgpack and polars in ${SETTINGS.python}: run \`npm run setup\` (or BENCH_PYTHON_PEER=0)\n${check.stderr}`);
+  }
+}
+
+async function runPythonPeer(bench: Bench, topic: Topic, round: number, timeoutMs: number): Promise<RunResult> {
+  const group = uniqueName('bench-python');
+  const outputDir = mkdtempSync(path.join(os.tmpdir(), 'rpc-bench-peer-'));
+  // Only the seed's variables: the collector's settings in the bench's environment are not the peer's.
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    BOOTSTRAP_SERVERS: bench.bootstrap,
+    TOPICS: topic.name,
+    GROUP_ID: group,
+    OUTPUT_DIR: outputDir,
+  };
+  const loadAvg = os.loadavg()[0];
+  try {
+    const measured = await measure(bench, SETTINGS.python, [PYTHON_PEER], { env, cwd: ROOT, name: `python-peer-${round}`, timeoutMs });
+    checkExit(measured, 'Python peer');
+    const report = JSON.parse(readFileSync(measured.stdoutFile, 'utf8').trim()) as { messages: number; rows: number; decode_errors: number };
+    if (report.messages !== topic.messages || report.rows !== topic.messages || report.decode_errors !== 0) {
+      throw new Error(`Python peer read ${report.messages} messages into ${report.rows} rows (${report.decode_errors} undecodable), expected ${topic.messages}`);
+    }
+    const lake = await checkLake(bench, topic, group, outputDir, 'Python peer');
+    return record('python-peer', 'Python peer (seed design: confluent-kafka poll(), Polars, zstd)', round, topic, measured, loadAvg, null, lake);
+  } finally {
+    rmSync(outputDir, { recursive: true, force: true });
+  }
 }
 
 async function runCollector(
@@ -370,41 +527,63 @@ async function runCollector(
   extraEnv: Readonly<Record<string, string>>,
   /** Node options for the collector alone (the launcher's helper does not get them). */
   nodeFlags: readonly string[] = [],
+  consumer: Extract<Consumer, 'collector' | 'collector-1'> = 'collector',
 ): Promise<{ result: RunResult; outputDir: string }> {
   const group = uniqueName('bench-collector');
   const outputDir = mkdtempSync(path.join(os.tmpdir(), 'rpc-bench-out-'));
   const env = collectorEnv(bench, topic.name, group, outputDir, extraEnv);
   if (nodeFlags.length > 0) env.COLLECTOR_NODE_ARGS = nodeFlags.join(' ');
   const loadAvg = os.loadavg()[0];
-  const measured = await runMeasured(COLLECTOR_LAUNCHER, ['--once'], {
+  const measured = await measure(bench, COLLECTOR_LAUNCHER, ['--once'], {
     env,
     cwd: ROOT,
-    logDir: bench.workDir,
-    name: `collector-${topic.name}-${round}`,
+    name: `collector-${topic.name}-${consumer}-${round}`,
     timeoutMs,
   });
   checkExit(measured, 'collector');
+  const lake = await checkLake(bench, topic, group, outputDir, 'collector');
+  const label = `collector --once, ${env.MAX_WORKERS === undefined ? 'MAX_WORKERS unset' : `MAX_WORKERS=${env.MAX_WORKERS}`}`;
+  const result = record(consumer, label, round, topic, measured, loadAvg, collectorAssignedEpochMs(measured.stdoutFile), lake);
+  return { result, outputDir };
+}
+
+/**
+ * A writer's output is right: no dead letters, DuckDB reads exactly N distinct (partition, offset)
+ * rows, and the group committed the end offsets. Returns the output's size.
+ */
+async function checkLake(
+  bench: Bench,
+  topic: Topic,
+  group: string,
+  outputDir: string,
+  what: string,
+): Promise<{ outputBytes: number; files: number; bytesPerRow: number }> {
   const files = parquetFiles(outputDir);
   const deadLetters = parquetFiles(outputDir, 'dead-letter');
-  if (deadLetters.length > 0) throw new Error(`collector wrote ${deadLetters.length} dead-letter files in ${outputDir}`);
+  if (deadLetters.length > 0) throw new Error(`${what} wrote ${deadLetters.length} dead-letter files in ${outputDir}`);
   const [counts] = await queryFiles(files, 'SELECT count(*) AS n, count(DISTINCT (kafka_partition, kafka_offset)) AS d FROM {files}');
   if (Number(counts.n) !== topic.messages || Number(counts.d) !== topic.messages) {
-    throw new Error(`collector output has ${String(counts.n)} rows (${String(counts.d)} distinct offsets), expected ${topic.messages}; in ${outputDir}`);
+    throw new Error(`${what} output has ${String(counts.n)} rows (${String(counts.d)} distinct offsets), expected ${topic.messages}; in ${outputDir}`);
   }
   const committed = await bench.kafka.committedOffsets(group, topic.name);
   const ends = await bench.kafka.endOffsets(topic.name);
   for (const [partition, end] of ends) {
     if (committed.get(partition) !== end) {
-      throw new Error(`collector committed ${String(committed.get(partition))} on partition ${partition}, end offset is ${end}`);
+      throw new Error(`${what} committed ${String(committed.get(partition))} on partition ${partition}, end offset is ${end}`);
     }
   }
   const outputBytes = files.reduce((sum, file) => sum + statSync(file).size, 0);
-  const result = record('collector', round, topic, measured, loadAvg, collectorAssignedEpochMs(measured.stdoutFile), {
-    outputBytes,
-    files: files.length,
-    bytesPerRow: outputBytes / topic.messages,
-  });
-  return { result, outputDir };
+  return { outputBytes, files: files.length, bytesPerRow: outputBytes / topic.messages };
+}
+
+/** runMeasured with the bench's log directory, watching the broker's CPU time. */
+function measure(
+  bench: Bench,
+  command: string,
+  args: readonly string[],
+  options: Omit<RunOptions, 'logDir' | 'watchPid'>,
+): Promise<Measured> {
+  return runMeasured(command, args, { ...options, logDir: bench.workDir, watchPid: bench.brokerPid });
 }
 
 function collectorEnv(
@@ -434,6 +613,12 @@ function collectorEnv(
   return env;
 }
 
+/** The consumer processes the collector starts under the bench's environment (MAX_WORKERS, auto: the cores). */
+function collectorProcesses(bench: Bench): number {
+  const env = collectorEnv(bench, 'unused', 'unused', bench.workDir, {});
+  return consumerProcesses(loadConfig({ env, file: EMPTY_CONFIG }).config.workers.processes, availableCores());
+}
+
 /** The consumer properties the collector derives from the same environment (for kcat's -X). */
 function collectorConsumerProperties(bench: Bench, group: string): Record<string, string | number | boolean> {
   const env = collectorEnv(bench, 'unused', group, bench.workDir, {});
@@ -457,7 +642,8 @@ function collectorAssignedEpochMs(stdoutFile: string): number | null {
 }
 
 function record(
-  consumer: RunResult['consumer'],
+  consumer: Consumer,
+  label: string,
   round: number,
   topic: Topic,
   measured: Measured,
@@ -468,13 +654,20 @@ function record(
   const afterAssignS = assignedEpochMs === null ? null : (measured.exitEpochMs - assignedEpochMs) / 1000;
   const result: RunResult = {
     consumer,
+    label,
     round,
     messages: topic.messages,
     wallS: measured.wallS,
     cpuS: measured.cpuS,
+    cpuUsPerMessage: (measured.cpuS / topic.messages) * 1e6,
     userS: measured.userS,
     sysS: measured.sysS,
+    treeCpuLowerBoundS: measured.treeCpuLowerBoundS,
+    unreapedCpu: measured.unreapedCpu,
     peakRssBytes: measured.peakRssBytes,
+    maxSingleRssBytes: measured.maxSingleRssBytes,
+    processes: measured.processes,
+    brokerCpuS: measured.watchedCpuS,
     messagesPerS: topic.messages / measured.wallS,
     mbPerS: topic.produced.valueBytes / 1e6 / measured.wallS,
     loadAvg1mBefore,
@@ -484,8 +677,9 @@ function record(
     ...extra,
   };
   log(
-    `  round ${round} ${consumer.padEnd(9)} ${result.wallS.toFixed(2)} s wall, ${fmtInt(result.messagesPerS)} msg/s, ` +
-      `${result.cpuS.toFixed(2)} CPU s, peak RSS ${mib(result.peakRssBytes)}` +
+    `  round ${round} ${consumer.padEnd(15)} ${result.wallS.toFixed(2)} s wall, ${fmtInt(result.messagesPerS)} msg/s, ` +
+      `${result.cpuS.toFixed(2)} CPU s (${processCount(result.processes)}${result.unreapedCpu ? ', some not waited for' : ''}), ` +
+      `broker ${result.brokerCpuS === null ? '?' : result.brokerCpuS.toFixed(2)} CPU s, peak RSS ${mib(result.peakRssBytes)}` +
       (result.assignedAfterS !== null ? `, assigned at ${result.assignedAfterS.toFixed(2)} s` : '') +
       (result.bytesPerRow !== undefined ? `, ${result.bytesPerRow.toFixed(2)} B/row in ${String(result.files)} files` : '') +
       ` (load ${loadAvg1mBefore.toFixed(2)} before)`,
@@ -504,13 +698,13 @@ function checkExit(measured: Measured, what: string): void {
 
 // ---- data ----------------------------------------------------------------------------------
 
-async function createAndFill(bench: Bench, topics: string[], prefix: string, count: number): Promise<Topic> {
+async function createAndFill(bench: Bench, topics: string[], prefix: string, count: number, compression: string): Promise<Topic> {
   const name = uniqueName(prefix);
   // The records carry a fixed 2025 timestamp (one UTC day, stable output): time retention must not delete them.
   await bench.kafka.createTopic(name, SETTINGS.partitions, { 'retention.ms': '-1' });
   topics.push(name);
-  log(`producing ${fmtInt(count)} messages to ${name} (${SETTINGS.partitions} partitions, compression ${SETTINGS.produceCompression}; not timed)...`);
-  const produced = await produceMarketData(bench.bootstrap, name, count, SETTINGS.partitions, SETTINGS.produceCompression, (done) => {
+  log(`producing ${fmtInt(count)} messages to ${name} (${SETTINGS.partitions} partitions, compression ${compression}; not timed)...`);
+  const produced = await produceMarketData(bench.bootstrap, name, count, SETTINGS.partitions, compression, (done) => {
     if (done > 0 && done % 1_000_000 === 0) log(`  ${fmtInt(done)} produced`);
   });
   const ends = await bench.kafka.endOffsets(name);
@@ -520,51 +714,75 @@ async function createAndFill(bench: Bench, topics: string[], prefix: string, cou
     `  produced in ${produced.seconds.toFixed(1)} s: ${(produced.valueBytes / count).toFixed(1)} value bytes/message, ` +
       `${(produced.valueBytes / MIB).toFixed(1)} MiB of values`,
   );
-  return { name, produced, messages: count };
+  return { name, produced, messages: count, compression };
 }
 
 // ---- results -------------------------------------------------------------------------------
 
 interface Medians {
+  readonly label: string;
+  readonly processes: number;
   readonly messagesPerS: number;
   readonly messagesPerSAfterAssign: number | null;
   readonly assignedAfterS: number | null;
   readonly mbPerS: number;
   readonly wallS: number;
   readonly cpuS: number;
+  readonly cpuUsPerMessage: number;
+  readonly brokerCpuS: number | null;
   readonly peakRssBytes: number;
   readonly bytesPerRow: number | null;
 }
 
-function summarise(results: readonly RunResult[]): { medians: Record<RunResult['consumer'], Medians>; ratios: Record<string, number> } {
-  const of = (consumer: RunResult['consumer']): Medians => {
-    const runs = results.filter((run) => run.consumer === consumer);
-    const bytes = runs.map((run) => run.bytesPerRow).filter((value): value is number => value !== undefined);
-    const present = (values: Array<number | null>): number | null => {
-      const known = values.filter((value): value is number => value !== null);
-      return known.length > 0 ? median(known) : null;
-    };
-    return {
-      messagesPerS: median(runs.map((run) => run.messagesPerS)),
-      messagesPerSAfterAssign: present(runs.map((run) => run.messagesPerSAfterAssign)),
-      assignedAfterS: present(runs.map((run) => run.assignedAfterS)),
-      mbPerS: median(runs.map((run) => run.mbPerS)),
-      wallS: median(runs.map((run) => run.wallS)),
-      cpuS: median(runs.map((run) => run.cpuS)),
-      peakRssBytes: median(runs.map((run) => run.peakRssBytes)),
-      bytesPerRow: bytes.length > 0 ? median(bytes) : null,
-    };
+type Summary = { medians: Partial<Record<Consumer, Medians>>; ratios: Record<string, number> };
+
+/** Median of the values present, null when there are none. */
+function medianOf(values: ReadonlyArray<number | null | undefined>): number | null {
+  const known = values.filter((value): value is number => value !== null && value !== undefined);
+  return known.length > 0 ? median(known) : null;
+}
+
+function mediansOf(runs: readonly RunResult[]): Medians {
+  const of = (pick: (run: RunResult) => number): number => median(runs.map(pick));
+  return {
+    label: runs[0].label,
+    processes: of((run) => run.processes),
+    messagesPerS: of((run) => run.messagesPerS),
+    messagesPerSAfterAssign: medianOf(runs.map((run) => run.messagesPerSAfterAssign)),
+    assignedAfterS: medianOf(runs.map((run) => run.assignedAfterS)),
+    mbPerS: of((run) => run.mbPerS),
+    wallS: of((run) => run.wallS),
+    cpuS: of((run) => run.cpuS),
+    cpuUsPerMessage: of((run) => run.cpuUsPerMessage),
+    brokerCpuS: medianOf(runs.map((run) => run.brokerCpuS)),
+    peakRssBytes: of((run) => run.peakRssBytes),
+    bytesPerRow: medianOf(runs.map((run) => run.bytesPerRow)),
   };
-  const medians = { kcat: of('kcat'), 'bare-node': of('bare-node'), collector: of('collector') };
+}
+
+/** `processes`: the bare consumer group's size, the collector's consumer processes. */
+function summarise(results: readonly RunResult[], processes: number): Summary {
+  const medians: Partial<Record<Consumer, Medians>> = {};
+  for (const consumer of CONSUMERS) {
+    const runs = results.filter((run) => run.consumer === consumer);
+    if (runs.length > 0) medians[consumer] = mediansOf(runs);
+  }
+  const rate = (consumer: Consumer): number | null => medians[consumer]?.messagesPerS ?? null;
+  // The bare consumer's single-process rate times the group's process count: perfect scaling.
+  const bareTimesProcesses = ratioOf(rate('bare-node'), 1 / processes);
   return {
     medians,
     ratios: {
-      collectorOverKcat: medians.collector.messagesPerS / medians.kcat.messagesPerS,
-      collectorOverBareNode: medians.collector.messagesPerS / medians['bare-node'].messagesPerS,
-      bareNodeOverKcat: medians['bare-node'].messagesPerS / medians.kcat.messagesPerS,
-      afterAssignCollectorOverKcat: ratioOf(medians.collector.messagesPerSAfterAssign, medians.kcat.messagesPerSAfterAssign),
-      afterAssignCollectorOverBareNode: ratioOf(medians.collector.messagesPerSAfterAssign, medians['bare-node'].messagesPerSAfterAssign),
-      collectorCpuOverBareNodeCpu: medians.collector.cpuS / medians['bare-node'].cpuS,
+      collectorOverPythonPeer: ratioOf(rate('collector'), rate('python-peer')),
+      collector1OverPythonPeer: ratioOf(rate('collector-1'), rate('python-peer')),
+      collectorOverBareTimesProcesses: ratioOf(rate('collector'), bareTimesProcesses),
+      collectorOverBareGroup: ratioOf(rate('collector'), rate('bare-node-group')),
+      collector1OverBare: ratioOf(rate('collector-1'), rate('bare-node')),
+      bareGroupOverBareTimesProcesses: ratioOf(rate('bare-node-group'), bareTimesProcesses),
+      collectorOverKcat: ratioOf(rate('collector'), rate('kcat')),
+      bareOverKcat: ratioOf(rate('bare-node'), rate('kcat')),
+      collectorCpuOverPythonPeerCpu: ratioOf(medians.collector?.cpuS ?? null, medians['python-peer']?.cpuS ?? null),
+      afterAssignCollectorOverBareGroup: ratioOf(medians.collector?.messagesPerSAfterAssign ?? null, medians['bare-node-group']?.messagesPerSAfterAssign ?? null),
     },
   };
 }
@@ -573,37 +791,49 @@ function ratioOf(a: number | null, b: number | null): number {
   return a === null || b === null ? Number.NaN : a / b;
 }
 
-function formatThroughputTable(summary: ReturnType<typeof summarise>, topic: Topic): string {
+const orDash = (value: number | null, format: (value: number) => string): string => (value === null ? '-' : format(value));
+
+function tableRow(index: number, m: Medians): string {
+  return (
+    `| ${index}. ${m.label} | ${m.processes} | ${fmtInt(m.messagesPerS)} | ${m.mbPerS.toFixed(1)} | ${m.wallS.toFixed(2)} | ${m.cpuS.toFixed(2)} | ` +
+    `${m.cpuUsPerMessage.toFixed(2)} | ${orDash(m.brokerCpuS, (v) => v.toFixed(2))} | ${(m.peakRssBytes / MIB).toFixed(0)} | ` +
+    `${orDash(m.bytesPerRow, (v) => v.toFixed(2))} | ${orDash(m.assignedAfterS, (v) => v.toFixed(2))} | ${orDash(m.messagesPerSAfterAssign, fmtInt)} |`
+  );
+}
+
+function formatThroughputTable(summary: Summary, topic: Topic, n: number): string {
   const { medians, ratios } = summary;
-  const names: Record<RunResult['consumer'], string> = {
-    kcat: '1. kcat (librdkafka, -G, to /dev/null)',
-    'bare-node': '2. bare Node consumer (count only)',
-    collector: '3. collector --once (Parquet zstd)',
-  };
   const lines = [
     `${fmtInt(topic.messages)} messages, ${SETTINGS.partitions} partitions, ${(topic.produced.valueBytes / topic.messages).toFixed(1)} value bytes/message, ` +
-      `produced with compression ${SETTINGS.produceCompression}; median of ${SETTINGS.runs} runs; MB = 10^6 bytes of message values`,
+      `produced with compression ${topic.compression}; median of ${SETTINGS.runs} runs; MB = 10^6 bytes of message values`,
+    'processes: alive at once in the measured tree (most samples; a primary counts); CPU s: user + sys of the whole tree; peak RSS: summed over the tree; ' +
+      'broker CPU s: the broker JVM during the run',
     '',
-    '| consumer | msg/s | MB/s | wall s | CPU s | peak RSS MiB | output bytes/row | assigned at s | msg/s after assignment |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| consumer | processes | msg/s | MB/s | wall s | CPU s | CPU µs/msg | broker CPU s | peak RSS MiB | output bytes/row | assigned at s | msg/s after assignment |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
-  for (const consumer of ['kcat', 'bare-node', 'collector'] as const) {
+  CONSUMERS.forEach((consumer, index) => {
     const m = medians[consumer];
-    lines.push(
-      `| ${names[consumer]} | ${fmtInt(m.messagesPerS)} | ${m.mbPerS.toFixed(1)} | ${m.wallS.toFixed(2)} | ${m.cpuS.toFixed(2)} | ` +
-        `${(m.peakRssBytes / MIB).toFixed(0)} | ${m.bytesPerRow === null ? '-' : m.bytesPerRow.toFixed(2)} | ` +
-        `${m.assignedAfterS === null ? '-' : m.assignedAfterS.toFixed(2)} | ${m.messagesPerSAfterAssign === null ? '-' : fmtInt(m.messagesPerSAfterAssign)} |`,
-    );
-  }
-  lines.push('');
-  lines.push(`ratio 3/1 (collector / kcat):      ${ratios.collectorOverKcat.toFixed(3)}`);
-  lines.push(`ratio 3/2 (collector / bare Node): ${ratios.collectorOverBareNode.toFixed(3)}  (goal >= 0.6)`);
-  lines.push(`ratio 2/1 (bare Node / kcat):      ${ratios.bareNodeOverKcat.toFixed(3)}`);
+    if (m !== undefined) lines.push(tableRow(index + 1, m));
+  });
+  const fmt = (value: number): string => (Number.isNaN(value) ? '-' : value.toFixed(3));
+  const ratioLines: Array<[string, number, string]> = [
+    ['collector / Python peer', ratios.collectorOverPythonPeer, '  (goal >= 2)'],
+    ['collector MAX_WORKERS=1 / Python peer', ratios.collector1OverPythonPeer, ''],
+    [`collector / (bare Node × ${n})`, ratios.collectorOverBareTimesProcesses, ''],
+    [`collector / bare Node group of ${n}`, ratios.collectorOverBareGroup, '  (goal >= 0.9)'],
+    ['collector MAX_WORKERS=1 / bare Node', ratios.collector1OverBare, ''],
+    [`bare Node group of ${n} / (bare Node × ${n})`, ratios.bareGroupOverBareTimesProcesses, ''],
+    ['collector / kcat', ratios.collectorOverKcat, ''],
+    ['bare Node / kcat', ratios.bareOverKcat, ''],
+    ['collector CPU s / Python peer CPU s', ratios.collectorCpuOverPythonPeerCpu, ''],
+    ['after assignment: collector / bare Node group', ratios.afterAssignCollectorOverBareGroup, '  (group join excluded)'],
+  ];
+  const width = Math.max(...ratioLines.map(([name]) => name.length)) + 2;
+  lines.push('', ...ratioLines.map(([name, value, note]) => `${`${name}:`.padEnd(width)}${fmt(value)}${note}`));
   lines.push(
-    `after assignment (group join excluded): 3/1 ${ratios.afterAssignCollectorOverKcat.toFixed(3)}, ` +
-      `3/2 ${ratios.afterAssignCollectorOverBareNode.toFixed(3)}`,
+    'msg/s = messages / process wall time (start, connect, group join, consume, and for the writers the final flush, commit and exit).',
   );
-  lines.push('msg/s = messages / process wall time (start, connect, group join, consume, and for the collector the final flush, commit and exit).');
   return lines.join('\n');
 }
 
@@ -615,7 +845,8 @@ interface PyarrowResult {
 
 /** pyarrow's bytes/row for the same rows (dev-only check; installs pyarrow with pip when missing). */
 function pyarrowReference(outputDir: string): PyarrowResult {
-  const python = process.env.PYTHON ?? 'python3';
+  // .cache/pyenv (npm run setup) has pyarrow and polars; PYTHON picks another interpreter.
+  const python = process.env.PYTHON ?? SETTINGS.python;
   const has = (module: string): boolean => spawnSync(python, ['-c', `import ${module}`]).status === 0;
   if (!has('pyarrow')) {
     log('pyarrow is missing: pip install pyarrow (dev-only check)...');
@@ -732,6 +963,10 @@ function processTimeoutMs(messages: number): number {
 
 function fmtInt(value: number): string {
   return Math.round(value).toLocaleString('en-US');
+}
+
+function processCount(count: number): string {
+  return `${count} process${count === 1 ? '' : 'es'}`;
 }
 
 function mib(bytes: number): string {

@@ -3,34 +3,53 @@
  * consumer and the collector:
  *
  * - wall time: hrtime from spawn to exit, in this process (startup and group join included, for
- *   all three alike);
- * - CPU time and peak RSS: GNU time (`/usr/bin/time -f '%e %U %S %M'`). It reads the rusage that
- *   wait4() returns for the child, so every thread of the child counts (librdkafka's threads,
- *   Node's worker threads and libuv pool, the GC threads) and nothing of this process does. %M is
- *   the child's ru_maxrss, its peak resident set, in KiB;
- * - RSS over time: VmRSS of the measured process from /proc, sampled every 200 ms (GNU time's
- *   child); only for the record, the peak comes from %M.
- *
- * Reading /proc/<pid>/stat of a child just before it exits is racy, and `bash -c time` gives no
- * RSS; wait4's rusage is exact and costs nothing while the child runs.
+ *   all alike);
+ * - CPU time: GNU time (`/usr/bin/time -f '%e %U %S %M'`). It reads the rusage that wait4() returns
+ *   for the child, so every thread of the child counts (librdkafka's threads, Node's worker threads
+ *   and libuv pool, the GC threads) and so does every descendant that was waited for (a primary
+ *   that reaps its workers), and nothing of this process does. wait4's rusage is exact where
+ *   sampling /proc just before an exit is racy. A descendant nobody waited for escapes it, so the
+ *   tree is sampled as well (below): the larger of the two figures is reported, and both are kept;
+ * - peak RSS: the resident sets of the measured command and all its descendants, summed, sampled
+ *   from /proc every 100 ms (process-tree.ts). %M (ru_maxrss) is only the largest single process's
+ *   peak: with worker processes it understates the tree, and it stays in the record as a floor;
+ * - the broker's CPU time during the run, when its pid is given: /proc/<pid>/stat before and after
+ *   (the broker shares the machine's cores with the consumer being measured).
  */
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { descendantsOf, sampleProcess, sampleTree, TreeRecorder } from './process-tree';
 
 export const GNU_TIME = '/usr/bin/time';
-const SAMPLE_EVERY_MS = 200;
+const SAMPLE_EVERY_MS = 100;
+/** Tree CPU seen in /proc above GNU time's by more than this: some descendant was not waited for. */
+const UNREAPED_CPU_TOLERANCE_S = 0.05;
 
 export interface Measured {
   readonly command: string;
   readonly exitCode: number | null;
   readonly signal: NodeJS.Signals | null;
   readonly wallS: number;
+  /** GNU time's user and system seconds (the child and the descendants it waited for). */
   readonly userS: number;
   readonly sysS: number;
+  /** CPU seconds of the process tree: GNU time's, or the /proc samples' when those saw more. */
   readonly cpuS: number;
+  /** Sum over every process of the tree of its last sampled own utime + stime: a lower bound. */
+  readonly treeCpuLowerBoundS: number;
+  /** True when the /proc samples saw more CPU than GNU time: a descendant was not waited for. */
+  readonly unreapedCpu: boolean;
+  /** Peak of the tree's summed RSS (and never below GNU time's single-process %M). */
   readonly peakRssBytes: number;
-  /** [seconds since start, VmRSS bytes] */
+  /** GNU time's %M: the largest single process's peak RSS. */
+  readonly maxSingleRssBytes: number;
+  /** The processes of the tree most samples saw alive at once, and how many there were in all. */
+  readonly processes: number;
+  readonly distinctProcesses: number;
+  /** CPU seconds the watched process (the broker) used from spawn to exit; null when none is watched. */
+  readonly watchedCpuS: number | null;
+  /** [seconds since start, RSS bytes summed over the tree] */
   readonly rssSamples: Array<[number, number]>;
   readonly stdoutFile: string;
   readonly stderrFile: string;
@@ -51,6 +70,8 @@ export interface RunOptions {
   readonly timeoutMs: number;
   /** Pipe stderr through this process and note when each line arrives (for kcat's rebalance line). */
   readonly timestampStderr?: boolean;
+  /** A process outside the tree whose CPU time over the run is wanted too (the broker). */
+  readonly watchPid?: number;
 }
 
 export async function runMeasured(command: string, args: readonly string[], options: RunOptions): Promise<Measured> {
@@ -60,6 +81,7 @@ export async function runMeasured(command: string, args: readonly string[], opti
   const out = openSync(stdoutFile, 'w');
   const err = openSync(stderrFile, 'w');
   const stderrLines: Array<[number, string]> = [];
+  const watchedBefore = options.watchPid === undefined ? null : sampleProcess(options.watchPid);
   const spawnEpochMs = Date.now();
   const started = process.hrtime.bigint();
   let child;
@@ -85,17 +107,21 @@ export async function runMeasured(command: string, args: readonly string[], opti
   const stderrDone = child.stderr === null ? Promise.resolve() : new Promise<void>((resolve) => child.stderr?.once('close', () => resolve()));
   const timePid = child.pid;
   const rssSamples: Array<[number, number]> = [];
+  const tree = new TreeRecorder();
+  // GNU time itself (a few hundred KiB, no CPU to speak of) is not part of the measured tree.
   const sampler = setInterval(() => {
     if (timePid === undefined) return;
-    const rss = sampleRss(timePid);
-    if (rss !== null) rssSamples.push([Number(process.hrtime.bigint() - started) / 1e9, rss]);
+    const sample = sampleTree(descendantsOf(timePid));
+    if (sample.processes.length === 0) return;
+    tree.add(sample);
+    rssSamples.push([Number(process.hrtime.bigint() - started) / 1e9, sample.rssBytes]);
   }, SAMPLE_EVERY_MS);
   let timedOut = false;
   const killer = setTimeout(() => {
     timedOut = true;
     if (timePid === undefined) return;
     // The measured command first (GNU time's child), then GNU time itself.
-    for (const pid of [...childrenOf(timePid), timePid]) {
+    for (const pid of [...descendantsOf(timePid).reverse(), timePid]) {
       try {
         process.kill(pid, 'SIGKILL');
       } catch {
@@ -109,6 +135,7 @@ export async function runMeasured(command: string, args: readonly string[], opti
   });
   const wallS = Number(process.hrtime.bigint() - started) / 1e9;
   const exitEpochMs = Date.now();
+  const watchedAfter = options.watchPid === undefined ? null : sampleProcess(options.watchPid);
   await stderrDone;
   if (pending !== '') stderrLines.push([exitEpochMs, pending]);
   if (options.timestampStderr === true) {
@@ -119,6 +146,8 @@ export async function runMeasured(command: string, args: readonly string[], opti
   const commandLine = [command, ...args].join(' ');
   if (timedOut) throw new Error(`${options.name}: timed out after ${options.timeoutMs} ms: ${commandLine} (logs in ${options.logDir})`);
   const usage = parseTimeFile(timeFile);
+  const gnuCpuS = usage.userS + usage.sysS;
+  const unreapedCpu = tree.cpuLowerBoundS > gnuCpuS + UNREAPED_CPU_TOLERANCE_S;
   return {
     command: commandLine,
     exitCode: code,
@@ -126,8 +155,14 @@ export async function runMeasured(command: string, args: readonly string[], opti
     wallS,
     userS: usage.userS,
     sysS: usage.sysS,
-    cpuS: usage.userS + usage.sysS,
-    peakRssBytes: usage.maxRssKiB * 1024,
+    cpuS: unreapedCpu ? tree.cpuLowerBoundS : gnuCpuS,
+    treeCpuLowerBoundS: tree.cpuLowerBoundS,
+    unreapedCpu,
+    peakRssBytes: Math.max(tree.peakRssBytes, usage.maxRssKiB * 1024),
+    maxSingleRssBytes: usage.maxRssKiB * 1024,
+    processes: tree.processes,
+    distinctProcesses: tree.distinctProcesses,
+    watchedCpuS: watchedBefore === null || watchedAfter === null ? null : watchedAfter.cpuS - watchedBefore.cpuS,
     rssSamples,
     stdoutFile,
     stderrFile,
@@ -145,27 +180,6 @@ function parseTimeFile(file: string): { userS: number; sysS: number; maxRssKiB: 
     throw new Error(`cannot parse GNU time output in ${file}: ${lines.join(' | ')}`);
   }
   return { userS: fields[1], sysS: fields[2], maxRssKiB: fields[3] };
-}
-
-function childrenOf(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
-
-/** VmRSS of GNU time's child (the measured command), or null when it is not running. */
-function sampleRss(timePid: number): number | null {
-  try {
-    const children = childrenOf(timePid);
-    if (children.length === 0) return null;
-    const status = readFileSync(`/proc/${children[0]}/status`, 'utf8');
-    const match = /^VmRSS:\s+(\d+) kB/m.exec(status);
-    return match === null ? null : Number(match[1]) * 1024;
-  } catch {
-    return null;
-  }
 }
 
 export function median(values: readonly number[]): number {

@@ -193,7 +193,8 @@ export async function exactlyOnceFigures(outputDir: string, topic: string, serve
   const written = result.reports.reduce((sum, r) => sum + r.rows, 0);
   const duplicated = result.reports.reduce((sum, r) => sum + r.duplicates, 0);
   const lost = result.reports.reduce((sum, r) => sum + (r.gapsOnBroker ?? []).reduce((s, [a, b]) => s + b - a + 1, 0) + (r.behind ?? 0), 0);
-  if (lost > 0) process.stderr.write(`DEBUG ${outputDir} ${JSON.stringify(result.reports.map((r) => ({ p: r.partition, gaps: r.gapsOnBroker, behind: r.behind, present: r.present })))}\n`);
+  // Where the offsets went missing, for the one who has to find out why.
+  if (lost > 0) process.stderr.write(`[chaos] lost offsets in ${outputDir}: ${JSON.stringify(result.reports.map((r) => ({ partition: r.partition, gapsOnBroker: r.gapsOnBroker, behind: r.behind })))}\n`);
   return { written, lost, duplicated };
 }
 

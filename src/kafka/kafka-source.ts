@@ -20,6 +20,12 @@ const ERR_ALL_BROKERS_DOWN = -187;
 const REACHABILITY_PROBE_MS = 2000;
 /** Between reads of the committed offsets while waiting for a commit to be stored. */
 const COMMIT_READ_BACK_INTERVAL_MS = 50;
+/**
+ * A commit not stored by then is sent again: the broker drops one made while the group rebalances
+ * (cooperative rebalancing has two rounds), and the client's callback does not say so. Sending the
+ * same offsets twice is harmless: commits are serial, so no newer one is in flight.
+ */
+const COMMIT_RESEND_AFTER_MS = 1000;
 
 /** Cooperative rebalancing exists in the client but is missing from its type declarations. */
 interface IncrementalRebalancing {
@@ -184,8 +190,19 @@ export class KafkaSource implements ConsumerClient {
    */
   async commit(offsets: readonly CommittedOffset[], timeoutMs: number): Promise<void> {
     if (offsets.length === 0) return;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      await this.queueCommit(offsets);
+      if (await this.untilStored(offsets, Math.min(deadline, Date.now() + COMMIT_RESEND_AFTER_MS))) return;
+      if (Date.now() >= deadline) {
+        throw new CollectorError('KAFKA_COMMIT_FAILED', `the broker had not stored the commit after ${timeoutMs} ms`, { context: { partitions: offsets.length } });
+      }
+    }
+  }
+
+  private queueCommit(offsets: readonly CommittedOffset[]): Promise<void> {
     const list = offsets.map(({ topic, partition, offset, metadata }) => ({ topic, partition, offset, ...(metadata === null ? {} : { metadata }) }));
-    await new Promise<void>((resolve, reject) => {
+    return new Promise<void>((resolve, reject) => {
       (this.consumer as unknown as CommitWithCallback).commitCb(list, (error) => {
         if (error) {
           reject(new CollectorError('KAFKA_COMMIT_FAILED', `commit failed: ${error.message}`, { cause: error, context: { code: error.code, partitions: list.length } }));
@@ -194,19 +211,16 @@ export class KafkaSource implements ConsumerClient {
         resolve();
       });
     });
-    await this.untilStored(offsets, timeoutMs);
   }
 
-  private async untilStored(offsets: readonly CommittedOffset[], timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
+  /** Reads the committed offsets back until they match, or `untilMs` passes (false). */
+  private async untilStored(offsets: readonly CommittedOffset[], untilMs: number): Promise<boolean> {
     for (;;) {
-      const stored = await this.committed(offsets, Math.max(1, deadline - Date.now()));
+      const stored = await this.committed(offsets, Math.max(1, untilMs - Date.now()));
       const isStored = ({ topic, partition, offset, metadata }: CommittedOffset): boolean =>
         stored.some((entry) => entry.topic === topic && entry.partition === partition && entry.offset === offset && (entry.metadata ?? '') === (metadata ?? ''));
-      if (offsets.every(isStored)) return;
-      if (Date.now() >= deadline) {
-        throw new CollectorError('KAFKA_COMMIT_FAILED', `the broker had not stored the commit after ${timeoutMs} ms`, { context: { partitions: offsets.length } });
-      }
+      if (offsets.every(isStored)) return true;
+      if (Date.now() >= untilMs) return false;
       await sleep(COMMIT_READ_BACK_INTERVAL_MS);
     }
   }

@@ -12,7 +12,7 @@ import type { DayFallback } from './day-cut';
  * and logs each of them.
  */
 
-export type SealTrigger = 'rows' | 'bytes' | 'age' | 'memory' | 'revoke' | 'shutdown';
+export type SealTrigger = 'rows' | 'bytes' | 'age' | 'memory' | 'revoke' | 'caught-up' | 'shutdown';
 
 /** Per (topic, partition) next offsets, as committed or to commit. */
 export type OffsetsByPartition = ReadonlyArray<{ readonly topic: string; readonly partition: number; readonly offset: number }>;

@@ -60,6 +60,8 @@ export class Pipeline implements RebalanceHandlers {
   private goalsPending = 0;
   /** One-shot mode: watermarks of subscribed partitions other members own, when this member first looked. */
   private readonly othersAtStart = new Map<string, Watermarks>();
+  /** One-shot mode: what this member held when it caught up was sealed, so its commits can reach its goals. */
+  private sealedWhenCaughtUp = false;
 
   constructor(options: PipelineOptions, deps: PipelineDeps) {
     this.options = options;
@@ -126,6 +128,12 @@ export class Pipeline implements RebalanceHandlers {
    */
   async isDone(): Promise<boolean> {
     if (!this.isCaughtUp()) return false;
+    if (!this.sealedWhenCaughtUp) {
+      // The other members wait for this one's commits as it waits for theirs: publish now rather
+      // than at FLUSH_INTERVAL_MS.
+      this.sealedWhenCaughtUp = true;
+      this.ingest.sealAll('caught-up');
+    }
     const { port } = this.deps;
     const timeoutMs = this.options.kafkaTimeoutMs;
     const owned = new Set(port.assignment.map(({ topic, partition }) => partitionKey(topic, partition)));

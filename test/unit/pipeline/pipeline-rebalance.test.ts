@@ -86,3 +86,24 @@ describe('pipeline: a one-shot member is done only when the whole subscription i
     expect(await test.pipeline.isDone()).toBe(true);
   });
 });
+
+describe('pipeline: a caught-up one-shot member publishes at once', () => {
+  it('seals what it holds when it reaches its goals, so members waiting for its commits are not held until FLUSH_INTERVAL_MS', async () => {
+    const test = testPipeline({ oneShot: { maxMessagesPerTopic: null } });
+    test.consumer.subscribed = [
+      { topic: 't', partition: 0 },
+      { topic: 't', partition: 1 },
+    ];
+    test.consumer.high.set('t[0]', 5);
+    test.consumer.high.set('t[1]', 5);
+    await assign(test, [{ topic: 't', partition: 0 }]);
+    test.consumer.batches.push(messages('t', 0, 0, 5));
+    const loop = test.pipeline.start();
+    await eventually(() => test.pipeline.isCaughtUp(), 'partition 0 consumed');
+    expect(await test.pipeline.isDone()).toBe(false);
+    await eventually(() => test.consumer.committedOffset('t', 0) === 5, 'partition 0 published and committed');
+    expect(test.recorded.named('filePublished').map(([event]) => (event as { trigger: string }).trigger)).toEqual(['caught-up']);
+    await test.pipeline.drain();
+    await loop;
+  });
+});

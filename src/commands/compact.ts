@@ -3,7 +3,7 @@ import { repairLake, type RepairReport } from '../lake/compaction/repair';
 import type { TopicDay } from '../lake/files';
 import { isoDate } from '../lake/layout';
 import { describeError } from '../errors';
-import { isDayClosed } from '../pipeline/day-cut';
+import { isDayClosed } from '../lake/day-cut';
 
 /**
  * `compact`: repairs interrupted compactions, then compacts every closed (topic, day) that has

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { dayOfIsoDate, layoutFor } from '../lake/layout';
-import { dayInTimeZone } from '../pipeline/day-cut';
+import { dayInTimeZone } from '../lake/day-cut';
 import { COMMON_FLAGS, commandConfig, commandFailed } from './command-support';
 import { formatRanges } from './verify-report';
 import { inspectLake, type InspectResult, type TopicDayReport } from './inspect';

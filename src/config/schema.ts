@@ -1,6 +1,6 @@
 import convict from 'convict';
 import { LAYOUT_NAMES, type LayoutName } from '../lake/layout';
-import { isValidTimeZone } from '../pipeline/day-cut';
+import { isValidTimeZone } from '../lake/day-cut';
 
 /**
  * Every setting of the collector: one convict schema, each key with its doc, format, default and

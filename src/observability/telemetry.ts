@@ -4,7 +4,7 @@ import type { CompactionResult } from '../lake/compaction/compact-day';
 import type { RepairReport } from '../lake/compaction/repair';
 import type { TopicDay } from '../lake/files';
 import { isoDate } from '../lake/layout';
-import type { DayFallback } from '../pipeline/day-cut';
+import type { DayFallback } from '../lake/day-cut';
 import type { BufferState, CommitPurpose, DeadLettered, FilePublished, OffsetsByPartition, PipelineEvents, Recovered, RowsRejectedByEncoder, WriteFailed } from '../pipeline/events';
 import type { Logger } from './logger';
 import type { CollectorMetrics } from './metrics';

@@ -1,6 +1,6 @@
 import { compactDay, daysToCompact, type CompactorOptions } from '../lake/compaction/compact-day';
 import { repairLake } from '../lake/compaction/repair';
-import { dayStartMs, isDayClosed } from './day-cut';
+import { dayStartMs, isDayClosed } from '../lake/day-cut';
 import type { PipelineEvents } from './events';
 
 /**

@@ -4,7 +4,7 @@ import type { PartitionRanges } from '../lake/offset-range';
 import type { CompactionResult } from '../lake/compaction/compact-day';
 import type { RepairReport } from '../lake/compaction/repair';
 import type { TopicDay } from '../lake/files';
-import type { DayFallback } from './day-cut';
+import type { DayFallback } from '../lake/day-cut';
 
 /**
  * Every event of the pipeline, defined once. The pipeline reports them here and never touches a

@@ -5,7 +5,7 @@ import { decodeValue, hasInvalidUtf8Strings, type DecodeLimits } from './decode'
 import type { BufferState, PipelineEvents, SealTrigger } from './events';
 import { createFlatFields, flattenPayload, type FlatValue, type FlattenLimits } from './flatten';
 import type { OffsetLedger } from './offset-ledger';
-import { cutDay, type DayCutOptions } from './day-cut';
+import { cutDay, type DayCutOptions } from '../lake/day-cut';
 import { dayOfTimestamp } from './route';
 
 /**

@@ -5,7 +5,7 @@ import { inspectLake } from '../../../src/commands/inspect';
 import { parseInspectDay, runInspectCommand } from '../../../src/commands/inspect-cli';
 import { verifyOutput } from '../../../src/commands/verify';
 import { seedLayout } from '../../../src/lake/layout';
-import { dayInTimeZone } from '../../../src/pipeline/day-cut';
+import { dayInTimeZone } from '../../../src/lake/day-cut';
 import { queryFiles } from '../../harness/lake';
 import { DAY, compactorOptions, records, removeLake, tempLake, writePart } from '../lake/compaction/lake-fixture';
 

@@ -1,4 +1,5 @@
-import type { FlatValue } from './flatten';
+/** A flattened field's value (pipeline/flatten.ts FieldValue), as far as the day cut reads it. */
+export type FieldValue = boolean | number | bigint | string | Uint8Array | Date | null;
 
 /**
  * Which day a record belongs to: the calendar date, in a configured IANA time zone, of the
@@ -132,7 +133,7 @@ const MICROSECONDS_BELOW = 1e17;
  * or numeric text), told apart by magnitude: below 1e11 seconds (until year 5138), below 1e14
  * milliseconds, below 1e17 microseconds, else nanoseconds.
  */
-export function instantOfValue(value: FlatValue | undefined): number | null {
+export function instantOfValue(value: FieldValue | undefined): number | null {
   if (value === null || value === undefined) return null;
   if (value instanceof Date) return finiteOrNull(value.getTime());
   if (typeof value === 'number' || typeof value === 'bigint') return epochToMs(Number(value));
@@ -160,9 +161,9 @@ function finiteOrNull(ms: number): number | null {
 
 /**
  * The day of a record. `field` looks a flattened field up by name (undefined when absent);
- * records without a Kafka timestamp (negative) fall to day 0, as route.ts does.
+ * records without a Kafka timestamp (negative) fall to day 0, as the pipeline's route.ts does.
  */
-export function cutDay(kafkaTimestampMs: number, field: (name: string) => FlatValue | undefined, options: DayCutOptions): DayCut {
+export function cutDay(kafkaTimestampMs: number, field: (name: string) => FieldValue | undefined, options: DayCutOptions): DayCut {
   const fromKafka = (fallback: DayFallback | null): DayCut => ({
     day: kafkaTimestampMs >= 0 ? dayInTimeZone(kafkaTimestampMs, options.timeZone) : 0,
     source: 'kafka-timestamp',

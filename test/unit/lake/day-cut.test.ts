@@ -1,4 +1,4 @@
-import { cutDay, dayInTimeZone, dayStartMs, instantOfValue, isDayClosed, isValidTimeZone } from '../../../src/pipeline/day-cut';
+import { cutDay, dayInTimeZone, dayStartMs, instantOfValue, isDayClosed, isValidTimeZone } from '../../../src/lake/day-cut';
 import { dayFolder } from '../../../src/lake/layout';
 import { dayOfTimestamp } from '../../../src/pipeline/route';
 

@@ -1,7 +1,7 @@
 /**
  * The daemon closes days by itself: two collectors of one group share OUTPUT_DIR, write parts,
  * and compact each closed day once it is quiet; a late record lands in a part of its compacted day
- * and is merged at the next pass. Read back with DuckDB at the seed's paths.
+ * and is merged at the next pass. Read back at the seed's paths with DuckDB, pyarrow and Polars.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -11,6 +11,7 @@ import { tempOutputDir } from '../harness/collector';
 import { createTopic, produce, uniqueName, waitUntil, type TestMessage } from '../harness/kafka';
 import { parquetFiles, queryFiles } from '../harness/lake';
 import { encodeEvent, marketEvent } from '../harness/market-data';
+import { duckdbRows, readWithPython } from '../harness/python';
 
 const PARTITIONS = 4;
 const dayStart = (i: number): number => Date.UTC(2025, 9, 16 + i);
@@ -60,6 +61,13 @@ it('two daemons sharing the lake compact each closed day into the seed path, and
   for (const collector of collectors) collector.signal('SIGTERM');
   for (const collector of collectors) expect((await collector.exited).code).toBe(0);
   expect(await rowsAt(outputDir, DAYS[0], topic)).toEqual({ n: 128, d: 128 });
+  // The seed's path, read as the seed's users read it: pyarrow and Polars agree with DuckDB value for value.
+  const dayFile = path.join(outputDir, DAYS[0], `${topic}.parquet`);
+  const duck = await duckdbRows([dayFile]);
+  const python = readWithPython('compacted', [dayFile]);
+  expect(duck).toHaveLength(128);
+  expect(python.pyarrow.rows).toEqual(duck);
+  expect(python.polars.rows).toEqual(duck);
   expect(parquetFiles(outputDir).filter((file) => path.basename(file).startsWith('part-'))).toEqual([]);
   expect(await exactlyOnceFigures(outputDir, topic)).toEqual({ written: 188, lost: 0, duplicated: 0 });
 

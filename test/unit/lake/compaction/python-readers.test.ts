@@ -1,38 +1,10 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { compactDay } from '../../../../src/lake/compaction/compact-day';
-import { queryFiles, type LakeRow } from '../../../harness/lake';
+import { duckdbRows, readWithPython, type Plain } from '../../../harness/python';
 import { DAY, compactorOptions, records, removeLake, tempLake, writePart } from './lake-fixture';
 
-/** Installed by scripts/setup.sh (npm run setup / npm test). */
-const PYTHON = path.resolve(__dirname, '../../../../.cache/pyenv/bin/python');
-const SCRIPT = path.resolve(__dirname, '../../../harness/read-with-python.py');
 const TOPIC = 'market_data';
-
-type Plain = string | number | boolean | null;
-interface PythonView {
-  readonly schema: Record<string, string>;
-  readonly rows: Array<Record<string, Plain>>;
-}
-
-function readWithPython(mode: 'compacted' | 'open', files: readonly string[]): { pyarrow: PythonView; polars: PythonView } {
-  if (!existsSync(PYTHON)) throw new Error(`${PYTHON} is missing: run npm run setup (installs pyarrow and polars)`);
-  return JSON.parse(execFileSync(PYTHON, [SCRIPT, mode, ...files], { encoding: 'utf8' })) as { pyarrow: PythonView; polars: PythonView };
-}
-
-function plain(value: unknown): Plain {
-  if (value === null || value === undefined) return null;
-  if (typeof value === 'bigint') return Number(value);
-  if (value instanceof Date) return value.toISOString();
-  if (typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean') return value;
-  return String(value);
-}
-
-async function duckdbRows(files: readonly string[]): Promise<Array<Record<string, Plain>>> {
-  const rows: LakeRow[] = await queryFiles(files, 'SELECT * EXCLUDE (filename) FROM {files} ORDER BY kafka_partition, kafka_offset');
-  return rows.map((row) => Object.fromEntries(Object.entries(row).map(([key, value]) => [key, plain(value)])));
-}
 
 /** Three parts that drift: price int then double, a column appearing, one disappearing, a replay. */
 async function driftingDay(lake: string): Promise<void> {

@@ -95,7 +95,8 @@ export class CollectorApp implements HealthSource {
           flushIntervalMs: config.flush.intervalMs,
           decodeLimits: { maxValueBytes: DECODE_MAX_VALUE_BYTES },
           flattenLimits: { maxDepth: FLATTEN_MAX_DEPTH, maxFields: FLATTEN_MAX_FIELDS },
-          dayCut: { timeZone: config.lake.dayTimeZone, sourceField: config.lake.daySourceField },
+          // DAY_SOURCE_FIELD empty (the default) means the Kafka timestamp, not a field named ''.
+          dayCut: { timeZone: config.lake.dayTimeZone, sourceField: config.lake.daySourceField === '' ? null : config.lake.daySourceField },
         },
         memory: memoryPlan(config.flush.memoryBudgetBytes),
         consumeBatchSize: config.kafka.consumeBatchSize,

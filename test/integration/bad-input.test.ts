@@ -98,5 +98,7 @@ describe('odd field names', () => {
     expect(values(long[0])).toEqual([null, 7]);
     expect(parquetFiles(outputDir, 'dead-letter')).toEqual([]);
     expect(await counterValue(app, 'collector_dead_letter_records_total', { topic })).toBe(0);
+    // Without DAY_SOURCE_FIELD the Kafka timestamp is the source, not a fallback.
+    expect(await counterValue(app, 'collector_day_fallbacks_total', { topic })).toBe(0);
   });
 });

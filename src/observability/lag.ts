@@ -1,4 +1,5 @@
 import { describeError } from '../errors';
+import { RepeatingTask } from '../repeating-task';
 import { partitionKey, type CommittedOffset, type ConsumerPort, type PartitionRef, type Watermarks } from '../kafka/consumer-port';
 import type { Logger } from './logger';
 import type { CollectorMetrics } from './metrics';
@@ -51,26 +52,23 @@ export function partitionLags(
 /** Polls the lag every interval (never two polls at once) into the consumer-lag gauge. */
 export class LagMonitor {
   private readonly options: LagMonitorOptions;
-  private timer: NodeJS.Timeout | null = null;
-  private polling: Promise<void> = Promise.resolve();
-  private running = false;
+  // Its timer does not keep a finished one-shot run alive.
+  private readonly polls: RepeatingTask;
 
   constructor(options: LagMonitorOptions) {
     this.options = options;
+    this.polls = new RepeatingTask(options.intervalMs, () =>
+      this.poll().catch((error: unknown) => options.logger.warn({ event: 'lag_query_failed', error: describeError(error) }, 'consumer lag query failed; retrying')),
+    );
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.schedule(0);
+    this.polls.start();
   }
 
   /** Stops polling and waits for a poll under way, so it never runs against a closed consumer. */
   async stop(): Promise<void> {
-    this.running = false;
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
-    await this.polling;
+    await this.polls.stop();
   }
 
   /** One measurement; partitions no longer assigned disappear from the gauge. */
@@ -86,18 +84,6 @@ export class LagMonitor {
     for (const { topic, partition, lag } of partitionLags(partitions, watermarks, committed)) {
       gauge.set({ topic, partition: String(partition) }, lag);
     }
-  }
-
-  private schedule(delayMs: number): void {
-    this.timer = setTimeout(() => {
-      this.polling = this.poll()
-        .catch((error: unknown) => this.options.logger.warn({ event: 'lag_query_failed', error: describeError(error) }, 'consumer lag query failed; retrying'))
-        .finally(() => {
-          if (this.running) this.schedule(this.options.intervalMs);
-        });
-    }, delayMs);
-    // The lag must not keep a finished one-shot run alive.
-    this.timer.unref();
   }
 
   private async watermarksOf(partitions: readonly PartitionRef[]): Promise<Map<string, Watermarks>> {

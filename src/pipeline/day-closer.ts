@@ -1,6 +1,7 @@
 import { compactDay, daysToCompact, type CompactorOptions } from '../lake/compaction/compact-day';
 import { repairLake } from '../lake/compaction/repair';
 import { dayStartMs, isDayClosed } from '../lake/day-cut';
+import { RepeatingTask } from '../repeating-task';
 import type { PipelineEvents } from './events';
 
 /**
@@ -27,35 +28,25 @@ export interface DayCloserDeps {
 export class DayCloser {
   private readonly options: DayCloserOptions;
   private readonly deps: DayCloserDeps;
-  private timer: NodeJS.Timeout | null = null;
-  private passing: Promise<void> = Promise.resolve();
+  private readonly passes: RepeatingTask;
   private repaired = false;
   private stopped = false;
 
   constructor(options: DayCloserOptions, deps: DayCloserDeps) {
     this.options = options;
     this.deps = deps;
+    this.passes = new RepeatingTask(options.intervalMs, () => this.pass());
   }
 
   /** A pass now, then one every interval, never two at once. */
   start(): void {
-    this.schedule(0);
+    this.passes.start();
   }
 
-  /** Stops scheduling and waits for the pass under way. */
+  /** Stops scheduling, ends the pass under way after its current day, and waits for it. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
-    await this.passing;
-  }
-
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.passing = this.pass().finally(() => this.schedule(this.options.intervalMs));
-    }, delayMs);
-    this.timer.unref();
+    await this.passes.stop();
   }
 
   /** Compacts every closed day with parts that the pipeline no longer holds; failures are reported and retried next pass. */

@@ -1,6 +1,7 @@
 import { ConfigInvalidError, loadConfig } from '../config/load';
 import type { CollectorConfig } from '../config/schema';
 import { describeError } from '../errors';
+import { dayOfIsoDate } from '../lake/layout';
 
 /** What the subcommands (verify, compact, inspect) share: their config and their exit on failure. */
 
@@ -21,4 +22,12 @@ export function commandConfig(values: { readonly config?: string; readonly 'outp
 export function commandFailed(error: unknown, argumentsParsed: boolean): number {
   process.stderr.write(`${describeError(error)}\n`);
   return !argumentsParsed || error instanceof RangeError || error instanceof ConfigInvalidError ? 2 : 1;
+}
+
+/** A `--day`-style flag's YYYY-MM-DD as a day number; undefined when absent, a RangeError when not a date. */
+export function parseDay(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  const day = dayOfIsoDate(text);
+  if (day === null) throw new RangeError(`${flag} takes a day as YYYY-MM-DD, not ${JSON.stringify(text)}`);
+  return day;
 }

@@ -1,11 +1,11 @@
 import { parseArgs } from 'node:util';
 import { SingleBar, Presets } from 'cli-progress';
-import { isoDate, dayOfIsoDate } from '../lake/layout';
+import { isoDate } from '../lake/layout';
 import { newInstanceId } from '../lake/publish';
 import { compactorOptionsFrom } from '../lake/compaction/settings';
 import type { CompactionProgress } from '../lake/compaction/compact-day';
 import { COLLECTOR_VERSION } from '../version';
-import { COMMON_FLAGS, commandConfig, commandFailed } from './command-support';
+import { COMMON_FLAGS, commandConfig, commandFailed, parseDay } from './command-support';
 import { compactClosedDays, formatCompactResult } from './compact';
 
 /** `redpanda-parquet-collector compact [--topic T]… [--day YYYY-MM-DD] [--output-dir D] [--json]`. */
@@ -41,8 +41,7 @@ export async function runCompactCommand(argv: readonly string[]): Promise<number
       process.stdout.write(`${COMPACT_USAGE}\n`);
       return 0;
     }
-    const day = values.day === undefined ? undefined : dayOfIsoDate(values.day);
-    if (day === null) throw new RangeError(`--day takes a day as YYYY-MM-DD, not ${JSON.stringify(values.day)}`);
+    const day = parseDay(values.day, '--day');
     const config = commandConfig(values);
     const progress = process.stderr.isTTY === true && !values.json ? terminalProgress() : undefined;
     const compactor = { ...compactorOptionsFrom(config, { owner: newInstanceId(), version: COLLECTOR_VERSION, now: Date.now }), onProgress: progress?.update };

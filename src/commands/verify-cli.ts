@@ -1,7 +1,6 @@
 import { parseArgs } from 'node:util';
 import { connectionProperties } from '../config/kafka-properties';
-import { dayOfIsoDate } from '../lake/layout';
-import { COMMON_FLAGS, commandConfig, commandFailed } from './command-support';
+import { COMMON_FLAGS, commandConfig, commandFailed, parseDay } from './command-support';
 import { formatVerifyResult, verifyOutput } from './verify';
 
 /** `redpanda-parquet-collector verify [--topic T]… [--from DAY --to DAY] [--against-broker] [--json]`. */
@@ -54,11 +53,4 @@ export async function runVerifyCommand(argv: readonly string[]): Promise<number>
   } catch (error) {
     return commandFailed(error, values !== undefined);
   }
-}
-
-function parseDay(text: string | undefined, flag: string): number | undefined {
-  if (text === undefined) return undefined;
-  const day = dayOfIsoDate(text);
-  if (day === null) throw new RangeError(`${flag} takes a day as YYYY-MM-DD, not ${JSON.stringify(text)}`);
-  return day;
 }

@@ -38,7 +38,7 @@ import {
   writeParquet,
   type WriterProperties,
 } from 'parquet-wasm';
-import type { CellValue, ColumnData, ColumnLayout, ColumnType, Compression, EncodeOptions, SealedBatch } from './batch';
+import { columnLength, type CellValue, type ColumnData, type ColumnLayout, type ColumnType, type Compression, type EncodeOptions, type PreparedColumn, type SealedBatch } from './batch';
 import { CollectorError, describeError } from '../errors';
 
 /** Readers see `kafka_timestamp`-like columns as instants (TIMESTAMP WITH TIME ZONE in DuckDB). */
@@ -167,10 +167,9 @@ function validateShape(batch: SealedBatch): void {
   for (const column of batch.columns) {
     if (seen.has(column.name)) throw invalid(`duplicate column "${column.name}"`);
     seen.add(column.name);
-    if (column.values.length !== batch.rowCount) {
-      throw invalid(
-        `column "${column.name}" has ${column.values.length} values for ${batch.rowCount} rows`,
-      );
+    const length = columnLength(column);
+    if (length !== batch.rowCount) {
+      throw invalid(`column "${column.name}" has ${length} values for ${batch.rowCount} rows`);
     }
   }
 }
@@ -195,6 +194,7 @@ function arrowType(type: ColumnType): DataType {
 }
 
 function columnToData(column: ColumnData, length: number): Data {
+  if (column.prepared !== undefined) return preparedData(column.type, column.prepared, length);
   const { values, name } = column;
   switch (column.type) {
     case 'boolean':
@@ -216,6 +216,45 @@ function columnToData(column: ColumnData, length: number): Data {
     default:
       throw invalid(`unknown column type "${String(column.type)}"`);
   }
+}
+
+/** A column the buffer already laid out as Arrow does; int64 and timestamp columns hold safe integers. */
+function preparedData(type: ColumnType, prepared: PreparedColumn, length: number): Data {
+  const nulls = prepared.validity.bits === null ? { nullCount: 0 } : { nullCount: prepared.validity.nullCount, nullBitmap: prepared.validity.bits };
+  if (prepared.kind === 'utf8') {
+    return makeData({ type: new Utf8(), length, valueOffsets: prepared.valueOffsets, data: prepared.data, ...nulls });
+  }
+  switch (type) {
+    case 'double':
+      return makeData({ type: new Float64(), length, data: prepared.data, ...nulls });
+    case 'int64':
+      return makeData({ type: new Int64(), length, data: safeIntegersAsInt64(prepared.data), ...nulls });
+    case 'timestamp_ms':
+      return makeData({ type: new TimestampMillisecond(TIMESTAMP_TIME_ZONE), length, data: safeIntegersAsInt64(prepared.data), ...nulls });
+    default:
+      throw invalid(`a prepared numeric column cannot be of type "${type}"`);
+  }
+}
+
+function safeIntegersAsInt64(numbers: Float64Array): BigInt64Array {
+  const data = new BigInt64Array(numbers.length);
+  const words = LITTLE_ENDIAN ? new Int32Array(data.buffer) : null;
+  for (let i = 0; i < numbers.length; i++) setSafeInteger(data, words, i, numbers[i]);
+  return data;
+}
+
+/**
+ * Writes a safe integer as its two 32-bit halves (low word first on little-endian machines, where
+ * `words` views `data`): four times faster than BigInt(value) per cell, and no BigInt garbage.
+ */
+function setSafeInteger(data: BigInt64Array, words: Int32Array | null, index: number, value: number): void {
+  if (words === null) {
+    data[index] = BigInt(value);
+    return;
+  }
+  const high = Math.floor(value / TWO_TO_32);
+  words[2 * index] = value - high * TWO_TO_32;
+  words[2 * index + 1] = high;
 }
 
 /** A zeroed bitmap of `length` bits: the validity bitmap (1 = present) and the boolean values. */
@@ -288,20 +327,12 @@ function int64Buffers(
   const validity = newBits(values.length);
   let nullCount = 0;
   const data = new BigInt64Array(values.length);
-  // Safe integers are written as their two 32-bit halves (low word first on little-endian
-  // machines): four times faster than BigInt(value) per cell, and no BigInt garbage.
   const words = LITTLE_ENDIAN ? new Int32Array(data.buffer) : null;
   for (let i = 0; i < values.length; i++) {
     const value = values[i];
     if (typeof value === 'number') {
       if (!Number.isSafeInteger(value)) throw badValue(name, i, 'a safe integer', value);
-      if (words === null) {
-        data[i] = BigInt(value);
-      } else {
-        const high = Math.floor(value / TWO_TO_32);
-        words[2 * i] = value - high * TWO_TO_32;
-        words[2 * i + 1] = high;
-      }
+      setSafeInteger(data, words, i, value);
       setBit(validity, i);
     } else if (value === null) {
       nullCount++;

@@ -1,11 +1,13 @@
-import type { CellValue, ColumnData, ColumnType, SealedBatch } from '../parquet/batch';
-import { coerce, widenWith, type RawValue } from '../parquet/schema';
+import type { ColumnData, SealedBatch } from '../parquet/batch';
+import type { RawValue } from '../parquet/schema';
+import { ColumnBuilder } from './column-builder';
+import { SourceText } from './flatten';
 import type { OutputKind } from '../lake/layout';
 import { serializeRanges, type OffsetRange } from '../lake/offset-range';
 
 /**
- * One columnar buffer per (topic, day, kind): values go straight into per-column arrays, so no row
- * objects are kept. The buffer also knows the offset ranges it holds per partition, which the
+ * One columnar buffer per (topic, day, kind): values go straight into per-column builders (see
+ * column-builder.ts), so no row objects are kept. The buffer also knows the offset ranges it holds per partition, which the
  * offset tracker needs (what may not be committed yet) and the footer records (what is on disk).
  *
  * Column name collisions (one rule, no value lost):
@@ -19,15 +21,6 @@ import { serializeRanges, type OffsetRange } from '../lake/offset-range';
 
 export const METADATA_COLUMNS = ['kafka_topic', 'kafka_partition', 'kafka_offset', 'kafka_timestamp', 'kafka_key'] as const;
 const RESERVED_NAMES: ReadonlySet<string> = new Set<string>([...METADATA_COLUMNS, 'kafka_key_bytes']);
-
-interface ColumnBuilder {
-  /** Canonical copies of a low-cardinality column's short strings; null once it has too many. */
-  interned: Map<string, string> | null;
-  type: ColumnType | null;
-  values: RawValue[];
-  /** Row that last received a value: a second value for the same row is a name collision. */
-  lastRow: number;
-}
 
 export interface BufferKey {
   readonly topic: string;
@@ -56,6 +49,9 @@ export class RecordBuffer {
   private rows = 0;
   private bytes = 0;
   private currentRow = -1;
+  /** The last distinct, unreserved field names given to `setFields`, and their columns. */
+  private shapeNames: readonly string[] = [];
+  private shapeColumns: ColumnBuilder[] = [];
 
   constructor(key: BufferKey, createdAtMs: number) {
     this.key = key;
@@ -92,12 +88,13 @@ export class RecordBuffer {
     this.currentRow = row;
     this.partitionOfRow.push(record.partition);
     this.trackOffset(record);
-    // The buffer's own topic string (one per buffer) instead of the per-message copy; numbers with
-    // their known type instead of a Date per row (coerce() takes a number for timestamp_ms).
-    this.putTyped('kafka_topic', this.key.topic, 'string', 16);
-    this.putTyped('kafka_partition', record.partition, 'int64', 16);
-    this.putTyped('kafka_offset', record.offset, 'int64', 16);
-    this.putTyped('kafka_timestamp', record.timestampMs >= 0 ? record.timestampMs : null, 'timestamp_ms', 16);
+    // Numbers with their known type, instead of a Date per row for the timestamp.
+    this.column('kafka_topic').append(row, this.key.topic);
+    this.column('kafka_partition').appendNumber(row, record.partition, 'int64');
+    this.column('kafka_offset').appendNumber(row, record.offset, 'int64');
+    if (record.timestampMs >= 0) this.column('kafka_timestamp').appendNumber(row, record.timestampMs, 'timestamp_ms');
+    else this.column('kafka_timestamp').append(row, null);
+    this.bytes += 64;
     if (record.key === null) {
       this.put('kafka_key', null);
       return;
@@ -112,7 +109,7 @@ export class RecordBuffer {
   }
 
   /** Adds one payload field to the current row, resolving name collisions (see the module doc). */
-  setField(name: string, value: RawValue): void {
+  setField(name: string, value: RawValue | SourceText): void {
     if (RESERVED_NAMES.has(name)) {
       this.putShadowed(name, value);
       return;
@@ -126,14 +123,35 @@ export class RecordBuffer {
       this.append(column, value);
       return;
     }
-    const shadowed = column.values[this.currentRow];
-    column.values[this.currentRow] = value;
-    column.type = widenWith(column.type, value);
+    const shadowed = column.replaceLast(value);
     this.bytes += estimateBytes(value);
     this.putShadowed(name, shadowed);
   }
 
-  private putShadowed(name: string, value: RawValue): void {
+  /**
+   * Adds a row's payload fields, in payload order, as `setField` would one by one. Rows of one
+   * topic mostly repeat their names: when distinct and not reserved, no name can collide, so rows
+   * of the same names go straight to the columns found for the first of them.
+   */
+  setFields(names: readonly string[], values: ReadonlyArray<RawValue | SourceText>): void {
+    if (!sameNames(this.shapeNames, names)) {
+      if (!this.adoptShape(names)) {
+        for (let i = 0; i < names.length; i++) this.setField(names[i], values[i]);
+        return;
+      }
+    }
+    const columns = this.shapeColumns;
+    for (let i = 0; i < columns.length; i++) this.append(columns[i], values[i]);
+  }
+
+  private adoptShape(names: readonly string[]): boolean {
+    if (new Set(names).size !== names.length || names.some((name) => RESERVED_NAMES.has(name))) return false;
+    this.shapeColumns = names.map((name) => this.column(name));
+    this.shapeNames = names.slice();
+    return true;
+  }
+
+  private putShadowed(name: string, value: RawValue | SourceText): void {
     for (let n = 1; ; n++) {
       const candidate = `${name}__dup${n}`;
       const column = this.columns.get(candidate);
@@ -144,36 +162,21 @@ export class RecordBuffer {
     }
   }
 
-  private putTyped(name: string, value: RawValue, type: ColumnType, bytes: number): void {
+  private column(name: string): ColumnBuilder {
     let column = this.columns.get(name);
     if (column === undefined) {
-      column = { type: null, values: [], lastRow: -1, interned: new Map() };
+      column = new ColumnBuilder();
       this.columns.set(name, column);
     }
-    const row = this.currentRow;
-    while (column.values.length < row) column.values.push(null);
-    column.values.push(value);
-    column.lastRow = row;
-    if (value !== null) column.type = type;
-    this.bytes += bytes;
+    return column;
   }
 
-  private put(name: string, value: RawValue): void {
-    let column = this.columns.get(name);
-    if (column === undefined) {
-      column = { type: null, values: [], lastRow: -1, interned: new Map() };
-      this.columns.set(name, column);
-    }
-    this.append(column, value);
+  private put(name: string, value: RawValue | SourceText): void {
+    this.append(this.column(name), value);
   }
 
-  private append(column: ColumnBuilder, value: RawValue): void {
-    if (typeof value === 'string' && value.length <= 32 && column.interned !== null) value = intern(column, value);
-    const row = this.currentRow;
-    while (column.values.length < row) column.values.push(null);
-    column.values.push(value);
-    column.lastRow = row;
-    column.type = widenWith(column.type, value);
+  private append(column: ColumnBuilder, value: RawValue | SourceText): void {
+    column.append(this.currentRow, value);
     this.bytes += estimateBytes(value);
   }
 
@@ -194,17 +197,19 @@ export class RecordBuffer {
   seal(metadata: Readonly<Record<string, string>>): SealedBatch {
     const order = partitionOrder(this.partitionOfRow);
     const columns: ColumnData[] = [];
-    for (const [name, column] of this.columns) {
-      // A column that only ever held nulls still exists in the seed's output; text is the neutral type.
-      const type = column.type ?? 'string';
-      columns.push({ name, type, values: sealColumn(column.values, type, this.rows, order) });
-    }
+    for (const [name, column] of this.columns) columns.push(column.seal(name, this.rows, order));
     // The sealed batch owns the values now: drop the builders so an in-flight buffer only keeps
     // what the offset tracker needs (its offset ranges and byte estimate).
     this.columns.clear();
     this.partitionOfRow.length = 0;
     return { rowCount: this.rows, columns, metadata: { ...metadata, 'collector.offsets': serializeRanges(this.partitionRanges) } };
   }
+}
+
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Row order by partition, stable within a partition (which is offset order); null when already ordered. */
@@ -230,34 +235,11 @@ export function partitionOrder(partitionOfRow: readonly number[]): Uint32Array |
   return order;
 }
 
-function sealColumn(values: readonly RawValue[], type: ColumnType, rows: number, order: Uint32Array | null): CellValue[] {
-  const sealed: CellValue[] = new Array<CellValue>(rows);
-  for (let i = 0; i < rows; i++) {
-    const source = order === null ? i : order[i];
-    sealed[i] = source < values.length ? coerce(values[source], type) : null;
-  }
-  return sealed;
-}
-
-function estimateBytes(value: RawValue): number {
+function estimateBytes(value: RawValue | SourceText): number {
   if (value === null || value === undefined) return 1;
+  if (value instanceof SourceText) return 16 + (value.end - value.start) * 2;
   if (typeof value === 'string') return 16 + value.length * 2;
   if (value instanceof Uint8Array) return 16 + value.byteLength;
   return 16;
 }
 
-const INTERN_LIMIT = 4096;
-
-/** The column's canonical copy of `value`: the per-message copy dies young instead of filling the old generation. */
-function intern(column: ColumnBuilder, value: string): string {
-  const interned = column.interned;
-  if (interned === null) return value;
-  const known = interned.get(value);
-  if (known !== undefined) return known;
-  if (interned.size >= INTERN_LIMIT) {
-    column.interned = null;
-    return value;
-  }
-  interned.set(value, value);
-  return value;
-}

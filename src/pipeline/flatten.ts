@@ -17,7 +17,29 @@ import { isPayloadMap, type Payload } from './decode';
  * DuckDB, Polars, pyarrow and Spark take them (quoted where their syntax needs it).
  */
 
-export type FlatValue = boolean | number | bigint | string | Uint8Array | Date | null;
+export type FlatValue = boolean | number | bigint | string | Uint8Array | Date | SourceText | null;
+
+/**
+ * An ASCII text value the MessagePack reader left in the message's bytes (msgpack-flatten.ts), so
+ * that a text column copies the bytes instead of a string being made and dropped per value. One
+ * object per field position, reused for every message: whoever keeps the value keeps `text()`.
+ */
+export class SourceText {
+  source: Uint8Array = new Uint8Array(0);
+  start = 0;
+  end = 0;
+
+  text(): string {
+    return Buffer.from(this.source.buffer, this.source.byteOffset + this.start, this.end - this.start).toString('latin1');
+  }
+}
+
+export type PlainValue = Exclude<FlatValue, SourceText>;
+
+/** A field's value as a plain value (the text of a SourceText). */
+export function plainValue(value: FlatValue): PlainValue {
+  return value instanceof SourceText ? value.text() : value;
+}
 
 /** Reused output of one flatten call: parallel arrays of column names and values, in payload order. */
 export interface FlatFields {
@@ -25,6 +47,8 @@ export interface FlatFields {
   values: FlatValue[];
   /** Fields written so far by the flatten call under way (the arrays are trimmed to it at the end). */
   filled: number;
+  /** The reusable SourceText of each field position (see SourceText). */
+  texts: SourceText[];
   /**
    * A name or text value holds U+FFFD. The MessagePack decoder puts it where string bytes were not
    * UTF-8, so the caller checks the raw value (see decode.ts `hasInvalidUtf8Strings`).
@@ -52,7 +76,7 @@ const KEPT_PREFIX_LENGTH = 240;
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/g;
 
 export function createFlatFields(): FlatFields {
-  return { names: [], values: [], filled: 0, sawReplacementCharacter: false };
+  return { names: [], values: [], filled: 0, texts: [], sawReplacementCharacter: false };
 }
 
 /** Fills `out` with the flattened fields of `payload`; returns a failure instead when it must be dead-lettered. */
@@ -98,7 +122,7 @@ const NAME_CACHE_LIMIT = 10_000;
 const columnKeys = new Map<string, string>();
 const joinedNames = new Map<string, Map<string, string>>();
 
-function joinedName(prefix: string, key: string): string {
+export function joinedName(prefix: string, key: string): string {
   let byKey = joinedNames.get(prefix);
   if (byKey === undefined) {
     if (joinedNames.size >= NAME_CACHE_LIMIT) return `${prefix}_${key}`;

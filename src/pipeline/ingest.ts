@@ -3,7 +3,8 @@ import type { OutputKind } from '../lake/layout';
 import { RecordBuffer, type RecordMetadata } from './buffer';
 import { decodeValue, hasInvalidUtf8Strings, type DecodeLimits } from './decode';
 import type { BufferState, PipelineEvents, SealTrigger } from './events';
-import { createFlatFields, flattenPayload, type FlatValue, type FlattenLimits } from './flatten';
+import { createFlatFields, flattenPayload, plainValue, type FlattenLimits, type PlainValue } from './flatten';
+import { flattenMessagePack } from './msgpack-flatten';
 import type { OffsetLedger } from './offset-ledger';
 import { cutDay, type DayCutOptions } from '../lake/day-cut';
 import { dayOfTimestamp } from './route';
@@ -41,9 +42,9 @@ export class Ingest {
   private lastBuffer: RecordBuffer | null = null;
   /** UTC days of the Kafka timestamp (the default) need no time-zone arithmetic. */
   private readonly utcKafkaDays: boolean;
-  private readonly fieldOfRecord = (name: string): FlatValue | undefined => {
+  private readonly fieldOfRecord = (name: string): PlainValue | undefined => {
     const index = this.flat.names.indexOf(name);
-    return index === -1 ? undefined : this.flat.values[index];
+    return index === -1 ? undefined : plainValue(this.flat.values[index]);
   };
 
   constructor(options: IngestOptions, deps: IngestDeps) {
@@ -101,30 +102,37 @@ export class Ingest {
     const timestampMs = message.timestamp ?? -1;
     const record: RecordMetadata = { partition, offset, previousOffset, timestampMs, key: toKeyBytes(message.key) };
     const value = message.value ?? null;
-    const decoded = decodeValue(value, this.options.decodeLimits);
-    if (!decoded.ok) {
-      this.deadLetter(topic, record, value, 'decode', decoded.reason, decoded.message);
-      return;
-    }
-    if (decoded.payload !== null) {
-      const failure = flattenPayload(decoded.payload, this.flat, this.options.flattenLimits);
-      if (failure !== null) {
-        this.deadLetter(topic, record, value, 'flatten', failure.reason, failure.message);
-        return;
-      }
-      if (this.flat.sawReplacementCharacter && decoded.format === 'msgpack' && value !== null && hasInvalidUtf8Strings(value)) {
-        this.deadLetter(topic, record, value, 'decode', 'invalid-utf8', 'a MessagePack string holds bytes that are not UTF-8');
-        return;
-      }
-    } else {
-      this.flat.names.length = 0;
-      this.flat.values.length = 0;
+    if (value === null || value.length > this.options.decodeLimits.maxValueBytes || !flattenMessagePack(value, this.flat, this.options.flattenLimits)) {
+      if (!this.decodeAndFlatten(topic, record, value)) return;
     }
     const buffer = this.bufferFor(topic, this.dayOf(topic, timestampMs, true), 'data');
     buffer.beginRow(record);
-    const { names, values } = this.flat;
-    for (let i = 0; i < names.length; i++) buffer.setField(names[i], values[i]);
+    buffer.setFields(this.flat.names, this.flat.values);
     this.sealIfFull(buffer);
+  }
+
+  /** The general path of decode and flatten into `this.flat`; false when the record was dead-lettered. */
+  private decodeAndFlatten(topic: string, record: RecordMetadata, value: Uint8Array | null): boolean {
+    const decoded = decodeValue(value, this.options.decodeLimits);
+    if (!decoded.ok) {
+      this.deadLetter(topic, record, value, 'decode', decoded.reason, decoded.message);
+      return false;
+    }
+    if (decoded.payload === null) {
+      this.flat.names.length = 0;
+      this.flat.values.length = 0;
+      return true;
+    }
+    const failure = flattenPayload(decoded.payload, this.flat, this.options.flattenLimits);
+    if (failure !== null) {
+      this.deadLetter(topic, record, value, 'flatten', failure.reason, failure.message);
+      return false;
+    }
+    if (this.flat.sawReplacementCharacter && decoded.format === 'msgpack' && value !== null && hasInvalidUtf8Strings(value)) {
+      this.deadLetter(topic, record, value, 'decode', 'invalid-utf8', 'a MessagePack string holds bytes that are not UTF-8');
+      return false;
+    }
+    return true;
   }
 
   private deadLetter(topic: string, record: RecordMetadata, value: Uint8Array | null, stage: string, reason: string, message: string): void {

@@ -1,0 +1,281 @@
+import { prepareNumbers, prepareUtf8, type ColumnData, type ColumnType, type Validity } from '../parquet/batch';
+import { coerce, widen, widenWith, type RawValue } from '../parquet/schema';
+import { SourceText } from './flatten';
+
+/**
+ * One column of a buffer. While every value of the column is a JavaScript number, or every value
+ * is a string, the values live in growing typed arrays laid out as Arrow lays them out (numbers as
+ * doubles, text as UTF-8 bytes and offsets): nothing per value on the V8 heap for the garbage
+ * collector to copy between generations, and the encoder takes the arrays as they are. Any other
+ * value (booleans, bigints, bytes, timestamps, a mix of kinds) turns the column into a plain array
+ * of values, widened and coerced when sealed as schema.ts says.
+ */
+
+const INITIAL_CAPACITY = 1024;
+const INITIAL_TEXT_BYTES = 16 * 1024;
+/** Arrow's int32 offsets; past this the column keeps its strings as values (and the encoder says it is too large). */
+const MAX_TEXT_BYTES = 0x7fffffff;
+const utf8 = new TextDecoder();
+
+type Mode = 'empty' | 'numbers' | 'text' | 'values';
+
+export class ColumnBuilder {
+  type: ColumnType | null = null;
+  /** Row that last received a value: a second value for the same row is a name collision. */
+  lastRow = -1;
+  private mode: Mode = 'empty';
+  /** Rows stored so far: the rows up to `lastRow`, missing ones as nulls. */
+  private length = 0;
+  private present: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
+  private numbers: Float64Array = EMPTY_NUMBERS;
+  private offsets: Int32Array = EMPTY_OFFSETS;
+  private bytes: Uint8Array = EMPTY_BYTES;
+  private byteLength = 0;
+  private values: RawValue[] = [];
+
+  /** Adds the value of row `row` (rows in between get nulls). */
+  append(row: number, value: RawValue | SourceText): void {
+    this.padTo(row);
+    this.lastRow = row;
+    if (value instanceof SourceText) {
+      if ((this.mode === 'text' || this.mode === 'empty') && this.byteLength + value.end - value.start <= MAX_TEXT_BYTES) {
+        this.pushBytes(value.source, value.start, value.end);
+        return;
+      }
+      value = value.text();
+    }
+    if (value === null || value === undefined) {
+      this.pushNull();
+      return;
+    }
+    if (typeof value === 'number' && (this.mode === 'numbers' || this.mode === 'empty')) {
+      this.pushNumber(value, Number.isSafeInteger(value) ? 'int64' : 'double');
+      return;
+    }
+    if (typeof value === 'string' && (this.mode === 'text' || this.mode === 'empty') && this.byteLength + value.length * 3 <= MAX_TEXT_BYTES) {
+      this.pushText(value);
+      return;
+    }
+    this.toValues();
+    this.values.push(value);
+    this.length++;
+    this.type = widenWith(this.type, value);
+  }
+
+  /** Adds a number the caller knows the column type of (the Kafka metadata columns). */
+  appendNumber(row: number, value: number, type: 'int64' | 'timestamp_ms'): void {
+    this.padTo(row);
+    this.lastRow = row;
+    if (this.mode === 'numbers' || this.mode === 'empty') {
+      this.pushNumber(value, type);
+      return;
+    }
+    this.toValues();
+    this.values.push(value);
+    this.length++;
+    this.type = type;
+  }
+
+  /** Replaces the value of row `lastRow` and returns the one it held (a name collision, rare). */
+  replaceLast(given: RawValue | SourceText): RawValue {
+    const value = given instanceof SourceText ? given.text() : given;
+    this.toValues();
+    const shadowed = this.values[this.lastRow];
+    this.values[this.lastRow] = value;
+    this.type = widenWith(this.type, value);
+    return shadowed;
+  }
+
+  /** The column for `rows` rows, in `order` (row indexes) when given. */
+  seal(name: string, rows: number, order: Uint32Array | null): ColumnData {
+    // A column that only ever held nulls still exists in the seed's output; text is the neutral type.
+    const type = this.type ?? 'string';
+    if (this.mode === 'numbers') {
+      return prepareNumbers(name, type, gatherNumbers(this.numbers, this.present, this.length, rows, order), validityOf(this.present, this.length, rows, order));
+    }
+    if (this.mode === 'text') {
+      const { data, offsets } = gatherText(this.bytes, this.offsets, this.length, rows, order);
+      return prepareUtf8(name, data, offsets, validityOf(this.present, this.length, rows, order));
+    }
+    this.toValues();
+    const values = new Array<ReturnType<typeof coerce>>(rows);
+    for (let i = 0; i < rows; i++) {
+      const source = order === null ? i : order[i];
+      values[i] = source < this.length ? coerce(this.values[source], type) : null;
+    }
+    return { name, type, values };
+  }
+
+  private padTo(row: number): void {
+    while (this.length < row) this.pushNull();
+  }
+
+  private pushNull(): void {
+    if (this.mode === 'values') {
+      this.values.push(null);
+      this.length++;
+      return;
+    }
+    this.reserve(this.length + 1);
+    this.present[this.length] = 0;
+    if (this.mode === 'numbers') this.numbers[this.length] = 0;
+    else if (this.mode === 'text') this.offsets[this.length + 1] = this.byteLength;
+    this.length++;
+  }
+
+  private pushNumber(value: number, type: ColumnType): void {
+    if (this.mode === 'empty') this.startMode('numbers');
+    this.reserve(this.length + 1);
+    this.numbers[this.length] = value;
+    this.present[this.length] = 1;
+    this.length++;
+    this.type = this.type === null ? type : widen(this.type, type);
+  }
+
+  private pushText(value: string): void {
+    if (this.mode === 'empty') this.startMode('text');
+    this.reserve(this.length + 1);
+    // Each UTF-16 unit takes at most 3 UTF-8 bytes.
+    this.reserveBytes(this.byteLength + value.length * 3);
+    this.byteLength += writeUtf8(value, this.bytes, this.byteLength);
+    this.offsets[this.length + 1] = this.byteLength;
+    this.present[this.length] = 1;
+    this.length++;
+    this.type = 'string';
+  }
+
+  private pushBytes(source: Uint8Array, start: number, end: number): void {
+    if (this.mode === 'empty') this.startMode('text');
+    this.reserve(this.length + 1);
+    this.reserveBytes(this.byteLength + end - start);
+    const { bytes } = this;
+    let at = this.byteLength;
+    for (let i = start; i < end; i++) bytes[at++] = source[i];
+    this.byteLength = at;
+    this.offsets[this.length + 1] = at;
+    this.present[this.length] = 1;
+    this.length++;
+    this.type = 'string';
+  }
+
+  private startMode(mode: 'numbers' | 'text'): void {
+    this.mode = mode;
+    const capacity = this.present.length;
+    if (mode === 'numbers') {
+      this.numbers = new Float64Array(capacity);
+    } else {
+      this.offsets = new Int32Array(capacity + 1);
+      this.bytes = new Uint8Array(INITIAL_TEXT_BYTES);
+    }
+  }
+
+  private reserve(length: number): void {
+    if (length <= this.present.length) return;
+    const capacity = Math.max(length, this.present.length * 2);
+    this.present = grown(this.present, capacity);
+    if (this.mode === 'numbers') this.numbers = grownNumbers(this.numbers, capacity);
+    if (this.mode === 'text') this.offsets = grownOffsets(this.offsets, capacity + 1);
+  }
+
+  private reserveBytes(length: number): void {
+    if (length <= this.bytes.length) return;
+    this.bytes = grown(this.bytes, Math.min(MAX_TEXT_BYTES, Math.max(length, this.bytes.length * 2)));
+  }
+
+  /** Turns the typed storage into a plain array of values (a value of another kind arrived). */
+  private toValues(): void {
+    if (this.mode === 'values') return;
+    const values: RawValue[] = new Array<RawValue>(this.length);
+    for (let i = 0; i < this.length; i++) {
+      if (this.present[i] === 0) values[i] = null;
+      else if (this.mode === 'numbers') values[i] = this.numbers[i];
+      else values[i] = utf8.decode(this.bytes.subarray(this.offsets[i], this.offsets[i + 1]));
+    }
+    this.values = values;
+    this.mode = 'values';
+    this.numbers = EMPTY_NUMBERS;
+    this.offsets = EMPTY_OFFSETS;
+    this.bytes = EMPTY_BYTES;
+  }
+}
+
+const EMPTY_NUMBERS = new Float64Array(0);
+const EMPTY_OFFSETS = new Int32Array(1);
+const EMPTY_BYTES = new Uint8Array(0);
+
+function grown(array: Uint8Array, capacity: number): Uint8Array {
+  const next = new Uint8Array(capacity);
+  next.set(array);
+  return next;
+}
+
+function grownNumbers(array: Float64Array, capacity: number): Float64Array {
+  const next = new Float64Array(capacity);
+  next.set(array);
+  return next;
+}
+
+function grownOffsets(array: Int32Array, capacity: number): Int32Array {
+  const next = new Int32Array(capacity);
+  next.set(array);
+  return next;
+}
+
+/** Writes `text` as UTF-8 at `at` (room for 3 bytes per unit is there); returns the bytes written. */
+function writeUtf8(text: string, into: Uint8Array, at: number): number {
+  const length = text.length;
+  for (let i = 0; i < length; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 0x80) return Buffer.from(into.buffer, into.byteOffset, into.byteLength).write(text, at, 'utf8');
+    into[at + i] = code;
+  }
+  return length;
+}
+
+function gatherNumbers(numbers: Float64Array, present: Uint8Array, length: number, rows: number, order: Uint32Array | null): Float64Array {
+  if (order === null) {
+    const out = new Float64Array(rows);
+    out.set(numbers.subarray(0, Math.min(length, rows)));
+    return out;
+  }
+  const out = new Float64Array(rows);
+  for (let i = 0; i < rows; i++) {
+    const source = order[i];
+    if (source < length && present[source] === 1) out[i] = numbers[source];
+  }
+  return out;
+}
+
+function gatherText(bytes: Uint8Array, offsets: Int32Array, length: number, rows: number, order: Uint32Array | null): { data: Uint8Array; offsets: Int32Array } {
+  const out = new Int32Array(rows + 1);
+  if (order === null) {
+    const stored = Math.min(length, rows);
+    out.set(offsets.subarray(0, stored + 1));
+    out.fill(offsets[stored], stored + 1);
+    return { data: bytes.slice(0, offsets[stored]), offsets: out };
+  }
+  const data = new Uint8Array(offsets[length]);
+  let at = 0;
+  for (let i = 0; i < rows; i++) {
+    const source = order[i];
+    if (source < length) {
+      // Values are short: a loop beats a subarray and a set per value.
+      for (let byte = offsets[source], end = offsets[source + 1]; byte < end; byte++) data[at++] = bytes[byte];
+    }
+    out[i + 1] = at;
+  }
+  return { data, offsets: out };
+}
+
+/** Arrow's validity bitmap (1 = present) in row order; null bits when no value is missing. */
+function validityOf(present: Uint8Array, length: number, rows: number, order: Uint32Array | null): Validity {
+  let nullCount = rows - length;
+  for (let i = 0; i < length; i++) if (present[i] === 0) nullCount++;
+  if (nullCount === 0) return { bits: null, nullCount };
+  const bits = new Uint8Array((rows + 7) >> 3);
+  for (let i = 0; i < rows; i++) {
+    const source = order === null ? i : order[i];
+    if (source < length && present[source] === 1) bits[i >> 3] |= 1 << (i & 7);
+  }
+  return { bits, nullCount };
+}

@@ -40,6 +40,9 @@
  *   BENCH_PRODUCE_COMPRESSION=lz4   codec of the produced batches (none, lz4, zstd, ...)
  *   BENCH_BARE_PROCESSES            processes of the bare consumer group (default above)
  *   BENCH_PYTHON_PEER=0             skip the Python peer
+ *   BENCH_CONSUMERS                 run only these consumers, e.g. collector-1,collector (names
+ *                                   as in the results: kcat, bare-node, bare-node-group,
+ *                                   python-peer, collector-1, collector)
  *   BENCH_PYTHON=.cache/pyenv/bin/python
  *                                   the Python peer's interpreter (npm run setup installs its packages)
  *   BENCH_MEMORY_MESSAGES=5000000   backlog of the memory run
@@ -115,6 +118,7 @@ const SETTINGS = {
   /** Unset: the collector's own process count under the bench's environment (collectorProcesses). */
   bareProcesses: process.env.BENCH_BARE_PROCESSES ? intEnv('BENCH_BARE_PROCESSES', 1) : null,
   pythonPeer: process.env.BENCH_PYTHON_PEER !== '0',
+  consumers: listEnv('BENCH_CONSUMERS', 'kcat,bare-node,bare-node-group,python-peer,collector-1,collector'),
   python: path.resolve(ROOT, process.env.BENCH_PYTHON || path.join('.cache', 'pyenv', 'bin', 'python')),
   memoryMessages: intEnv('BENCH_MEMORY_MESSAGES', 5_000_000),
   memoryCompressions: listEnv('BENCH_MEMORY_COMPRESSIONS', 'lz4,zstd'),
@@ -245,17 +249,22 @@ async function throughput(bench: Bench, topics: string[]): Promise<void> {
   };
   warmUp(bench, topic);
   const processes = SETTINGS.bareProcesses ?? collectorProcesses(bench);
+  const wanted = (consumer: Consumer): boolean => SETTINGS.consumers.includes(consumer);
   for (let round = 1; round <= SETTINGS.runs; round++) {
-    results.push(await runKcat(bench, topic, round, timeoutMs));
-    results.push(await runBareConsumer(bench, topic, round, timeoutMs, 1));
-    results.push(await runBareConsumer(bench, topic, round, timeoutMs, processes));
-    if (SETTINGS.pythonPeer) results.push(await runPythonPeer(bench, topic, round, timeoutMs));
-    const single = await runCollector(bench, topic, round, timeoutMs, { MAX_WORKERS: '1' }, [], 'collector-1');
-    rmSync(single.outputDir, { recursive: true, force: true });
-    results.push(single.result);
-    const asConfigured = await runCollector(bench, topic, round, timeoutMs, {});
-    results.push(asConfigured.result);
-    keepFirst(asConfigured.outputDir);
+    if (wanted('kcat')) results.push(await runKcat(bench, topic, round, timeoutMs));
+    if (wanted('bare-node')) results.push(await runBareConsumer(bench, topic, round, timeoutMs, 1));
+    if (wanted('bare-node-group')) results.push(await runBareConsumer(bench, topic, round, timeoutMs, processes));
+    if (SETTINGS.pythonPeer && wanted('python-peer')) results.push(await runPythonPeer(bench, topic, round, timeoutMs));
+    if (wanted('collector-1')) {
+      const single = await runCollector(bench, topic, round, timeoutMs, { MAX_WORKERS: '1' }, [], 'collector-1');
+      rmSync(single.outputDir, { recursive: true, force: true });
+      results.push(single.result);
+    }
+    if (wanted('collector')) {
+      const asConfigured = await runCollector(bench, topic, round, timeoutMs, {});
+      results.push(asConfigured.result);
+      keepFirst(asConfigured.outputDir);
+    }
   }
   const summary = summarise(results, processes);
   const pyarrow = firstOutput !== undefined && SETTINGS.pyarrow ? pyarrowReference(firstOutput) : null;

@@ -51,6 +51,9 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
 
 /** Whether `name` is a time zone this runtime knows. */
 export function isValidTimeZone(name: string): boolean {
+  // UTC never needs a formatter, and building the first one loads ICU's zone data: a cost every
+  // process would pay at start for nothing.
+  if (name === DEFAULT_TIME_ZONE) return true;
   try {
     formatterFor(name);
     return true;

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { ColumnData, SealedBatch } from '../parquet/batch';
 import type { RawValue } from '../parquet/schema';
 import { ColumnBuilder } from './column-builder';
@@ -37,7 +38,6 @@ export interface RecordMetadata {
   readonly key: Uint8Array | null;
 }
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 const lenientUtf8 = new TextDecoder('utf-8');
 
 export class RecordBuffer {
@@ -52,6 +52,12 @@ export class RecordBuffer {
   /** The last distinct, unreserved field names given to `setFields`, and their columns. */
   private shapeNames: readonly string[] = [];
   private shapeColumns: ColumnBuilder[] = [];
+  // The metadata columns come first, in METADATA_COLUMNS order, and every row has them.
+  private readonly topicColumn = this.column('kafka_topic');
+  private readonly partitionColumn = this.column('kafka_partition');
+  private readonly offsetColumn = this.column('kafka_offset');
+  private readonly timestampColumn = this.column('kafka_timestamp');
+  private readonly keyColumn = this.column('kafka_key');
 
   constructor(key: BufferKey, createdAtMs: number) {
     this.key = key;
@@ -89,22 +95,22 @@ export class RecordBuffer {
     this.partitionOfRow.push(record.partition);
     this.trackOffset(record);
     // Numbers with their known type, instead of a Date per row for the timestamp.
-    this.column('kafka_topic').append(row, this.key.topic);
-    this.column('kafka_partition').appendNumber(row, record.partition, 'int64');
-    this.column('kafka_offset').appendNumber(row, record.offset, 'int64');
-    if (record.timestampMs >= 0) this.column('kafka_timestamp').appendNumber(row, record.timestampMs, 'timestamp_ms');
-    else this.column('kafka_timestamp').append(row, null);
+    this.topicColumn.append(row, this.key.topic);
+    this.partitionColumn.appendNumber(row, record.partition, 'int64');
+    this.offsetColumn.appendNumber(row, record.offset, 'int64');
+    if (record.timestampMs >= 0) this.timestampColumn.appendNumber(row, record.timestampMs, 'timestamp_ms');
+    else this.timestampColumn.append(row, null);
     this.bytes += 64;
-    if (record.key === null) {
-      this.put('kafka_key', null);
-      return;
-    }
-    try {
-      this.put('kafka_key', strictUtf8.decode(record.key));
-    } catch {
+    const { key } = record;
+    if (key === null) {
+      this.append(this.keyColumn, null);
+    } else if (isUtf8(key)) {
+      this.keyColumn.appendUtf8(row, key, 0, key.length);
+      this.bytes += 16 + key.length * 2;
+    } else {
       // Keys that are not UTF-8 keep a readable form in kafka_key and their exact bytes beside it.
-      this.put('kafka_key', lenientUtf8.decode(record.key));
-      this.put('kafka_key_bytes', record.key);
+      this.append(this.keyColumn, lenientUtf8.decode(key));
+      this.put('kafka_key_bytes', key);
     }
   }
 

@@ -35,15 +35,27 @@ export class ColumnBuilder {
 
   /** Adds the value of row `row` (rows in between get nulls). */
   append(row: number, value: RawValue | SourceText): void {
+    if (value instanceof SourceText) {
+      this.appendUtf8(row, value.source, value.start, value.end);
+      return;
+    }
     this.padTo(row);
     this.lastRow = row;
-    if (value instanceof SourceText) {
-      if ((this.mode === 'text' || this.mode === 'empty') && this.byteLength + value.end - value.start <= MAX_TEXT_BYTES) {
-        this.pushBytes(value.source, value.start, value.end);
-        return;
-      }
-      value = value.text();
+    this.appendValue(value);
+  }
+
+  /** Adds text given as bytes the caller knows are UTF-8 (copied, not decoded, into a text column). */
+  appendUtf8(row: number, source: Uint8Array, start: number, end: number): void {
+    this.padTo(row);
+    this.lastRow = row;
+    if ((this.mode === 'text' || this.mode === 'empty') && this.byteLength + end - start <= MAX_TEXT_BYTES) {
+      this.pushBytes(source, start, end);
+      return;
     }
+    this.appendValue(utf8.decode(source.subarray(start, end)));
+  }
+
+  private appendValue(value: RawValue): void {
     if (value === null || value === undefined) {
       this.pushNull();
       return;

@@ -59,8 +59,11 @@ export function flattenMessagePack(bytes: Uint8Array, out: FlatFields, limits: F
   const read = entries >= 0 && readMap(entries, '', 1) && position === bytes.length;
   src = EMPTY;
   if (!read) return false;
-  out.names.length = out.filled;
-  out.values.length = out.filled;
+  // Trimmed only when the count changed: setting a length costs a call even when it is the same.
+  if (out.names.length !== out.filled) {
+    out.names.length = out.filled;
+    out.values.length = out.filled;
+  }
   return namesAreDistinct(out.names);
 }
 

@@ -44,6 +44,9 @@ export function connectionProperties(config: CollectorConfig): KafkaProperties {
  * (see memory-plan.ts), unlike the seed's 1 GiB queue; KAFKA_PROPERTIES still overrides it.
  * Cooperative-sticky assignment: a member joining or leaving (MAX_WORKERS processes, replicas)
  * moves only the partitions that change owner, instead of revoking and publishing every one.
+ * A member hears of a rebalance at its next heartbeat, and a cooperative rebalance takes two
+ * rounds: with librdkafka's 3 s heartbeat a joining member waited seconds for its partitions
+ * while the others' revocations were long done (docs/performance.md).
  */
 export function consumerProperties(config: CollectorConfig): KafkaProperties {
   return {
@@ -53,6 +56,7 @@ export function consumerProperties(config: CollectorConfig): KafkaProperties {
     'enable.auto.offset.store': false,
     'auto.offset.reset': 'earliest',
     'partition.assignment.strategy': 'cooperative-sticky',
+    'heartbeat.interval.ms': 1000,
     'enable.partition.eof': false,
     'fetch.wait.max.ms': 100,
     'fetch.min.bytes': 1,

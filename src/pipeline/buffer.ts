@@ -201,9 +201,9 @@ export class RecordBuffer {
 
   /** The buffer's content as columns ordered by partition then offset, with the footer metadata. */
   seal(metadata: Readonly<Record<string, string>>): SealedBatch {
-    const order = partitionOrder(this.partitionOfRow);
+    const runs = partitionRuns(this.partitionOfRow) ?? Uint32Array.of(0, this.rows);
     const columns: ColumnData[] = [];
-    for (const [name, column] of this.columns) columns.push(column.seal(name, this.rows, order));
+    for (const [name, column] of this.columns) columns.push(column.seal(name, this.rows, runs));
     // The sealed batch owns the values now: drop the builders so an in-flight buffer only keeps
     // what the offset tracker needs (its offset ranges and byte estimate).
     this.columns.clear();
@@ -218,27 +218,30 @@ function sameNames(a: readonly string[], b: readonly string[]): boolean {
   return true;
 }
 
-/** Row order by partition, stable within a partition (which is offset order); null when already ordered. */
-export function partitionOrder(partitionOfRow: readonly number[]): Uint32Array | null {
+/**
+ * Row order by partition, stable within a partition (which is offset order), as runs of
+ * consecutive rows: pairs of (first row, row count) in output order. Records arrive partition by
+ * partition in fetched batches, so runs are long and columns are reordered a run at a time.
+ * Null when the rows are in order already.
+ */
+export function partitionRuns(partitionOfRow: readonly number[]): Uint32Array | null {
   let ordered = true;
   for (let i = 1; i < partitionOfRow.length && ordered; i++) ordered = partitionOfRow[i - 1] <= partitionOfRow[i];
   if (ordered) return null;
-  const counts = new Map<number, number>();
-  for (const partition of partitionOfRow) counts.set(partition, (counts.get(partition) ?? 0) + 1);
-  const starts = new Map<number, number>();
-  let next = 0;
-  for (const partition of [...counts.keys()].sort((a, b) => a - b)) {
-    starts.set(partition, next);
-    next += counts.get(partition) ?? 0;
-  }
-  const order = new Uint32Array(partitionOfRow.length);
+  const runs: Array<{ partition: number; start: number; count: number }> = [];
   for (let row = 0; row < partitionOfRow.length; row++) {
-    const partition = partitionOfRow[row];
-    const position = starts.get(partition) ?? 0;
-    order[position] = row;
-    starts.set(partition, position + 1);
+    const last = runs.length > 0 ? runs[runs.length - 1] : undefined;
+    if (last !== undefined && last.partition === partitionOfRow[row]) last.count++;
+    else runs.push({ partition: partitionOfRow[row], start: row, count: 1 });
   }
-  return order;
+  // Array.prototype.sort is stable: runs of a partition keep their order.
+  runs.sort((a, b) => a.partition - b.partition);
+  const pairs = new Uint32Array(runs.length * 2);
+  runs.forEach((run, index) => {
+    pairs[2 * index] = run.start;
+    pairs[2 * index + 1] = run.count;
+  });
+  return pairs;
 }
 
 function estimateBytes(value: RawValue | SourceText): number {

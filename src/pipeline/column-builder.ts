@@ -98,22 +98,27 @@ export class ColumnBuilder {
     return shadowed;
   }
 
-  /** The column for `rows` rows, in `order` (row indexes) when given. */
-  seal(name: string, rows: number, order: Uint32Array | null): ColumnData {
+  /**
+   * The column for `rows` rows, taken in `runs`: pairs of (first row, row count) in output order
+   * that cover every row once (see buffer.ts partitionRuns).
+   */
+  seal(name: string, rows: number, runs: Uint32Array): ColumnData {
     // A column that only ever held nulls still exists in the seed's output; text is the neutral type.
     const type = this.type ?? 'string';
     if (this.mode === 'numbers') {
-      return prepareNumbers(name, type, gatherNumbers(this.numbers, this.present, this.length, rows, order), validityOf(this.present, this.length, rows, order));
+      return prepareNumbers(name, type, gatherNumbers(this.numbers, this.length, rows, runs), validityOf(this.present, this.length, rows, runs));
     }
     if (this.mode === 'text') {
-      const { data, offsets } = gatherText(this.bytes, this.offsets, this.length, rows, order);
-      return prepareUtf8(name, data, offsets, validityOf(this.present, this.length, rows, order));
+      const { data, offsets } = gatherText(this.bytes, this.offsets, this.length, rows, runs);
+      return prepareUtf8(name, data, offsets, validityOf(this.present, this.length, rows, runs));
     }
     this.toValues();
     const values = new Array<ReturnType<typeof coerce>>(rows);
-    for (let i = 0; i < rows; i++) {
-      const source = order === null ? i : order[i];
-      values[i] = source < this.length ? coerce(this.values[source], type) : null;
+    let at = 0;
+    for (let run = 0; run < runs.length; run += 2) {
+      for (let source = runs[run], end = source + runs[run + 1]; source < end; source++) {
+        values[at++] = source < this.length ? coerce(this.values[source], type) : null;
+      }
     }
     return { name, type, values };
   }
@@ -244,50 +249,51 @@ function writeUtf8(text: string, into: Uint8Array, at: number): number {
   return length;
 }
 
-function gatherNumbers(numbers: Float64Array, present: Uint8Array, length: number, rows: number, order: Uint32Array | null): Float64Array {
-  if (order === null) {
-    const out = new Float64Array(rows);
-    out.set(numbers.subarray(0, Math.min(length, rows)));
-    return out;
-  }
+/** Rows past `length` (never given a value) are missing: zero, and absent in the validity bitmap. */
+function gatherNumbers(numbers: Float64Array, length: number, rows: number, runs: Uint32Array): Float64Array {
   const out = new Float64Array(rows);
-  for (let i = 0; i < rows; i++) {
-    const source = order[i];
-    if (source < length && present[source] === 1) out[i] = numbers[source];
+  let at = 0;
+  for (let run = 0; run < runs.length; run += 2) {
+    const start = runs[run];
+    const stored = Math.max(0, Math.min(runs[run + 1], length - start));
+    out.set(numbers.subarray(start, start + stored), at);
+    at += runs[run + 1];
   }
   return out;
 }
 
-function gatherText(bytes: Uint8Array, offsets: Int32Array, length: number, rows: number, order: Uint32Array | null): { data: Uint8Array; offsets: Int32Array } {
+function gatherText(bytes: Uint8Array, offsets: Int32Array, length: number, rows: number, runs: Uint32Array): { data: Uint8Array; offsets: Int32Array } {
   const out = new Int32Array(rows + 1);
-  if (order === null) {
-    const stored = Math.min(length, rows);
-    out.set(offsets.subarray(0, stored + 1));
-    out.fill(offsets[stored], stored + 1);
-    return { data: bytes.slice(0, offsets[stored]), offsets: out };
-  }
   const data = new Uint8Array(offsets[length]);
   let at = 0;
-  for (let i = 0; i < rows; i++) {
-    const source = order[i];
-    if (source < length) {
-      // Values are short: a loop beats a subarray and a set per value.
-      for (let byte = offsets[source], end = offsets[source + 1]; byte < end; byte++) data[at++] = bytes[byte];
-    }
-    out[i + 1] = at;
+  let byte = 0;
+  for (let run = 0; run < runs.length; run += 2) {
+    const start = runs[run];
+    const count = runs[run + 1];
+    const stored = Math.max(0, Math.min(count, length - start));
+    const first = offsets[start];
+    const last = offsets[start + stored];
+    data.set(bytes.subarray(first, last), byte);
+    const shift = byte - first;
+    for (let row = 0; row < stored; row++) out[at + row + 1] = offsets[start + row + 1] + shift;
+    byte += last - first;
+    for (let row = stored; row < count; row++) out[at + row + 1] = byte;
+    at += count;
   }
   return { data, offsets: out };
 }
 
-/** Arrow's validity bitmap (1 = present) in row order; null bits when no value is missing. */
-function validityOf(present: Uint8Array, length: number, rows: number, order: Uint32Array | null): Validity {
+/** Arrow's validity bitmap (1 = present) in output order; null bits when no value is missing. */
+function validityOf(present: Uint8Array, length: number, rows: number, runs: Uint32Array): Validity {
   let nullCount = rows - length;
   for (let i = 0; i < length; i++) if (present[i] === 0) nullCount++;
   if (nullCount === 0) return { bits: null, nullCount };
   const bits = new Uint8Array((rows + 7) >> 3);
-  for (let i = 0; i < rows; i++) {
-    const source = order === null ? i : order[i];
-    if (source < length && present[source] === 1) bits[i >> 3] |= 1 << (i & 7);
+  let at = 0;
+  for (let run = 0; run < runs.length; run += 2) {
+    for (let source = runs[run], end = source + runs[run + 1]; source < end; source++, at++) {
+      if (source < length && present[source] === 1) bits[at >> 3] |= 1 << (at & 7);
+    }
   }
   return { bits, nullCount };
 }

@@ -1,4 +1,4 @@
-import { RecordBuffer, partitionOrder, type RecordMetadata } from '../../../src/pipeline/buffer';
+import { RecordBuffer, partitionRuns, type RecordMetadata } from '../../../src/pipeline/buffer';
 import type { SealedBatch } from '../../../src/parquet/batch';
 import type { RawValue } from '../../../src/parquet/schema';
 
@@ -93,13 +93,14 @@ describe('RecordBuffer', () => {
   });
 });
 
-describe('partitionOrder', () => {
+describe('partitionRuns', () => {
   it.each<[number[], number[] | null]>([
     [[0, 0, 1, 1], null],
-    [[1, 0, 1, 0], [1, 3, 0, 2]],
-    [[3, 1, 2], [1, 2, 0]],
-  ])('orders %j as %j', (partitions, expected) => {
-    const order = partitionOrder(partitions);
-    expect(order === null ? null : [...order]).toEqual(expected);
+    [[1, 0, 1, 0], [1, 1, 3, 1, 0, 1, 2, 1]],
+    [[3, 1, 2], [1, 1, 2, 1, 0, 1]],
+    [[2, 2, 2, 0, 0, 2, 1, 1], [3, 2, 6, 2, 0, 3, 5, 1]],
+  ])('orders %j as runs %j', (partitions, expected) => {
+    const runs = partitionRuns(partitions);
+    expect(runs === null ? null : [...runs]).toEqual(expected);
   });
 });

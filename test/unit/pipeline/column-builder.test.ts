@@ -3,6 +3,11 @@ import { SourceText } from '../../../src/pipeline/flatten';
 import { coerce, inferColumnType, type RawValue } from '../../../src/parquet/schema';
 import { batchToArrowTable } from '../../../src/parquet/encode';
 
+/** Runs of single rows in the given order, or one run of every row. */
+function runsOf(order: readonly number[] | null, rows: number): Uint32Array {
+  return order === null ? Uint32Array.of(0, rows) : Uint32Array.from(order.flatMap((row) => [row, 1]));
+}
+
 /** What the column must read as: every value widened to the column's type and coerced (schema.ts). */
 function expected(values: readonly RawValue[], rows: number, order: readonly number[] | null): { type: string; cells: unknown[] } {
   const type = inferColumnType(values) ?? 'string';
@@ -45,7 +50,7 @@ describe('ColumnBuilder', () => {
   ])('keeps %s as the widening rules say', (_what, values) => {
     const rows = values.length + 2;
     for (const order of [null, [3, 0, 5, 1, 4, 2].filter((row) => row < rows)]) {
-      const column = built(values).seal('c', rows, order === null ? null : Uint32Array.from(order));
+      const column = built(values).seal('c', rows, runsOf(order, rows));
       const want = expected(values, rows, order);
       expect(column.type).toBe(want.type);
       expect(column.values).toEqual(want.cells);
@@ -53,8 +58,8 @@ describe('ColumnBuilder', () => {
   });
 
   it('lays numbers and text out for Arrow, and Arrow reads the same values back', () => {
-    const numbers = built([3, null, 4.5]).seal('n', 4, null);
-    const text = built(['x', null, 'café']).seal('t', 4, Uint32Array.from([2, 0, 1, 3]));
+    const numbers = built([3, null, 4.5]).seal('n', 4, runsOf(null, 4));
+    const text = built(['x', null, 'café']).seal('t', 4, Uint32Array.of(2, 1, 0, 2, 3, 1));
     expect(numbers.prepared?.kind).toBe('numbers');
     expect(text.prepared?.kind).toBe('utf8');
     const table = batchToArrowTable({ rowCount: 4, columns: [numbers, text], metadata: {} });
@@ -67,9 +72,9 @@ describe('ColumnBuilder', () => {
     const column = new ColumnBuilder();
     column.appendNumber(0, 1_700_000_000_000, 'timestamp_ms');
     column.append(1, null);
-    const sealed = column.seal('ts', 2, null);
+    const sealed = column.seal('ts', 2, runsOf(null, 2));
     expect(sealed.type).toBe('timestamp_ms');
-    const table = batchToArrowTable({ rowCount: 2, columns: [sealed, built([2 ** 40, -3]).seal('i', 2, null)], metadata: {} });
+    const table = batchToArrowTable({ rowCount: 2, columns: [sealed, built([2 ** 40, -3]).seal('i', 2, runsOf(null, 2))], metadata: {} });
     expect([...(table.getChild('ts') ?? [])]).toEqual([1_700_000_000_000, null]);
     expect([...(table.getChild('i') ?? [])]).toEqual([2n ** 40n, -3n]);
   });
@@ -78,24 +83,31 @@ describe('ColumnBuilder', () => {
     const text = new ColumnBuilder();
     text.append(0, sourceText('AAPL'));
     text.append(1, 'MSFT');
-    expect(text.seal('t', 2, null).values).toEqual(['AAPL', 'MSFT']);
+    expect(text.seal('t', 2, runsOf(null, 2)).values).toEqual(['AAPL', 'MSFT']);
 
     const mixed = new ColumnBuilder();
     mixed.append(0, 1);
     const reused = sourceText('AAPL');
     mixed.append(1, reused);
     reused.source = Buffer.from('######', 'latin1');
-    expect(mixed.seal('m', 2, null).values).toEqual(['1', 'AAPL']);
+    expect(mixed.seal('m', 2, runsOf(null, 2)).values).toEqual(['1', 'AAPL']);
   });
 
   it('replaces the last row on a collision and hands back what it held', () => {
     const column = built([1, 2]);
     expect(column.replaceLast('x')).toBe(2);
-    expect(column.seal('c', 2, null).values).toEqual(['1', 'x']);
+    expect(column.seal('c', 2, runsOf(null, 2)).values).toEqual(['1', 'x']);
+  });
+
+  it('reorders by runs of rows, rows never given a value read as null', () => {
+    const runs = Uint32Array.of(3, 2, 0, 3);
+    expect(built(['a', 'b']).seal('t', 5, runs).values).toEqual([null, null, 'a', 'b', null]);
+    expect(built([1, null, 2.5, 4]).seal('n', 5, runs).values).toEqual([4, null, 1, null, 2.5]);
+    expect(built([true, false]).seal('b', 5, runs).values).toEqual([null, null, true, false, null]);
   });
 
   it('grows past its first capacity', () => {
     const values = Array.from({ length: 5000 }, (_, i) => (i % 7 === 0 ? null : `v${i}`));
-    expect(built(values).seal('c', 5000, null).values).toEqual(values);
+    expect(built(values).seal('c', 5000, runsOf(null, 5000)).values).toEqual(values);
   });
 });

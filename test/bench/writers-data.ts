@@ -4,6 +4,7 @@
  * writers take). A fixed seed keeps file sizes comparable between runs.
  */
 import type { CellValue, ColumnData, ColumnType, SealedBatch } from '../../src/parquet/batch';
+import { seededRandom } from '../harness/random';
 
 export const BENCH_COLUMNS: ReadonlyArray<readonly [string, ColumnType]> = [
   ['kafka_topic', 'string'],
@@ -32,22 +33,10 @@ const EXCHANGES = ['NASDAQ', 'NYSE', 'ARCA', 'BATS'];
 const PARTITIONS = 6;
 const START_MS = Date.UTC(2025, 9, 17, 13, 30, 0);
 
-/** Small, fast, seedable PRNG (mulberry32); quality is irrelevant here, repeatability is not. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const round2 = (value: number): number => Math.round(value * 100) / 100;
 
 export function generateMarketBatch(rows: number, seed = 42): SealedBatch {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const columns = new Map<string, CellValue[]>(
     BENCH_COLUMNS.map(([name]) => [name, new Array<CellValue>(rows)]),
   );

@@ -1,4 +1,5 @@
 import { createFlatFields, flattenPayload, type FlatValue } from '../../../src/pipeline/flatten';
+import { SEED_EXAMPLE, SEED_EXAMPLE_FIELDS } from './seed-example';
 
 const limits = { maxDepth: 8, maxFields: 20 };
 
@@ -11,22 +12,7 @@ function flatten(payload: Record<string, unknown>): Array<[string, FlatValue]> {
 
 describe('flattenPayload', () => {
   it("gives the seed's example columns for the seed's example message", () => {
-    const message = {
-      event_type: 'market_data',
-      source: 'ibkr',
-      data: { symbol: 'AAPL', bid: 150.25, ask: 150.3, volume: 1000000 },
-      metadata: { exchange: 'NASDAQ', timestamp: '2025-10-17T10:30:00Z' },
-    };
-    expect(flatten(message)).toEqual([
-      ['event_type', 'market_data'],
-      ['source', 'ibkr'],
-      ['symbol', 'AAPL'],
-      ['bid', 150.25],
-      ['ask', 150.3],
-      ['volume', 1000000],
-      ['metadata_exchange', 'NASDAQ'],
-      ['metadata_timestamp', '2025-10-17T10:30:00Z'],
-    ]);
+    expect(flatten(SEED_EXAMPLE)).toEqual(SEED_EXAMPLE_FIELDS);
   });
 
   it.each<[string, Record<string, unknown>, Array<[string, FlatValue]>]>([

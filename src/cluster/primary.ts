@@ -1,6 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
-import { memoryPlan } from '../config/memory-plan';
+import { memoryPlan, processBudget } from '../config/memory-plan';
 import { isHttpEnabled, type CollectorConfig } from '../config/schema';
 import { HttpServer, type HealthCheck, type HealthSource } from '../http/server';
 import type { Logger } from '../observability/logger';
@@ -67,7 +67,7 @@ export class ClusterPrimary implements HealthSource {
     const address = await this.http?.start();
     if (address !== undefined) this.options.logger.info({ event: 'http_listening', address }, 'HTTP server listening');
     const budget = this.options.config.flush.memoryBudgetBytes;
-    const share = Math.floor(budget / this.options.processes);
+    const share = processBudget(budget, this.options.processes);
     const plan = memoryPlan(share);
     // Each process gets the heap limits of its share of the budget, not the launcher's whole-budget ones.
     cluster.setupPrimary({ execArgv: [...withoutHeapOptions(process.execArgv), `--max-old-space-size=${plan.heapLimitMiB}`, `--max-semi-space-size=${plan.semiSpaceMiB}`] });

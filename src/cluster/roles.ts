@@ -1,3 +1,4 @@
+import { processBudget } from '../config/memory-plan';
 import type { CollectorConfig } from '../config/schema';
 import { consumerProcesses } from './process-count';
 import { WORKER_ENV } from './protocol';
@@ -36,7 +37,7 @@ export function workerConfig(config: CollectorConfig, role: { readonly index: nu
   return {
     ...config,
     http: { ...config.http, enabled: false },
-    flush: { ...config.flush, memoryBudgetBytes: Math.floor(config.flush.memoryBudgetBytes / role.processes) },
+    flush: { ...config.flush, memoryBudgetBytes: processBudget(config.flush.memoryBudgetBytes, role.processes) },
     kafka: { ...config.kafka, properties },
   };
 }

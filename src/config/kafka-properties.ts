@@ -37,19 +37,25 @@ export function connectionProperties(config: CollectorConfig): KafkaProperties {
   return properties;
 }
 
+const MIN_MESSAGE_MAX_BYTES = 1000;
+/** How soon librdkafka looks again at a queue that was full; its default of 1 s starves a short queue. */
+const FETCH_QUEUE_BACKOFF_MS = 10;
+
 /**
  * Consumer properties. Offsets are committed by hand and only for published files, so both
  * auto-commit and the automatic offset store are off. A new group starts at the earliest offset:
- * a backup wants everything the broker still has. The prefetch queue is the memory budget's share
- * (see memory-plan.ts), unlike the seed's 1 GiB queue; KAFKA_PROPERTIES still overrides it.
- * Cooperative-sticky assignment: a member joining or leaving (MAX_WORKERS processes, replicas)
- * moves only the partitions that change owner, instead of revoking and publishing every one.
- * A member hears of a rebalance at its next heartbeat, and a cooperative rebalance takes two
- * rounds: with librdkafka's 3 s heartbeat a joining member waited seconds for its partitions
- * while the others' revocations were long done (docs/performance.md).
+ * a backup wants everything the broker still has. The prefetch settings keep librdkafka's queue
+ * within the memory budget's share (see memory-plan.ts), unlike the seed's 1 GiB queue;
+ * KAFKA_PROPERTIES still overrides them. Cooperative-sticky assignment: a member joining or leaving
+ * (MAX_WORKERS processes, replicas) moves only the partitions that change owner, instead of
+ * revoking and publishing every one. A member hears of a rebalance at its next heartbeat, and a
+ * cooperative rebalance takes two rounds: with librdkafka's 3 s heartbeat a joining member waited
+ * seconds for its partitions while the others' revocations were long done (docs/performance.md).
  */
 export function consumerProperties(config: CollectorConfig): KafkaProperties {
-  return {
+  const plan = memoryPlan(config.flush.memoryBudgetBytes);
+  const overrides = Object.fromEntries(config.kafka.properties);
+  return consistentFetchLimits({
     ...connectionProperties(config),
     'group.id': config.kafka.groupId,
     'enable.auto.commit': false,
@@ -60,12 +66,31 @@ export function consumerProperties(config: CollectorConfig): KafkaProperties {
     'enable.partition.eof': false,
     'fetch.wait.max.ms': 100,
     'fetch.min.bytes': 1,
-    'max.partition.fetch.bytes': 4 * 1024 * 1024,
-    'queued.min.messages': 100_000,
-    'queued.max.messages.kbytes': Math.floor(memoryPlan(config.flush.memoryBudgetBytes).prefetchQueueBytes / 1024),
+    'max.partition.fetch.bytes': plan.fetchBytes,
+    'fetch.max.bytes': plan.fetchBytes,
+    // librdkafka refuses a fetch.max.bytes below message.max.bytes (1,000,000 by default); for a
+    // consumer the latter only caps the first guess of an lz4 batch's decompressed size.
+    'message.max.bytes': plan.fetchBytes,
+    'queued.min.messages': plan.queuedMessages,
+    'queued.max.messages.kbytes': plan.queuedKbytes,
+    'fetch.queue.backoff.ms': FETCH_QUEUE_BACKOFF_MS,
     // Metadata refresh also discovers new topics that match a pattern subscription.
     'topic.metadata.refresh.interval.ms': 30_000,
     'statistics.interval.ms': 0,
-    ...Object.fromEntries(config.kafka.properties),
-  };
+    ...overrides,
+  }, overrides);
+}
+
+/**
+ * The planned fetch.max.bytes and message.max.bytes give way to a KAFKA_PROPERTIES value of the
+ * other one, so that an override alone never trips librdkafka's rule fetch.max.bytes >=
+ * message.max.bytes.
+ */
+export function consistentFetchLimits(properties: KafkaProperties, overrides: Readonly<KafkaProperties>): KafkaProperties {
+  const fetchMax = Number(properties['fetch.max.bytes']);
+  const messageMax = Number(properties['message.max.bytes']);
+  if (!(fetchMax < messageMax)) return properties;
+  if (!('fetch.max.bytes' in overrides)) return { ...properties, 'fetch.max.bytes': messageMax };
+  if (!('message.max.bytes' in overrides)) return { ...properties, 'message.max.bytes': Math.max(MIN_MESSAGE_MAX_BYTES, fetchMax) };
+  return properties;
 }

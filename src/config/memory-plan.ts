@@ -1,46 +1,89 @@
 /**
- * How MEMORY_BUDGET_BYTES is spent. The budget bounds the data the collector holds on top of its
- * fixed runtime overhead, in three places:
- * - librdkafka's prefetch queue (messages fetched but not yet consumed), a sixteenth of the budget,
- *   between librdkafka's least (1 KiB) and its own default of 64 MiB: a larger queue did not
- *   consume faster;
- * - rows in the (topic, day) buffers, which live in the V8 heap: at most half of the budget;
- * - the rest holds buffers plus sealed files waiting for or inside the encoder.
+ * How MEMORY_BUDGET_BYTES is spent. The budget bounds the data the collector holds on top of the
+ * fixed runtime overhead of its processes. With several consumer processes (MAX_WORKERS) each plans
+ * with an equal share (`processBudget`); the primary holds no data. Within one process's share:
+ *
+ * - librdkafka's prefetch queue, a sixteenth (at most librdkafka's default of 64 MiB), counted as
+ *   the native memory it really takes. librdkafka allocates an operation of 1 KiB per fetched
+ *   message (sizeof(rd_kafka_op_t) in 2.x) beside the message's bytes, while its queue limit
+ *   (queued.max.messages.kbytes) counts value bytes only: with messages of the seed's size (165
+ *   value bytes) a queue takes about seven times what that limit counts. So half of the share stops
+ *   fetching, both as a message count (queued.min.messages, at NATIVE_BYTES_PER_MESSAGE each) and
+ *   as value bytes; the other half is for what one fetch response adds once the queue is just
+ *   under those limits. librdkafka decompresses a whole response as it arrives, and its size limits
+ *   (fetch.max.bytes, max.partition.fetch.bytes) count compressed bytes, so they are a 128th of the
+ *   share (at least 64 KiB): at a compression ratio of 8 (zstd on the seed's messages: 7) a
+ *   response of seed-sized messages then stays within that half. Two things can still take a
+ *   queue past its share: a response holds at least one whole producer batch, whatever the limits
+ *   (about 1 MB uncompressed from a librdkafka producer, 7 MiB of native memory at the seed's size),
+ *   and small, highly compressible messages multiply what one compressed byte costs. With a queue
+ *   this short, librdkafka's default one-second pause after finding it full would starve the
+ *   consumer: the pause is 10 ms (kafka-properties.ts).
+ * - rows in the (topic, day) buffers, in the V8 heap: an eighth; past it the largest buffers are
+ *   sealed early. A sealed file exists several times more while it is written (its Arrow IPC
+ *   stream, the encoder's copy of it in wasm memory, the Parquet bytes), so this also bounds the
+ *   files in flight.
+ * - buffered plus in-flight rows over half of the share: every buffer is sealed and fetching pauses
+ *   until writes finish. The other half is for what these estimates do not see: the prefetch queue,
+ *   the copies of files in flight, and garbage between collections.
+ *
  * The V8 heap limits the launcher sets (bin/redpanda-parquet-collector) leave room above the
  * buffers for garbage: without them V8 lets garbage grow to several times the live data before a
- * full collection, which alone took the collector past budget plus overhead. The young generation
- * scales with the budget up to V8's own 16 MiB semi-spaces, reached at a 512 MiB budget. At the
- * default 256 MiB, 8 MiB semi-spaces against 16 lowered the peak RSS of the 5,000,000-message
- * memory run from 358-366 to 343 MiB; on the throughput benchmark they cost about 3%.
+ * full collection. The young generation scales with the budget up to V8's own 16 MiB semi-spaces,
+ * reached at a 512 MiB budget: smaller semi-spaces lower the peak for a few percent of throughput.
  */
 
-const MIB = 1024 * 1024;
-const MIN_PREFETCH_BYTES = 1024;
+const KIB = 1024;
+const MIB = 1024 * KIB;
+const MIN_PREFETCH_BYTES = 64 * KIB;
 const MAX_PREFETCH_BYTES = 64 * MIB;
+/** librdkafka's operation per fetched message (1 KiB), its allocation, and the record's framing. */
+export const NATIVE_BYTES_PER_MESSAGE = 1200;
+/** Below a consume call's default batch the consumer would wait for the queue on every call. */
+const MIN_QUEUED_MESSAGES = 1000;
+const MIN_FETCH_BYTES = 64 * KIB;
 /** Heap above the budget: the collector's own objects, caches and garbage between collections. */
 const HEAP_HEADROOM_MIB = 64;
 const MAX_SEMI_SPACE_MIB = 16;
 
 export interface MemoryPlan {
-  /** librdkafka's queued.max.messages.kbytes, in bytes. */
-  readonly prefetchQueueBytes: number;
+  /** Native memory planned for librdkafka's prefetch queue: the three settings below keep to it. */
+  readonly prefetchBytes: number;
+  /** librdkafka's queued.min.messages: the message count that stops fetching. */
+  readonly queuedMessages: number;
+  /** librdkafka's queued.max.messages.kbytes: the value bytes that stop fetching. */
+  readonly queuedKbytes: number;
+  /** librdkafka's fetch.max.bytes and max.partition.fetch.bytes: compressed bytes of one fetch response. */
+  readonly fetchBytes: number;
   /** Over this, the largest buffers are sealed early (buffer estimates). */
   readonly bufferedBytes: number;
   /** Buffered plus in-flight bytes over this seal every buffer and pause fetching until writes finish. */
   readonly heldBytes: number;
-  /** V8 old-generation limit (`--max-old-space-size`) the launcher starts Node with. */
+  /** V8 old-generation limit (`--max-old-space-size`) the process starts with. */
   readonly heapLimitMiB: number;
   /** V8 semi-space size (`--max-semi-space-size`): the young generation is a few of them. */
   readonly semiSpaceMiB: number;
 }
 
+/** One consumer process's share of the budget when `processes` consumer processes split it. */
+export function processBudget(budgetBytes: number, processes: number): number {
+  return Math.floor(budgetBytes / Math.max(1, processes));
+}
+
 export function memoryPlan(budgetBytes: number): MemoryPlan {
-  const prefetchQueueBytes = Math.min(MAX_PREFETCH_BYTES, Math.max(MIN_PREFETCH_BYTES, Math.floor(budgetBytes / 16)));
+  const prefetchBytes = clamp(Math.floor(budgetBytes / 16), MIN_PREFETCH_BYTES, MAX_PREFETCH_BYTES);
   return {
-    prefetchQueueBytes,
-    bufferedBytes: Math.floor(budgetBytes / 2),
-    heldBytes: Math.max(1, budgetBytes - prefetchQueueBytes),
+    prefetchBytes,
+    queuedMessages: Math.max(MIN_QUEUED_MESSAGES, Math.floor(prefetchBytes / 2 / NATIVE_BYTES_PER_MESSAGE)),
+    queuedKbytes: Math.floor(prefetchBytes / 2 / KIB),
+    fetchBytes: Math.max(MIN_FETCH_BYTES, Math.floor(prefetchBytes / 128)),
+    bufferedBytes: Math.floor(budgetBytes / 8),
+    heldBytes: Math.max(1, Math.floor(budgetBytes / 2)),
     heapLimitMiB: Math.ceil(budgetBytes / MIB) + HEAP_HEADROOM_MIB,
-    semiSpaceMiB: Math.min(MAX_SEMI_SPACE_MIB, Math.max(1, Math.floor(budgetBytes / 32 / MIB))),
+    semiSpaceMiB: clamp(Math.floor(budgetBytes / 32 / MIB), 1, MAX_SEMI_SPACE_MIB),
   };
+}
+
+function clamp(value: number, min: number, max: number): number {
+  return Math.min(max, Math.max(min, value));
 }

@@ -246,7 +246,7 @@ export const configSchema = {
       env: 'FLUSH_INTERVAL_MS',
     },
     memoryBudgetBytes: {
-      doc: 'Memory for data on top of the runtime: librdkafka\'s prefetch queue (a sixteenth), buffered rows (at most half) and files being written; over it, the largest buffers are sealed early and fetching pauses. The launcher derives the V8 heap limits from it.',
+      doc: 'Memory for data on top of the runtime, split equally between the consumer processes: librdkafka\'s prefetch queue (a sixteenth, in native bytes), buffered rows (an eighth: past it the largest buffers are sealed early) and files being written (past half, fetching pauses). The launcher derives the V8 heap limits from it.',
       format: 'positive-int',
       default: 256 * 1024 * 1024,
       env: 'MEMORY_BUDGET_BYTES',

@@ -12,6 +12,8 @@
  * every partition was read to its end (the offsets add up to `expected`). Members commit what they
  * read when a rebalance takes partitions away, as a real consumer does, so that a member joining
  * late does not re-read from the beginning; what is re-read anyway is counted (`consumed`).
+ * Each member plans librdkafka's prefetch with its share of MEMORY_BUDGET_BYTES, as the collector's
+ * consumer processes do.
  *
  * Prints one JSON line: { messages, consumed, valueBytes, processes, assignedEpochMs, firstMessageS,
  * lastMessageS } (the last two in seconds after subscribe; with a group, of the earliest and latest
@@ -22,6 +24,7 @@ import path from 'node:path';
 import { KafkaConsumer, type LibrdKafkaError, type Message, type TopicPartition } from '@confluentinc/kafka-javascript';
 import { consumerProperties } from '../../src/config/kafka-properties';
 import { loadConfig } from '../../src/config/load';
+import { processBudget } from '../../src/config/memory-plan';
 import type { CollectorConfig } from '../../src/config/schema';
 import { repoRoot } from '../harness/broker';
 
@@ -121,7 +124,7 @@ async function runMember(args: Args): Promise<void> {
 async function runPrimary(args: Args): Promise<void> {
   const highest = new Map<number, number>();
   const members = Array.from({ length: args.processes }, () =>
-    fork(__filename, [args.bootstrapServers, args.topic, args.groupId, String(args.expected), '1', MEMBER_ARG], { stdio: 'inherit' }),
+    fork(__filename, [args.bootstrapServers, args.topic, args.groupId, String(args.expected), String(args.processes), MEMBER_ARG], { stdio: 'inherit' }),
   );
   const finals: Array<{ report: BareReport; startedEpochMs: number }> = [];
   let stopSent = false;
@@ -261,16 +264,19 @@ async function startCounting(args: Args, onBatch: (highest: ReadonlyMap<number, 
   };
 }
 
+/** A member of a group plans its prefetch with its share of the budget, as the collector's consumer processes do. */
 function loadCollectorConfig(args: Args): CollectorConfig {
-  return loadConfig({
+  const config = loadConfig({
     env: { BOOTSTRAP_SERVERS: args.bootstrapServers, TOPICS: args.topic, GROUP_ID: args.groupId, ...passThroughEnv() },
     file: path.join(repoRoot(), 'test', 'harness', 'empty-config.json'),
   }).config;
+  if (!args.member) return config;
+  return { ...config, flush: { ...config.flush, memoryBudgetBytes: processBudget(config.flush.memoryBudgetBytes, args.processes) } };
 }
 
 /** Settings a benchmark run may vary for both Node consumers alike. */
 function passThroughEnv(): Record<string, string> {
-  const names = ['KAFKA_PROPERTIES', 'CONSUME_BATCH_SIZE'];
+  const names = ['KAFKA_PROPERTIES', 'CONSUME_BATCH_SIZE', 'MEMORY_BUDGET_BYTES'];
   return Object.fromEntries(names.filter((name) => process.env[name] !== undefined).map((name) => [name, process.env[name] as string]));
 }
 

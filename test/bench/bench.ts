@@ -450,9 +450,10 @@ function warmUp(bench: Bench, topic: Topic): void {
 
 async function runKcat(bench: Bench, topic: Topic, round: number, timeoutMs: number): Promise<RunResult> {
   const group = uniqueName('bench-kcat');
-  // The collector's consumer properties, except those kcat's -G/-e mode owns.
+  // The collector's consumer properties, except those kcat's -G/-e mode owns and those its older
+  // built-in librdkafka (2.0.2 in Debian's kcat 1.7.1) does not know (it refuses to start).
   const properties = Object.entries(collectorConsumerProperties(bench, group)).filter(
-    ([key]) => !['bootstrap.servers', 'group.id', 'enable.partition.eof'].includes(key),
+    ([key]) => !['bootstrap.servers', 'group.id', 'enable.partition.eof', ...UNKNOWN_TO_KCAT].includes(key),
   );
   const args = ['-b', bench.bootstrap, '-G', group, '-e', '-f', '', ...properties.flatMap(([key, value]) => ['-X', `${key}=${String(value)}`]), topic.name];
   const loadAvg = os.loadavg()[0];
@@ -629,6 +630,9 @@ function collectorProcesses(bench: Bench): number {
   const env = collectorEnv(bench, 'unused', 'unused', bench.workDir, {});
   return consumerProcesses(loadConfig({ env, file: EMPTY_CONFIG }).config.workers.processes, availableCores());
 }
+
+/** Added in librdkafka 2.1.0. */
+const UNKNOWN_TO_KCAT = ['fetch.queue.backoff.ms'];
 
 /** The consumer properties the collector derives from the same environment (for kcat's -X). */
 function collectorConsumerProperties(bench: Bench, group: string): Record<string, string | number | boolean> {

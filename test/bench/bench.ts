@@ -631,7 +631,7 @@ function collectorProcesses(bench: Bench): number {
   return consumerProcesses(loadConfig({ env, file: EMPTY_CONFIG }).config.workers.processes, availableCores());
 }
 
-/** Added in librdkafka 2.1.0. */
+/** Newer than the librdkafka 2.0.2 built into kcat 1.7.1. */
 const UNKNOWN_TO_KCAT = ['fetch.queue.backoff.ms'];
 
 /** The consumer properties the collector derives from the same environment (for kcat's -X). */

@@ -10,6 +10,8 @@ import path from 'node:path';
 import { bootstrapServers, createTopic, testKafka, uniqueName, type TestKafka, type TestMessage } from './kafka';
 import { encodeEvent, marketEvent } from './market-data';
 import { runCli, startCollector, type CliProcess } from './cli';
+
+const CATCH_UP_DEADLINE_MS = 240_000;
 import { parquetFiles } from './lake';
 
 export interface ChaosOptions {
@@ -100,9 +102,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
   // Processes of a killed primary exit by themselves: wait for them before the last checks.
   await waitForExit(workerPids);
 
-  const catchUp = startCollector({ ...env, RUN_MODE: 'once' });
-  const caughtUp = await catchUp.exited;
-  if (caughtUp.code !== 0) throw new Error(`the catch-up run failed (${caughtUp.code ?? caughtUp.signal}):\n${`${catchUp.stdout}${catchUp.stderr}`.slice(-3000)}`);
+  // Killed past a deadline so that a catch-up run that hangs fails with its logs, not with Jest's
+  // bare timeout.
+  const caughtUp = await runCli([], { BOOTSTRAP_SERVERS: bootstrapServers(), HTTP_PORT: '0', ...env, RUN_MODE: 'once', LOG_LEVEL: 'info' }, CATCH_UP_DEADLINE_MS);
+  if (caughtUp.code !== 0) throw new Error(`the catch-up run failed (${caughtUp.code ?? caughtUp.signal}):\n${`${caughtUp.stdout}${caughtUp.stderr}`.slice(-8000)}`);
   const figures: ChaosFigures = { kills, faultKills, produced, ...(options.workers !== undefined ? { workerKills } : {}), ...(await exactlyOnceFigures(outputDir, topic)) };
   if (!options.compaction) return figures;
   const compacted = await runCli(['compact'], { ...env, BOOTSTRAP_SERVERS: bootstrapServers() });

@@ -31,8 +31,10 @@ export type PreparedColumn =
 
 /** Rows of a column, without turning a prepared one into values. */
 export function columnLength(column: ColumnData): number {
-  const { prepared } = column;
-  if (prepared === undefined) return column.values.length;
+  return column.prepared === undefined ? column.values.length : preparedLength(column.prepared);
+}
+
+function preparedLength(prepared: PreparedColumn): number {
   return prepared.kind === 'numbers' ? prepared.data.length : prepared.valueOffsets.length - 1;
 }
 
@@ -59,7 +61,7 @@ class PreparedColumnData implements ColumnData {
 }
 
 function preparedCells(prepared: PreparedColumn): CellValue[] {
-  const rows = prepared.kind === 'numbers' ? prepared.data.length : prepared.valueOffsets.length - 1;
+  const rows = preparedLength(prepared);
   const cells = new Array<CellValue>(rows);
   for (let row = 0; row < rows; row++) {
     if (!isPresent(prepared.validity, row)) cells[row] = null;

@@ -4,10 +4,10 @@
  * let it catch up and check with `verify` that every produced offset is present exactly once.
  */
 import { verifyOutput } from '../../src/commands/verify';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { bootstrapServers, createTopic, testKafka, uniqueName, type TestKafka, type TestMessage } from './kafka';
+import { bootstrapServers, createTopic, testKafka, uniqueName, waitUntil, type TestKafka, type TestMessage } from './kafka';
 import { encodeEvent, marketEvent } from './market-data';
 import { runCli, startCollector, type CliProcess } from './cli';
 
@@ -81,9 +81,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
   let faultKills = 0;
   for (let round = 0; round < options.kills; round++) {
     const collector = startCollector({ ...env, COLLECTOR_TEST_ONLY_CRASH_AFTER_PUBLISH: '0.05' });
+    const killsAWorker = options.workers !== undefined && round % 2 === 1;
+    // On a loaded machine the processes may take longer to start than the timer: a worker is
+    // known by its pid in its first log line.
+    const started = killsAWorker ? Promise.race([collector.exited, waitUntil(() => pidsOf(collector).some((pid) => !workerPids.has(pid)), { timeoutMs: 60_000, what: 'a consumer process' })]) : Promise.resolve();
     const killAfterMs = 500 + Math.floor(Math.random() * 3500);
-    const outcome = await Promise.race([collector.exited.then(() => 'died' as const), sleep(killAfterMs).then(() => 'timer' as const)]);
-    if (outcome === 'timer' && options.workers !== undefined && round % 2 === 1 && killOneWorker(collector, workerPids)) {
+    const outcome = await Promise.race([collector.exited.then(() => 'died' as const), started.then(() => sleep(killAfterMs)).then(() => 'timer' as const)]);
+    if (outcome === 'timer' && killsAWorker && killOneWorker(collector, workerPids)) {
       workerKills++;
       // The primary restarts it after a second; the round ends with the primary killed too.
       await sleep(1500 + Math.floor(Math.random() * 1500));
@@ -105,7 +109,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
   // Killed past a deadline so that a catch-up run that hangs fails with its logs, not with Jest's
   // bare timeout.
   const caughtUp = await runCli([], { BOOTSTRAP_SERVERS: bootstrapServers(), HTTP_PORT: '0', ...env, RUN_MODE: 'once', LOG_LEVEL: 'info' }, CATCH_UP_DEADLINE_MS);
-  if (caughtUp.code !== 0) throw new Error(`the catch-up run failed (${caughtUp.code ?? caughtUp.signal}):\n${`${caughtUp.stdout}${caughtUp.stderr}`.slice(-8000)}`);
+  if (caughtUp.code !== 0) {
+    const logFile = path.join(os.tmpdir(), `${groupId}-catch-up.log`);
+    writeFileSync(logFile, `${caughtUp.stdout}${caughtUp.stderr}`);
+    throw new Error(`the catch-up run failed (${caughtUp.code ?? caughtUp.signal}); its whole output is in ${logFile}:\n${`${caughtUp.stdout}${caughtUp.stderr}`.slice(-8000)}`);
+  }
   const figures: ChaosFigures = { kills, faultKills, produced, ...(options.workers !== undefined ? { workerKills } : {}), ...(await exactlyOnceFigures(outputDir, topic)) };
   if (!options.compaction) return figures;
   const compacted = await runCli(['compact'], { ...env, BOOTSTRAP_SERVERS: bootstrapServers() });

@@ -1,5 +1,6 @@
 import { memoryPlan } from './memory-plan';
 import type { CollectorConfig } from './schema';
+import type { ConfigWarning } from './seed-variables';
 
 export type KafkaProperties = Record<string, string | number | boolean>;
 
@@ -46,9 +47,7 @@ const FETCH_QUEUE_BACKOFF_MS = 10;
  * auto-commit and the automatic offset store are off. A new group starts at the earliest offset:
  * a backup wants everything the broker still has. The prefetch settings keep librdkafka's queue
  * within the memory budget's share (see memory-plan.ts), unlike the seed's 1 GiB queue;
- * KAFKA_PROPERTIES still overrides them. Cooperative-sticky assignment: a member joining or leaving
- * (MAX_WORKERS processes, replicas) moves only the partitions that change owner, instead of
- * revoking and publishing every one. A member hears of a rebalance at its next heartbeat, and a
+ * KAFKA_PROPERTIES still overrides them. A member hears of a rebalance at its next heartbeat, and a
  * cooperative rebalance takes two rounds: with librdkafka's 3 s heartbeat a joining member waited
  * seconds for its partitions while the others' revocations were long done (docs/performance.md).
  */
@@ -61,7 +60,7 @@ export function consumerProperties(config: CollectorConfig): KafkaProperties {
     'enable.auto.commit': false,
     'enable.auto.offset.store': false,
     'auto.offset.reset': 'earliest',
-    'partition.assignment.strategy': 'cooperative-sticky',
+    'partition.assignment.strategy': assignmentStrategy(overrides),
     'heartbeat.interval.ms': 1000,
     'enable.partition.eof': false,
     'fetch.wait.max.ms': 100,
@@ -79,6 +78,37 @@ export function consumerProperties(config: CollectorConfig): KafkaProperties {
     'statistics.interval.ms': 0,
     ...overrides,
   }, overrides);
+}
+
+/**
+ * Cooperative-sticky assignment: a member joining or leaving (MAX_WORKERS processes, replicas)
+ * moves only the partitions that change owner, instead of revoking and publishing every one. But
+ * its rebalances take two rounds, and under static membership (`group.instance.id`) a group whose
+ * members all restart between the rounds keeps the first round's partial assignment: the broker
+ * hands a static member that rejoins its stored share without a rebalance, and the partitions in
+ * transit belong to no member until the group's membership changes (docs/design.md). An eager
+ * assignor hands out every partition in each round; static members restart without rebalances
+ * anyway, so they lose little by it.
+ */
+export function assignmentStrategy(overrides: Readonly<KafkaProperties>): string {
+  return 'group.instance.id' in overrides ? 'roundrobin' : 'cooperative-sticky';
+}
+
+/** KAFKA_PROPERTIES that choose the combination assignmentStrategy avoids. */
+export function kafkaPropertyWarnings(config: CollectorConfig): ConfigWarning[] {
+  const overrides = Object.fromEntries(config.kafka.properties);
+  const strategy = String(overrides['partition.assignment.strategy'] ?? '');
+  if (!('group.instance.id' in overrides) || !strategy.includes('cooperative')) return [];
+  return [
+    {
+      key: 'kafka.properties',
+      env: 'KAFKA_PROPERTIES',
+      message:
+        'group.instance.id with a cooperative partition.assignment.strategy: if every member restarts between the two rounds of a rebalance, ' +
+        'the partitions in transit stay unassigned (and unread) until the group\'s membership changes; leave partition.assignment.strategy unset ' +
+        'to get an eager assignor with static membership',
+    },
+  ];
 }
 
 /**

@@ -5,6 +5,7 @@ import { CollectorError } from '../errors';
 import { probeWritableDir } from './output-dir';
 import { configSchema, schemaKeys, toPropertyList, type CollectorConfig } from './schema';
 import { seedVariableWarnings, type ConfigWarning } from './seed-variables';
+import { kafkaPropertyWarnings } from './kafka-properties';
 
 /**
  * Loads defaults, then the config file, then environment variables (which win over the file),
@@ -123,7 +124,7 @@ function readConfig(options: LoadConfigOptions): Candidate {
 
 function accept(candidate: Candidate, problems: readonly ConfigProblem[]): LoadedConfig {
   if (problems.length > 0) throw new ConfigInvalidError(problems, candidate.file);
-  const warnings = seedVariableWarnings(candidate.config, (key) => candidate.setKeys.has(key));
+  const warnings = [...seedVariableWarnings(candidate.config, (key) => candidate.setKeys.has(key)), ...kafkaPropertyWarnings(candidate.config)];
   return { config: candidate.config, redacted: candidate.redacted, file: candidate.file, warnings };
 }
 

@@ -1,4 +1,8 @@
-import { ALL_USER_TOPICS_PATTERN } from '../../../src/config/kafka-properties';
+import path from 'node:path';
+import { ALL_USER_TOPICS_PATTERN, consumerProperties } from '../../../src/config/kafka-properties';
+import { loadConfig } from '../../../src/config/load';
+
+const EMPTY = path.join(__dirname, '..', '..', 'harness', 'empty-config.json');
 
 describe('the default subscription', () => {
   it.each([
@@ -10,5 +14,28 @@ describe('the default subscription', () => {
     ['__redpanda.audit', false],
   ])('%s is collected: %s', (topic, collected) => {
     expect(new RegExp(ALL_USER_TOPICS_PATTERN).test(topic)).toBe(collected);
+  });
+});
+
+describe('the partition assignment strategy', () => {
+  const properties = (kafkaProperties: Record<string, unknown> | null): Record<string, unknown> =>
+    consumerProperties(loadConfig({ file: EMPTY, env: kafkaProperties === null ? {} : { KAFKA_PROPERTIES: JSON.stringify(kafkaProperties) } }).config);
+  const warnings = (kafkaProperties: Record<string, unknown>): string[] =>
+    loadConfig({ file: EMPTY, env: { KAFKA_PROPERTIES: JSON.stringify(kafkaProperties) } }).warnings.map((warning) => warning.message);
+
+  it('is cooperative-sticky for dynamic members', () => {
+    expect(properties(null)['partition.assignment.strategy']).toBe('cooperative-sticky');
+  });
+
+  it('is eager under static membership, whose restarts would keep a half-done cooperative round', () => {
+    expect(properties({ 'group.instance.id': 'collector-0' })['partition.assignment.strategy']).toBe('roundrobin');
+  });
+
+  it('is the one KAFKA_PROPERTIES names, with a warning when that is cooperative under static membership', () => {
+    const chosen = { 'group.instance.id': 'collector-0', 'partition.assignment.strategy': 'cooperative-sticky' };
+    expect(properties(chosen)['partition.assignment.strategy']).toBe('cooperative-sticky');
+    expect(warnings(chosen)).toEqual([expect.stringMatching(/group\.instance\.id with a cooperative partition\.assignment\.strategy: .* stay unassigned/)]);
+    expect(warnings({ 'group.instance.id': 'collector-0', 'partition.assignment.strategy': 'range' })).toEqual([]);
+    expect(warnings({ 'partition.assignment.strategy': 'cooperative-sticky' })).toEqual([]);
   });
 });

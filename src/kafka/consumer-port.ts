@@ -38,6 +38,12 @@ export interface RebalanceHandlers {
   onAssigned(partitions: readonly PartitionRef[]): Promise<void>;
   /** Partitions are being taken away; resolves once their records are published and committed. */
   onRevoking(partitions: readonly PartitionRef[]): Promise<void>;
+  /**
+   * The group took these partitions without a hand-off (this member's session expired): another
+   * member may read them already, and this one can no longer commit. Resolves once what they held
+   * is dropped; their next owner reads it again from the group's commit.
+   */
+  onLost(partitions: readonly PartitionRef[]): Promise<void>;
   /** A rebalance hand-off failed; the consumer will leave and rejoin. */
   onRebalanceError(error: unknown): void;
 }

@@ -27,9 +27,10 @@ const COMMIT_READ_BACK_INTERVAL_MS = 50;
  */
 const COMMIT_RESEND_AFTER_MS = 1000;
 
-/** Cooperative rebalancing exists in the client but is missing from its type declarations. */
+/** Cooperative rebalancing and assignmentLost exist in the client but are missing from its type declarations. */
 interface IncrementalRebalancing {
   rebalanceProtocol(): string;
+  assignmentLost(): boolean;
   incrementalAssign(partitions: TopicPartition[]): void;
   incrementalUnassign(partitions: TopicPartition[]): void;
 }
@@ -292,7 +293,8 @@ export class KafkaSource implements ConsumerClient {
           this.assigned = cooperative ? [...this.assigned, ...partitions] : partitions;
           this.assignmentReceived = true;
         } else if (error.code === ERR_REVOKE_PARTITIONS) {
-          await handlers.onRevoking(partitions);
+          if (incremental.assignmentLost()) await handlers.onLost(partitions);
+          else await handlers.onRevoking(partitions);
           if (cooperative) incremental.incrementalUnassign(partitions);
           else this.consumer.unassign();
           const revoked = new Set(partitions.map(({ topic, partition }) => partitionKey(topic, partition)));

@@ -55,7 +55,9 @@ export class CollectorMetrics {
 
   readonly commits = counter(this.registry, 'collector_commits_total', 'Offset commits, by result.', ['result'] as const);
 
-  readonly rebalances = counter(this.registry, 'collector_rebalances_total', 'Rebalance events, by type (assign, revoke, error).', ['type'] as const);
+  readonly rebalances = counter(this.registry, 'collector_rebalances_total', 'Rebalance events, by type (assign, revoke, lost, error).', ['type'] as const);
+
+  readonly rowsDropped = counter(this.registry, 'collector_dropped_rows_total', 'Rows dropped unpublished because the group took their partitions (a lost session); the next owner reads them again.', ['reason'] as const);
 
   readonly pausedPartitions = gauge(this.registry, 'collector_paused_partitions', 'Partitions paused because the memory budget is full.');
 

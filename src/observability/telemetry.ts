@@ -37,6 +37,20 @@ export class Telemetry implements PipelineEvents {
     this.logger.info({ event: 'partitions_revoked', partitions: describePartitions(partitions) }, 'partitions revoked: publishing what they hold');
   }
 
+  partitionsLost(partitions: readonly PartitionRef[], droppedRows: number): void {
+    this.metrics.rebalances.inc({ type: 'lost' });
+    this.metrics.rowsDropped.inc({ reason: 'partitions-lost' }, droppedRows);
+    this.metrics.assignedPartitions.dec(partitions.length);
+    for (const { topic, partition } of partitions) {
+      this.metrics.committedOffset.remove({ topic, partition: String(partition) });
+      this.metrics.consumerLag.remove({ topic, partition: String(partition) });
+    }
+    this.logger.warn(
+      { event: 'partitions_lost', partitions: describePartitions(partitions), droppedRows },
+      'the group took these partitions (the session expired, for example through a broker outage): what they held is dropped unpublished and read again from the commit',
+    );
+  }
+
   rebalanceFailed(error: unknown): void {
     this.metrics.rebalances.inc({ type: 'error' });
     // The member unassigns everything and rejoins.

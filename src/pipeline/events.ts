@@ -85,6 +85,8 @@ export interface PipelineEvents {
   dayFellBack(topic: string, reason: DayFallback): void;
   partitionsAssigned(partitions: readonly PartitionRef[]): void;
   partitionsRevoked(partitions: readonly PartitionRef[]): void;
+  /** The group took the assignment without a hand-off; `droppedRows` buffered or being written were dropped, to be read again. */
+  partitionsLost(partitions: readonly PartitionRef[], droppedRows: number): void;
   rebalanceFailed(error: unknown): void;
   recovered(event: Recovered): void;
   messagesConsumed(topic: string, messages: number, bytes: number): void;

@@ -189,6 +189,15 @@ export class Ingest {
     for (const buffer of [...this.open.values()]) this.seal(buffer, trigger);
   }
 
+  /** Forgets every open buffer without publishing it (the partitions were lost); returns their rows. */
+  dropAll(): number {
+    let rows = 0;
+    for (const buffer of this.open.values()) rows += buffer.rowCount;
+    this.open.clear();
+    this.lastBuffer = null;
+    return rows;
+  }
+
   /** Rows, bytes and age of what is buffered, for the gauges. */
   measure(inFlightBytes: number): BufferState {
     const now = this.deps.now();

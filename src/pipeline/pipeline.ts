@@ -230,6 +230,22 @@ export class Pipeline implements RebalanceHandlers {
     }
   }
 
+  /**
+   * librdkafka loses the whole assignment at once, so everything buffered or being written belongs
+   * to the lost partitions. Nothing of it may be published or committed: the next owner may be
+   * reading it already, and it starts from the group's commit, which stayed below all of it.
+   */
+  async onLost(partitions: readonly PartitionRef[]): Promise<void> {
+    await this.iteration.catch(() => undefined);
+    await this.takeReadAhead()?.catch(() => undefined);
+    const droppedRows = this.ingest.dropAll() + (await this.writer.abandonAll());
+    for (const { topic, partition } of partitions) {
+      this.ledger.revoke(topic, partition);
+      this.goals.forget(topic, partition);
+    }
+    this.deps.events.partitionsLost(partitions, droppedRows);
+  }
+
   onRebalanceError(error: unknown): void {
     this.deps.events.rebalanceFailed(error);
   }

@@ -62,6 +62,8 @@ export class Writer {
   private fileSequence = 0;
   private failing = false;
   private lastPublishedAtMs: number | null = null;
+  /** Writes taken before this abandon count are not published (abandonAll). */
+  private abandons = 0;
 
   constructor(options: WriterOptions, deps: WriterDeps) {
     this.options = options;
@@ -102,7 +104,8 @@ export class Writer {
     const sealedAtMs = this.deps.now();
     this.inFlight.add(buffer);
     this.inFlightByteCount += buffer.byteEstimate;
-    void this.deliver(buffer, trigger, sealedAtMs).then(() => {
+    const abandonsAtStart = this.abandons;
+    void this.deliver(buffer, trigger, sealedAtMs, () => this.abandons !== abandonsAtStart).then(() => {
       this.inFlight.delete(buffer);
       this.inFlightByteCount -= buffer.byteEstimate;
       for (const listener of [...this.settledListeners]) listener();
@@ -125,17 +128,37 @@ export class Writer {
     while (this.inFlight.size > 0) await this.nextSettled();
   }
 
-  private async deliver(buffer: RecordBuffer, trigger: SealTrigger, sealedAtMs: number): Promise<void> {
+  /**
+   * Drops every write under way that is not published yet (their partitions were lost: a file of
+   * them published now could double their next owner's); resolves once none is left, with the
+   * rows of the writes that were in flight. A write already publishing finishes: its recovery point
+   * is stored, so the next owner finds its file.
+   */
+  async abandonAll(): Promise<number> {
+    let rows = 0;
+    for (const buffer of this.inFlight) rows += buffer.rowCount;
+    this.abandons++;
+    await this.allSettled();
+    // A failure of a dropped write says nothing about the next one.
+    this.failing = false;
+    return rows;
+  }
+
+  private async deliver(buffer: RecordBuffer, trigger: SealTrigger, sealedAtMs: number, abandoned: () => boolean): Promise<void> {
     const { key } = buffer;
     const ranges = new Map(buffer.offsetRanges());
     const batch = buffer.seal(this.footer(key.topic, key.kind));
-    const files = await this.untilDone(key, () => this.encode(key, batch, ranges));
-    for (const file of files) await this.untilDone(key, () => this.publish(key, file, trigger, sealedAtMs));
+    const files = await this.untilDone(key, abandoned, () => this.encode(key, batch, ranges));
+    for (const file of files ?? []) await this.untilDone(key, abandoned, () => this.publish(key, file, trigger, sealedAtMs, abandoned));
   }
 
-  /** Runs `attempt` until it succeeds, backing off; every failure that reaches here is retryable. */
-  private async untilDone<T>(key: BufferKey, attempt: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `attempt` until it succeeds, backing off; every failure that reaches here is retryable.
+   * Null once the write is abandoned.
+   */
+  private async untilDone<T>(key: BufferKey, abandoned: () => boolean, attempt: () => Promise<T>): Promise<T | null> {
     for (let attemptNumber = 0; ; attemptNumber++) {
+      if (abandoned()) return null;
       try {
         return await attempt();
       } catch (error) {
@@ -201,10 +224,11 @@ export class Writer {
     return found;
   }
 
-  private async publish(key: BufferKey, file: EncodedFile, trigger: SealTrigger, sealedAtMs: number): Promise<void> {
+  private async publish(key: BufferKey, file: EncodedFile, trigger: SealTrigger, sealedAtMs: number, abandoned: () => boolean): Promise<void> {
     const publishedAtMs = this.deps.now();
     const filePath = path.join(this.options.layout.partFolder(this.options.outputDir, key.topic, key.day, file.kind), partFileName(publishedAtMs, this.options.instanceId, ++this.fileSequence));
     await this.deps.committer.ensureRecoveryPoints(key.topic, file.ranges.keys(), publishedAtMs);
+    if (abandoned()) return;
     await publishFile(filePath, file.bytes);
     this.deps.ledger.filePublished(key.topic, file.ranges, publishedAtMs);
     this.deps.afterPublish?.();

@@ -23,7 +23,7 @@ it('resolves a commit only once the broker has stored it', async () => {
   const source = new KafkaSource({ properties: consumerProperties(testConfig({ TOPICS: topic, GROUP_ID: groupId })), subscription: [topic], consumeTimeoutMs: 100 });
   // Not a group member (it never subscribes): it only reads the group's committed offsets.
   const reader = new KafkaConsumer({ 'group.id': groupId, 'metadata.broker.list': bootstrapServers(), 'enable.auto.commit': false, 'broker.address.family': 'v4', log_level: 3 });
-  await source.connect({ onAssigned: () => Promise.resolve(), onRevoking: () => Promise.resolve(), onRebalanceError: () => undefined }, TIMEOUT_MS);
+  await source.connect({ onAssigned: () => Promise.resolve(), onRevoking: () => Promise.resolve(), onLost: () => Promise.resolve(), onRebalanceError: () => undefined }, TIMEOUT_MS);
   await connected(reader);
   try {
     await waitUntil(async () => (await source.consume(10)).length === 0 && source.hasAssignment, { timeoutMs: 60_000, what: 'the assignment' });

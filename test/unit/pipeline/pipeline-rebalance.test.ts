@@ -45,6 +45,43 @@ describe('pipeline: revocation', () => {
   });
 });
 
+describe('pipeline: a lost assignment', () => {
+  it('drops what the lost partitions buffered: nothing of it is published or committed', async () => {
+    const test = testPipeline();
+    await assign(test, [{ topic: 't', partition: 0 }]);
+    test.consumer.batches.push(messages('t', 0, 0, 5));
+    const loop = test.pipeline.start();
+    await eventually(() => test.consumer.calls.filter((call) => call.startsWith('consume')).length >= 3, 'the batch ingested');
+
+    await test.pipeline.onLost([{ topic: 't', partition: 0 }]);
+    test.consumer.assignment = [];
+    expect(test.recorded.named('partitionsLost')).toEqual([[[{ topic: 't', partition: 0 }], 5]]);
+    await test.pipeline.drain();
+    await loop;
+    expect(test.recorded.named('filePublished')).toEqual([]);
+    expect(test.consumer.commits).toEqual([]);
+  });
+
+  it('abandons a write that waits for a recovery point the broker no longer takes', async () => {
+    const test = testPipeline({ ingest: { ...DEFAULT_INGEST, maxRows: 4 } });
+    await assign(test, [{ topic: 't', partition: 0 }]);
+    test.consumer.failCommits = Number.MAX_SAFE_INTEGER;
+    test.consumer.batches.push(messages('t', 0, 0, 6));
+    const loop = test.pipeline.start();
+    await eventually(() => test.recorded.named('commitFailed').length >= 2, 'the recovery point refused twice');
+
+    await test.pipeline.onLost([{ topic: 't', partition: 0 }]);
+    test.consumer.assignment = [];
+    // The sealed four rows and the two still buffered.
+    expect(test.recorded.named('partitionsLost')).toEqual([[[{ topic: 't', partition: 0 }], 6]]);
+    expect(test.pipeline.isWriteFailing).toBe(false);
+    await test.pipeline.drain();
+    await loop;
+    expect(test.recorded.named('filePublished')).toEqual([]);
+    expect(test.consumer.commits).toEqual([]);
+  });
+});
+
 describe('pipeline: one-shot goals and revocation', () => {
   it('leaves a revoked partition\'s goal to its new owner, so the run is not held up by it', async () => {
     const test = testPipeline({ oneShot: { maxMessagesPerTopic: null } });

@@ -90,6 +90,7 @@ describe('Prometheus alert rules', () => {
       'CollectorMemoryNearLimit',
       'CollectorNoFilePublished',
       'CollectorOldestUnflushedRecordTooOld',
+      'CollectorPartitionsLost',
       'CollectorWriteErrors',
     ]);
     for (const rule of rules) {

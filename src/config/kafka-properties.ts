@@ -90,15 +90,19 @@ export function consumerProperties(config: CollectorConfig): KafkaProperties {
  * assignor hands out every partition in each round; static members restart without rebalances
  * anyway, so they lose little by it.
  */
-export function assignmentStrategy(overrides: Readonly<KafkaProperties>): string {
-  return 'group.instance.id' in overrides ? 'roundrobin' : 'cooperative-sticky';
+function assignmentStrategy(overrides: Readonly<KafkaProperties>): string {
+  return isStaticMember(overrides) ? 'roundrobin' : 'cooperative-sticky';
+}
+
+function isStaticMember(overrides: Readonly<KafkaProperties>): boolean {
+  return 'group.instance.id' in overrides;
 }
 
 /** KAFKA_PROPERTIES that choose the combination assignmentStrategy avoids. */
 export function kafkaPropertyWarnings(config: CollectorConfig): ConfigWarning[] {
   const overrides = Object.fromEntries(config.kafka.properties);
   const strategy = String(overrides['partition.assignment.strategy'] ?? '');
-  if (!('group.instance.id' in overrides) || !strategy.includes('cooperative')) return [];
+  if (!isStaticMember(overrides) || !strategy.includes('cooperative')) return [];
   return [
     {
       key: 'kafka.properties',

@@ -28,27 +28,27 @@ export class Telemetry implements PipelineEvents {
 
   partitionsRevoked(partitions: readonly PartitionRef[]): void {
     this.metrics.rebalances.inc({ type: 'revoke' });
-    this.metrics.assignedPartitions.dec(partitions.length);
-    // A partition that left this member must not keep reporting its last values.
-    for (const { topic, partition } of partitions) {
-      this.metrics.committedOffset.remove({ topic, partition: String(partition) });
-      this.metrics.consumerLag.remove({ topic, partition: String(partition) });
-    }
+    this.partitionsLeft(partitions);
     this.logger.info({ event: 'partitions_revoked', partitions: describePartitions(partitions) }, 'partitions revoked: publishing what they hold');
   }
 
   partitionsLost(partitions: readonly PartitionRef[], droppedRows: number): void {
     this.metrics.rebalances.inc({ type: 'lost' });
     this.metrics.rowsDropped.inc({ reason: 'partitions-lost' }, droppedRows);
+    this.partitionsLeft(partitions);
+    this.logger.warn(
+      { event: 'partitions_lost', partitions: describePartitions(partitions), droppedRows },
+      'the group took these partitions (the session expired, for example through a broker outage): what they held is dropped unpublished and read again from the commit',
+    );
+  }
+
+  /** A partition that left this member must not keep reporting its last values. */
+  private partitionsLeft(partitions: readonly PartitionRef[]): void {
     this.metrics.assignedPartitions.dec(partitions.length);
     for (const { topic, partition } of partitions) {
       this.metrics.committedOffset.remove({ topic, partition: String(partition) });
       this.metrics.consumerLag.remove({ topic, partition: String(partition) });
     }
-    this.logger.warn(
-      { event: 'partitions_lost', partitions: describePartitions(partitions), droppedRows },
-      'the group took these partitions (the session expired, for example through a broker outage): what they held is dropped unpublished and read again from the commit',
-    );
   }
 
   rebalanceFailed(error: unknown): void {

@@ -224,10 +224,7 @@ export class Pipeline implements RebalanceHandlers {
     for (const [topic, revoked] of byTopic(partitions)) this.ingest.sealHolding(topic, revoked, 'revoke');
     await this.writer.allSettled();
     await this.committer.commitNow();
-    for (const { topic, partition } of partitions) {
-      this.ledger.revoke(topic, partition);
-      this.goals.forget(topic, partition);
-    }
+    this.release(partitions);
   }
 
   /**
@@ -239,11 +236,16 @@ export class Pipeline implements RebalanceHandlers {
     await this.iteration.catch(() => undefined);
     await this.takeReadAhead()?.catch(() => undefined);
     const droppedRows = this.ingest.dropAll() + (await this.writer.abandonAll());
+    this.release(partitions);
+    this.deps.events.partitionsLost(partitions, droppedRows);
+  }
+
+  /** The partitions' offsets and one-shot goals are their next owner's. */
+  private release(partitions: readonly PartitionRef[]): void {
     for (const { topic, partition } of partitions) {
       this.ledger.revoke(topic, partition);
       this.goals.forget(topic, partition);
     }
-    this.deps.events.partitionsLost(partitions, droppedRows);
   }
 
   onRebalanceError(error: unknown): void {

@@ -12,7 +12,7 @@ import { runCompactCommand } from './commands/compact-cli';
 import { runInspectCommand } from './commands/inspect-cli';
 import { runVerifyCommand } from './commands/verify-cli';
 import { loadConfig, loadConfigForRun, type LoadConfigOptions, type LoadedConfig } from './config/load';
-import { memoryPlan } from './config/memory-plan';
+import { HEAP_SIZE_OPTION, memoryPlan } from './config/memory-plan';
 import type { CollectorConfig } from './config/schema';
 import { CollectorError, describeError } from './errors';
 import { createLogger, type Logger } from './observability/logger';
@@ -86,6 +86,8 @@ function runtimeSettings(config: CollectorConfig): Record<string, string | numbe
     heapLimitMiB: Math.round(getHeapStatistics().heap_size_limit / (1024 * 1024)),
     plannedOldSpaceMiB: plan.heapLimitMiB,
     plannedSemiSpaceMiB: plan.semiSpaceMiB,
+    plannedOldSpaceFloorMiB: plan.oldSpaceFloorMiB,
+    heapOptions: process.execArgv.filter((option) => HEAP_SIZE_OPTION.test(option)).join(' '),
     mallocArenaMax: process.env.MALLOC_ARENA_MAX ?? null,
     mallocMmapThreshold: process.env.MALLOC_MMAP_THRESHOLD_ ?? null,
   };

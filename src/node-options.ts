@@ -10,14 +10,13 @@
  */
 import { parseCommandLine } from './command-line';
 import { loadConfig } from './config/load';
-import { memoryPlan } from './config/memory-plan';
+import { heapOptions, memoryPlan } from './config/memory-plan';
 
 export function collectorNodeOptions(argv: readonly string[], env: NodeJS.ProcessEnv): string[] {
   if (argv[0] === 'verify') return [];
   try {
     const { config } = loadConfig({ env, file: parseCommandLine(argv).config });
-    const plan = memoryPlan(config.flush.memoryBudgetBytes);
-    return [`--max-old-space-size=${plan.heapLimitMiB}`, `--max-semi-space-size=${plan.semiSpaceMiB}`];
+    return heapOptions(memoryPlan(config.flush.memoryBudgetBytes));
   } catch {
     return [];
   }

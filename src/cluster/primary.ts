@@ -1,6 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
-import { memoryPlan, processBudget } from '../config/memory-plan';
+import { HEAP_SIZE_OPTION, heapOptions, memoryPlan, processBudget } from '../config/memory-plan';
 import { isHttpEnabled, type CollectorConfig } from '../config/schema';
 import { HttpServer, type HealthCheck, type HealthSource } from '../http/server';
 import type { Logger } from '../observability/logger';
@@ -70,8 +70,9 @@ export class ClusterPrimary implements HealthSource {
     const share = processBudget(budget, this.options.processes);
     const plan = memoryPlan(share);
     // Each process gets the heap limits of its share of the budget, not the launcher's whole-budget ones.
-    cluster.setupPrimary({ execArgv: [...withoutHeapOptions(process.execArgv), `--max-old-space-size=${plan.heapLimitMiB}`, `--max-semi-space-size=${plan.semiSpaceMiB}`] });
-    this.options.logger.info({ event: 'workers_starting', processes: this.options.processes, memoryBudgetPerProcess: share }, 'starting consumer processes');
+    const processHeapOptions = heapOptions(plan);
+    cluster.setupPrimary({ execArgv: [...process.execArgv.filter((option) => !HEAP_SIZE_OPTION.test(option)), ...processHeapOptions] });
+    this.options.logger.info({ event: 'workers_starting', processes: this.options.processes, memoryBudgetPerProcess: share, heapOptions: processHeapOptions.join(' ') }, 'starting consumer processes');
     for (const slot of this.slots) this.fork(slot);
     const code = await this.done;
     await this.http?.stop();
@@ -161,8 +162,4 @@ export class ClusterPrimary implements HealthSource {
   private settleIfAllGone(): void {
     if (this.stopping && this.slots.every((slot) => slot.worker === null)) this.resolveDone(this.failed ? 1 : 0);
   }
-}
-
-function withoutHeapOptions(execArgv: readonly string[]): string[] {
-  return execArgv.filter((option) => !/^--max[-_](old|semi)[-_]space[-_]size/.test(option));
 }

@@ -31,6 +31,11 @@
  * buffers for garbage: without them V8 lets garbage grow to several times the live data before a
  * full collection. The young generation scales with the budget up to V8's own 16 MiB semi-spaces,
  * reached at a 512 MiB budget: smaller semi-spaces lower the peak for a few percent of throughput.
+ * A quarter of the share is the old generation's floor: below it V8 starts no full collection.
+ * V8 otherwise sets its next limit a few megabytes above the live heap, which is small here (the
+ * rows live in typed arrays outside it), and with the message objects that survive two young
+ * collections it marked the whole heap again after every megabyte or so promoted
+ * (docs/performance.md, "Garbage collection").
  */
 
 const KIB = 1024;
@@ -63,6 +68,16 @@ export interface MemoryPlan {
   readonly heapLimitMiB: number;
   /** V8 semi-space size (`--max-semi-space-size`): the young generation is a few of them. */
   readonly semiSpaceMiB: number;
+  /** V8 old-generation size below which no full collection starts (`--initial-old-space-size`). */
+  readonly oldSpaceFloorMiB: number;
+}
+
+/** Node options naming V8 heap sizes: the plan's, which a process started with its own share replaces. */
+export const HEAP_SIZE_OPTION = /^--(max[-_]old|max[-_]semi|initial[-_]old)[-_]space[-_]size/;
+
+/** The Node options that hold a process to its plan (the launcher's and each consumer process's). */
+export function heapOptions(plan: MemoryPlan): string[] {
+  return [`--max-old-space-size=${plan.heapLimitMiB}`, `--max-semi-space-size=${plan.semiSpaceMiB}`, `--initial-old-space-size=${plan.oldSpaceFloorMiB}`];
 }
 
 /** One consumer process's share of the budget when `processes` consumer processes split it. */
@@ -81,6 +96,7 @@ export function memoryPlan(budgetBytes: number): MemoryPlan {
     heldBytes: Math.max(1, Math.floor(budgetBytes / 2)),
     heapLimitMiB: Math.ceil(budgetBytes / MIB) + HEAP_HEADROOM_MIB,
     semiSpaceMiB: clamp(Math.floor(budgetBytes / 32 / MIB), 1, MAX_SEMI_SPACE_MIB),
+    oldSpaceFloorMiB: Math.max(1, Math.floor(budgetBytes / 4 / MIB)),
   };
 }
 

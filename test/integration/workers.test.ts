@@ -4,6 +4,7 @@
  * a killed process is restarted, and a one-shot run ends when every process reached its goals.
  * Every produced offset is in the lake exactly once.
  */
+import { readFileSync } from 'node:fs';
 import { killRunningCollectors, runCli, startCollector, type CliProcess } from '../harness/cli';
 import { exactlyOnceFigures } from '../harness/chaos';
 import { tempOutputDir } from '../harness/collector';
@@ -56,8 +57,14 @@ describe('MAX_WORKERS consumer processes', () => {
     const assignedBy = new Set(cli.eventsNamed('partitions_assigned').map((entry) => entry.worker));
     expect(assignedBy).toEqual(new Set([0, 1]));
 
-    // A crashed process is restarted, and picks its partitions up where the commits stand.
+    // Each process runs with the heap options of its share of the default 256 MiB budget.
     const pids = workerPids(cli);
+    for (const pid of pids.values()) {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      expect(argv).toEqual(expect.arrayContaining(['--max-old-space-size=192', '--max-semi-space-size=4', '--initial-old-space-size=32']));
+    }
+
+    // A crashed process is restarted, and picks its partitions up where the commits stand.
     process.kill(pids.get(1) ?? -1, 'SIGKILL');
     await cli.waitForEvents('worker_crashed', 1);
     await produce(topic, messages(2000, 1000));

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { consistentFetchLimits, consumerProperties } from '../../../src/config/kafka-properties';
 import { loadConfig } from '../../../src/config/load';
-import { memoryPlan, NATIVE_BYTES_PER_MESSAGE, processBudget } from '../../../src/config/memory-plan';
+import { HEAP_SIZE_OPTION, heapOptions, memoryPlan, NATIVE_BYTES_PER_MESSAGE, processBudget } from '../../../src/config/memory-plan';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -18,6 +18,7 @@ describe('memoryPlan', () => {
       heldBytes: 128 * MIB,
       heapLimitMiB: 320,
       semiSpaceMiB: 8,
+      oldSpaceFloorMiB: 64,
     });
   });
 
@@ -31,6 +32,7 @@ describe('memoryPlan', () => {
       heldBytes: 64 * MIB,
       heapLimitMiB: 192,
       semiSpaceMiB: 4,
+      oldSpaceFloorMiB: 32,
     });
   });
 
@@ -51,6 +53,23 @@ describe('memoryPlan', () => {
     expect(memoryPlan(1000)).toMatchObject({ prefetchBytes: 64 * KIB, fetchBytes: 64 * KIB, bufferedBytes: 125, heldBytes: 500 });
     expect(memoryPlan(4096 * MIB)).toMatchObject({ prefetchBytes: 64 * MIB, fetchBytes: 512 * KIB, queuedKbytes: 32 * 1024, heapLimitMiB: 4160, semiSpaceMiB: 16 });
     expect(memoryPlan(64 * MIB).semiSpaceMiB).toBe(2);
+  });
+
+  it('lets garbage reach a quarter of the budget before a full collection, within the heap limit', () => {
+    expect(memoryPlan(4096 * MIB).oldSpaceFloorMiB).toBe(1024);
+    expect(memoryPlan(1000).oldSpaceFloorMiB).toBe(1);
+    for (const budget of [1000, 64 * MIB, 256 * MIB, 4096 * MIB]) {
+      const plan = memoryPlan(budget);
+      expect(plan.oldSpaceFloorMiB).toBeLessThanOrEqual(plan.heapLimitMiB / 2);
+    }
+  });
+
+  it('gives Node the plan as heap options, which a process with its own share recognises and replaces', () => {
+    const options = heapOptions(memoryPlan(128 * MIB));
+    expect(options).toEqual(['--max-old-space-size=192', '--max-semi-space-size=4', '--initial-old-space-size=32']);
+    expect(options.every((option) => HEAP_SIZE_OPTION.test(option))).toBe(true);
+    expect(['--max_old_space_size=1', '--initial_old_space_size=1'].every((option) => HEAP_SIZE_OPTION.test(option))).toBe(true);
+    expect(['--cpu-prof', '--stack-size=900', '--max-http-header-size=1'].some((option) => HEAP_SIZE_OPTION.test(option))).toBe(false);
   });
 
   it('never plans a held-bytes limit below one byte (a one-byte budget waits for every write)', () => {

@@ -43,8 +43,8 @@ afterEach(killRunningCollectors);
 describe('the launcher', () => {
   it('starts Node with the heap limits planned for MEMORY_BUDGET_BYTES, and malloc with two arenas', async () => {
     const runtime = await runOnceOnEmptyTopic({ MEMORY_BUDGET_BYTES: String(64 * MIB) });
-    expect(runtime).toMatchObject({ plannedOldSpaceMiB: 128, plannedSemiSpaceMiB: 2, plannedOldSpaceFloorMiB: 16, mallocArenaMax: '2', mallocMmapThreshold: '131072' });
-    expect(runtime.heapOptions).toBe('--max-old-space-size=128 --max-semi-space-size=2 --initial-old-space-size=16');
+    expect(runtime).toMatchObject({ plannedOldSpaceMiB: 128, plannedSemiSpaceMiB: 2, plannedOldSpaceFloorMiB: 32, mallocArenaMax: '2', mallocMmapThreshold: '131072' });
+    expect(runtime.heapOptions).toBe('--max-old-space-size=128 --max-semi-space-size=2 --initial-old-space-size=32');
     expect(runtime.heapLimitMiB).toBe(heapLimitMiB(['--max-old-space-size=128', '--max-semi-space-size=2']));
     // Not Node's default: the limit really came from the budget.
     expect(runtime.heapLimitMiB).not.toBe(heapLimitMiB([]));

@@ -61,7 +61,7 @@ describe('MAX_WORKERS consumer processes', () => {
     const pids = workerPids(cli);
     for (const pid of pids.values()) {
       const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      expect(argv).toEqual(expect.arrayContaining(['--max-old-space-size=192', '--max-semi-space-size=4', '--initial-old-space-size=32']));
+      expect(argv).toEqual(expect.arrayContaining(['--max-old-space-size=192', '--max-semi-space-size=4', '--initial-old-space-size=64']));
     }
 
     // A crashed process is restarted, and picks its partitions up where the commits stand.

@@ -11,15 +11,15 @@ describe('collectorNodeOptions (what the launcher starts Node with)', () => {
     expect(collectorNodeOptions(['--once'], { CONFIG_FILE: EMPTY, MEMORY_BUDGET_BYTES: String(64 * MIB) })).toEqual([
       '--max-old-space-size=128',
       '--max-semi-space-size=2',
-      '--initial-old-space-size=16',
+      '--initial-old-space-size=32',
     ]);
   });
 
   it('reads the budget from the file named by --config, as the collector will', () => {
     const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'collector-config-')), 'collector.json');
     writeFileSync(file, JSON.stringify({ flush: { memoryBudgetBytes: 1024 * MIB } }));
-    expect(collectorNodeOptions(['--config', file], {})).toEqual(['--max-old-space-size=1088', '--max-semi-space-size=16', '--initial-old-space-size=256']);
-    expect(collectorNodeOptions([`--config=${file}`, '--once'], {})).toEqual(['--max-old-space-size=1088', '--max-semi-space-size=16', '--initial-old-space-size=256']);
+    expect(collectorNodeOptions(['--config', file], {})).toEqual(['--max-old-space-size=1088', '--max-semi-space-size=16', '--initial-old-space-size=512']);
+    expect(collectorNodeOptions([`--config=${file}`, '--once'], {})).toEqual(['--max-old-space-size=1088', '--max-semi-space-size=16', '--initial-old-space-size=512']);
   });
 
   it('gives no options for a configuration that does not load (the collector reports it) or for verify', () => {

@@ -18,7 +18,7 @@ describe('memoryPlan', () => {
       heldBytes: 128 * MIB,
       heapLimitMiB: 320,
       semiSpaceMiB: 8,
-      oldSpaceFloorMiB: 64,
+      oldSpaceFloorMiB: 128,
     });
   });
 
@@ -32,7 +32,7 @@ describe('memoryPlan', () => {
       heldBytes: 64 * MIB,
       heapLimitMiB: 192,
       semiSpaceMiB: 4,
-      oldSpaceFloorMiB: 32,
+      oldSpaceFloorMiB: 64,
     });
   });
 
@@ -55,8 +55,8 @@ describe('memoryPlan', () => {
     expect(memoryPlan(64 * MIB).semiSpaceMiB).toBe(2);
   });
 
-  it('lets garbage reach a quarter of the budget before a full collection, within the heap limit', () => {
-    expect(memoryPlan(4096 * MIB).oldSpaceFloorMiB).toBe(1024);
+  it('lets garbage reach half of the budget before a full collection, within the heap limit', () => {
+    expect(memoryPlan(4096 * MIB).oldSpaceFloorMiB).toBe(2048);
     expect(memoryPlan(1000).oldSpaceFloorMiB).toBe(1);
     for (const budget of [1000, 64 * MIB, 256 * MIB, 4096 * MIB]) {
       const plan = memoryPlan(budget);
@@ -66,7 +66,7 @@ describe('memoryPlan', () => {
 
   it('gives Node the plan as heap options, which a process with its own share recognises and replaces', () => {
     const options = heapOptions(memoryPlan(128 * MIB));
-    expect(options).toEqual(['--max-old-space-size=192', '--max-semi-space-size=4', '--initial-old-space-size=32']);
+    expect(options).toEqual(['--max-old-space-size=192', '--max-semi-space-size=4', '--initial-old-space-size=64']);
     expect(options.every((option) => HEAP_SIZE_OPTION.test(option))).toBe(true);
     expect(['--max_old_space_size=1', '--initial_old_space_size=1'].every((option) => HEAP_SIZE_OPTION.test(option))).toBe(true);
     expect(['--cpu-prof', '--stack-size=900', '--max-http-header-size=1'].some((option) => HEAP_SIZE_OPTION.test(option))).toBe(false);

@@ -31,11 +31,12 @@
  * buffers for garbage: without them V8 lets garbage grow to several times the live data before a
  * full collection. The young generation scales with the budget up to V8's own 16 MiB semi-spaces,
  * reached at a 512 MiB budget: smaller semi-spaces lower the peak for a few percent of throughput.
- * That other half is also the old generation's floor: below it V8 starts no full collection.
- * V8 otherwise sets its next limit a few megabytes above the live heap, which is small here (the
- * rows live in typed arrays outside it), and starts marking about 20 MB before that limit, so with
- * the client's message objects promoted from the young generation it marked the whole heap again
- * after every megabyte or so (docs/performance.md, "Garbage collection").
+ * Half of the share (the same room for garbage as above) is also the old generation's floor:
+ * below it V8 starts no full collection. V8 otherwise sets its next limit a few megabytes above
+ * the live heap, which is small here (the rows live in typed arrays outside it), and starts marking
+ * about 20 MB before that limit, so with the client's message objects promoted from the young
+ * generation it marked the whole heap again after every megabyte or so (docs/performance.md,
+ * "Garbage collection").
  */
 
 const KIB = 1024;

@@ -119,6 +119,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
   const compacted = await runCli(['compact'], { ...env, BOOTSTRAP_SERVERS: bootstrapServers() });
   if (compacted.code !== 0) throw new Error(`the final compact failed (${compacted.code}):\n${`${compacted.stdout}${compacted.stderr}`.slice(-3000)}`);
   const partsLeft = parquetFiles(outputDir).filter((file) => path.basename(file).startsWith('part-')).length;
+  if (partsLeft > 0) {
+    const logFile = path.join(os.tmpdir(), `${groupId}-compact.log`);
+    writeFileSync(logFile, `${compacted.stdout}${compacted.stderr}`);
+    process.stderr.write(`[chaos] ${partsLeft} part files left after the final compact; its whole output is in ${logFile}\n`);
+  }
   return { ...figures, compactions, repairs, afterCompaction: { ...(await exactlyOnceFigures(outputDir, topic)), partsLeft } };
 }
 

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { bootstrapServers, createTopic, testKafka, uniqueName, waitUntil, type TestKafka, type TestMessage } from './kafka';
 import { encodeEvent, marketEvent } from './market-data';
-import { runCli, startCollector, type CliProcess } from './cli';
+import { runCli, startCollector, type CliProcess, type CliResult } from './cli';
 
 const CATCH_UP_DEADLINE_MS = 240_000;
 import { parquetFiles } from './lake';
@@ -110,8 +110,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
   // bare timeout.
   const caughtUp = await runCli([], { BOOTSTRAP_SERVERS: bootstrapServers(), HTTP_PORT: '0', ...env, RUN_MODE: 'once', LOG_LEVEL: 'info' }, CATCH_UP_DEADLINE_MS);
   if (caughtUp.code !== 0) {
-    const logFile = path.join(os.tmpdir(), `${groupId}-catch-up.log`);
-    writeFileSync(logFile, `${caughtUp.stdout}${caughtUp.stderr}`);
+    const logFile = keepOutput(`${groupId}-catch-up`, caughtUp);
     throw new Error(`the catch-up run failed (${caughtUp.code ?? caughtUp.signal}); its whole output is in ${logFile}:\n${`${caughtUp.stdout}${caughtUp.stderr}`.slice(-8000)}`);
   }
   const figures: ChaosFigures = { kills, faultKills, produced, ...(options.workers !== undefined ? { workerKills } : {}), ...(await exactlyOnceFigures(outputDir, topic)) };
@@ -120,11 +119,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
   if (compacted.code !== 0) throw new Error(`the final compact failed (${compacted.code}):\n${`${compacted.stdout}${compacted.stderr}`.slice(-3000)}`);
   const partsLeft = parquetFiles(outputDir).filter((file) => path.basename(file).startsWith('part-')).length;
   if (partsLeft > 0) {
-    const logFile = path.join(os.tmpdir(), `${groupId}-compact.log`);
-    writeFileSync(logFile, `${compacted.stdout}${compacted.stderr}`);
+    const logFile = keepOutput(`${groupId}-compact`, compacted);
     process.stderr.write(`[chaos] ${partsLeft} part files left after the final compact; its whole output is in ${logFile}\n`);
   }
   return { ...figures, compactions, repairs, afterCompaction: { ...(await exactlyOnceFigures(outputDir, topic)), partsLeft } };
+}
+
+/** Writes a run's whole output to <tmp>/<name>.log, for a failure to point at; returns the file's path. */
+function keepOutput(name: string, result: CliResult): string {
+  const logFile = path.join(os.tmpdir(), `${name}.log`);
+  writeFileSync(logFile, `${result.stdout}${result.stderr}`);
+  return logFile;
 }
 
 /** Compaction of every closed day at once (the chaos data's days are long over), locks that a killed daemon's successor soon takes over. */

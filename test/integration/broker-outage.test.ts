@@ -54,7 +54,11 @@ describe('broker outage', () => {
       BATCH_SIZE: '1000000',
       KAFKA_PROPERTIES: JSON.stringify(kafkaProperties),
     });
-    const app = new CollectorApp({ config, logger: pino({ level: 'warn' }) });
+    // Warnings to the test's output; every event to a file, for a hang to be read afterwards.
+    const eventLog = path.join(os.tmpdir(), `${groupId}-events.log`);
+    process.stderr.write(`[broker outage] ${prefix}: the collector's events are in ${eventLog}\n`);
+    const logger = pino({ level: 'info' }, pino.multistream([{ level: 'warn', stream: process.stdout }, { level: 'info', stream: pino.destination({ dest: eventLog, sync: true }) }]));
+    const app = new CollectorApp({ config, logger });
     const { finished } = await app.start();
     const ready = async (): Promise<boolean> => (await app.readiness()).every((check) => check.ok);
     await waitUntil(async () => (await counterValue(app, 'collector_messages_consumed_total')) === 300 && (await ready()), { timeoutMs: 60_000, what: 'consumed and ready' });

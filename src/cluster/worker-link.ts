@@ -27,6 +27,9 @@ export class WorkerLink {
       stop(message.reason);
     });
     process.on('disconnect', orphaned);
+    // A primary killed while this process was still starting closed the channel before anyone
+    // listened: 'disconnect' is not emitted again, and the process would live on without a primary.
+    if (!process.connected) orphaned();
   }
 
   reportHealth(health: HealthSource): void {

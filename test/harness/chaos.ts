@@ -4,7 +4,7 @@
  * let it catch up and check with `verify` that every produced offset is present exactly once.
  */
 import { verifyOutput } from '../../src/commands/verify';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { bootstrapServers, createTopic, testKafka, uniqueName, waitUntil, type TestKafka, type TestMessage } from './kafka';
@@ -103,8 +103,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     log(`kill ${kills}/${options.kills} after ${outcome === 'died' ? 'a publish (fault point)' : `${killAfterMs} ms`}; produced so far ${producer.produced()}`);
   }
   const produced = await producer.stop();
-  // Processes of a killed primary exit by themselves: wait for them before the last checks.
-  await waitForExit(workerPids);
+  // Processes of a killed primary exit by themselves: wait for them before the last checks. One
+  // forked just before its primary was killed never logged its pid, so they are found by their
+  // environment too.
+  const unseen = processesWriting(outputDir).filter((pid) => !workerPids.has(pid));
+  if (unseen.length > 0) log(`${unseen.length} consumer processes of killed primaries that never logged are still running`);
+  await waitForExit([...workerPids, ...unseen]);
 
   // Killed past a deadline so that a catch-up run that hangs fails with its logs, not with Jest's
   // bare timeout.
@@ -140,6 +144,21 @@ const BURSTS = { onMs: 600, offMs: 1400 };
 /** The consumer processes' pids, from their log lines. */
 function pidsOf(collector: CliProcess): number[] {
   return [...new Set(collector.events().flatMap((entry) => (typeof entry.pid === 'number' && typeof entry.worker === 'number' ? [entry.pid] : [])))];
+}
+
+/** Live processes started with this OUTPUT_DIR: the collectors of this run, however they were started. */
+function processesWriting(outputDir: string): number[] {
+  const marker = `\0OUTPUT_DIR=${outputDir}\0`;
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        return `\0${readFileSync(`/proc/${pid}/environ`, 'latin1')}`.includes(marker);
+      } catch {
+        return false; // exited meanwhile, or not readable
+      }
+    })
+    .map(Number);
 }
 
 function killOneWorker(collector: CliProcess, known: Set<number>): boolean {

@@ -53,6 +53,11 @@ export interface ConsumerPort {
   readonly assignment: readonly PartitionRef[];
   /** True while a rebalance hand-off is pending or running. */
   readonly rebalancing: boolean;
+  /**
+   * True once the client declared the assignment lost (the session expired) and before its lost
+   * hand-off ran: no commit of this member can be stored any more.
+   */
+  readonly assignmentLost: boolean;
   /** Settles when no rebalance hand-off is in progress. */
   rebalanceSettled(): Promise<void>;
   /** Up to `max` messages, waiting at most the consume timeout. */

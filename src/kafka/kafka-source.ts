@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KafkaConsumer, type LibrdKafkaError, type TopicPartition, type TopicPartitionOffsetAndMetadata } from '@confluentinc/kafka-javascript';
-import { CollectorError } from '../errors';
+import { CollectorError, describeError, isRetryable } from '../errors';
 import type { KafkaProperties } from '../config/kafka-properties';
 import { partitionKey, type CommittedOffset, type ConsumerClient, type PartitionRef, type RebalanceHandlers, type SourceMessage, type Watermarks } from './consumer-port';
 import { matchingPartitions, queryWatermarks } from './watermarks';
@@ -168,6 +168,11 @@ export class KafkaSource implements ConsumerClient {
     return this.handOffsPending > 0;
   }
 
+  /** librdkafka sets this when the session expires, before the lost hand-off reaches the application. */
+  get assignmentLost(): boolean {
+    return this.consumer.isConnected() && (this.consumer as unknown as IncrementalRebalancing).assignmentLost();
+  }
+
   /** Up to `max` messages, waiting at most the consume timeout. */
   async consume(max: number): Promise<SourceMessage[]> {
     return new Promise<SourceMessage[]>((resolve, reject) => {
@@ -192,11 +197,18 @@ export class KafkaSource implements ConsumerClient {
   async commit(offsets: readonly CommittedOffset[], timeoutMs: number): Promise<void> {
     if (offsets.length === 0) return;
     const deadline = Date.now() + timeoutMs;
+    let readBackError: unknown = null;
     for (;;) {
       await this.queueCommit(offsets);
-      if (await this.untilStored(offsets, Math.min(deadline, Date.now() + COMMIT_RESEND_AFTER_MS))) return;
+      const readBack = await this.untilStored(offsets, Math.min(deadline, Date.now() + COMMIT_RESEND_AFTER_MS));
+      if (readBack.stored) return;
+      readBackError = readBack.error ?? readBackError;
       if (Date.now() >= deadline) {
-        throw new CollectorError('KAFKA_COMMIT_FAILED', `the broker had not stored the commit after ${timeoutMs} ms`, { context: { partitions: offsets.length } });
+        const lastReadBack = readBackError === null ? '' : `; the last read-back: ${describeError(readBackError)}`;
+        throw new CollectorError('KAFKA_COMMIT_FAILED', `the broker had not stored the commit after ${timeoutMs} ms${lastReadBack}`, {
+          cause: readBackError ?? undefined,
+          context: { partitions: offsets.length },
+        });
       }
     }
   }
@@ -214,14 +226,23 @@ export class KafkaSource implements ConsumerClient {
     });
   }
 
-  /** Reads the committed offsets back until they match, or `untilMs` passes (false). */
-  private async untilStored(offsets: readonly CommittedOffset[], untilMs: number): Promise<boolean> {
+  /**
+   * Reads the committed offsets back until they match, or `untilMs` passes (not stored, with the
+   * last read-back error if any). A read-back that fails says nothing about the commit: after an
+   * outage the coordinator may answer slowly for a while, so it is asked again until the deadline.
+   */
+  private async untilStored(offsets: readonly CommittedOffset[], untilMs: number): Promise<{ stored: boolean; error: unknown }> {
+    const isStoredIn = (stored: readonly CommittedOffset[]) => ({ topic, partition, offset, metadata }: CommittedOffset): boolean =>
+      stored.some((entry) => entry.topic === topic && entry.partition === partition && entry.offset === offset && (entry.metadata ?? '') === (metadata ?? ''));
+    let error: unknown = null;
     for (;;) {
-      const stored = await this.committed(offsets, Math.max(1, untilMs - Date.now()));
-      const isStored = ({ topic, partition, offset, metadata }: CommittedOffset): boolean =>
-        stored.some((entry) => entry.topic === topic && entry.partition === partition && entry.offset === offset && (entry.metadata ?? '') === (metadata ?? ''));
-      if (offsets.every(isStored)) return true;
-      if (Date.now() >= untilMs) return false;
+      try {
+        if (offsets.every(isStoredIn(await this.committed(offsets, Math.max(1, untilMs - Date.now()))))) return { stored: true, error: null };
+      } catch (readBackError) {
+        if (!isRetryable(readBackError)) throw readBackError;
+        error = readBackError;
+      }
+      if (Date.now() >= untilMs) return { stored: false, error };
       await sleep(COMMIT_READ_BACK_INTERVAL_MS);
     }
   }
@@ -244,7 +265,7 @@ export class KafkaSource implements ConsumerClient {
         partitions.map(({ topic, partition }) => ({ topic, partition })),
         timeoutMs,
         (error, offsets) => {
-          if (error) reject(new CollectorError('KAFKA_CONSUME_FAILED', `committed-offsets query failed: ${error.message}`, { cause: error }));
+          if (error) reject(new CollectorError('KAFKA_CONSUME_FAILED', `committed-offsets query failed: ${error.message}`, { cause: error, context: { code: error.code } }));
           else resolve(offsets);
         },
       );

@@ -15,6 +15,9 @@ import { Writer } from './writer';
  * commits, offset-ledger.ts every per-partition fact, one-shot.ts the goals of a one-shot run.
  */
 
+/** How often a wait for the output checks whether the client declared the assignment lost. */
+const LOST_CHECK_INTERVAL_MS = 250;
+
 export interface PipelineOptions {
   readonly outputDir: string;
   readonly layout: LakeLayout;
@@ -62,6 +65,8 @@ export class Pipeline implements RebalanceHandlers {
   private readonly othersAtStart = new Map<string, Watermarks>();
   /** One-shot mode: what this member held when it caught up was sealed, so its commits can reach its goals. */
   private sealedWhenCaughtUp = false;
+  /** The drain dropped what it held because the client declared the assignment lost. */
+  private lostAtDrain = false;
 
   constructor(options: PipelineOptions, deps: PipelineDeps) {
     this.options = options;
@@ -165,15 +170,41 @@ export class Pipeline implements RebalanceHandlers {
     return this.loop;
   }
 
-  /** Stops consuming, publishes every buffer, waits for the writes and commits. */
+  /**
+   * Stops consuming, publishes every buffer, waits for the writes and commits. When the client
+   * declares the assignment lost meanwhile (the session expired during a broker outage), the
+   * writes could never store their recovery points, and the consume loop that would run the lost
+   * hand-off has stopped: what is left is dropped here, as the hand-off would, and read again by
+   * the next owner.
+   */
   async drain(): Promise<void> {
     this.running = false;
     if (this.ageTimer !== null) clearInterval(this.ageTimer);
     this.ageTimer = null;
     await this.loop?.catch(() => undefined);
     this.ingest.sealAll('shutdown');
-    await this.writer.allSettled();
+    if (await this.lostBefore(this.writer.allSettled())) {
+      this.lostAtDrain = true;
+      await this.dropLost(this.deps.port.assignment);
+      return;
+    }
     await this.committer.commitNow();
+  }
+
+  /** Waits for `settled`; true instead if the client declares the assignment lost first. */
+  private async lostBefore(settled: Promise<void>): Promise<boolean> {
+    const { port } = this.deps;
+    let timer: NodeJS.Timeout | undefined;
+    const lost = new Promise<true>((resolve) => {
+      timer = setInterval(() => {
+        if (port.assignmentLost) resolve(true);
+      }, LOST_CHECK_INTERVAL_MS);
+    });
+    try {
+      return await Promise.race([settled.then(() => false), lost]);
+    } finally {
+      clearInterval(timer);
+    }
   }
 
   // ---- rebalance hand-off (called by the consumer) ----
@@ -235,6 +266,12 @@ export class Pipeline implements RebalanceHandlers {
   async onLost(partitions: readonly PartitionRef[]): Promise<void> {
     await this.iteration.catch(() => undefined);
     await this.takeReadAhead()?.catch(() => undefined);
+    // A drain that found the assignment lost already dropped it: the client's hand-off comes after.
+    if (this.lostAtDrain) this.release(partitions);
+    else await this.dropLost(partitions);
+  }
+
+  private async dropLost(partitions: readonly PartitionRef[]): Promise<void> {
     const droppedRows = this.ingest.dropAll() + (await this.writer.abandonAll());
     this.release(partitions);
     this.deps.events.partitionsLost(partitions, droppedRows);
@@ -310,7 +347,8 @@ export class Pipeline implements RebalanceHandlers {
     port.pause(assignment);
     events.consumptionPaused(assignment.length);
     while (this.writer.inFlightBytes > heldLimit && this.writer.inFlightCount > 0) {
-      await this.writer.nextSettled();
+      // Lost, the writes wait for commits that cannot land: the next consume call runs the lost hand-off.
+      if (await this.lostBefore(this.writer.nextSettled())) break;
       this.lastProgressMs = this.deps.now();
     }
     port.resume(assignment);

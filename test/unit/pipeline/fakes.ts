@@ -23,6 +23,7 @@ export function message(topic: string, partition: number, offset: number, payloa
 export class FakeConsumer implements ConsumerClient {
   assignment: PartitionRef[] = [];
   rebalancing = false;
+  assignmentLost = false;
   isConnected = false;
   brokersReachable = true;
   connectionProblem: string | undefined = undefined;

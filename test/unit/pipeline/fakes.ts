@@ -195,6 +195,14 @@ export async function assign(test: TestPipeline, partitions: PartitionRef[]): Pr
   test.consumer.assignment = partitions;
 }
 
+/** Starts the consume loop with `batch` queued; resolves once the batch was ingested, with the loop (wrapped: awaiting it would wait for the loop's end). */
+export async function startWithBatch(test: TestPipeline, batch: SourceMessage[]): Promise<{ loop: Promise<void> }> {
+  test.consumer.batches.push(batch);
+  const loop = test.pipeline.start();
+  await eventually(() => test.consumer.calls.filter((call) => call.startsWith('consume')).length >= 3, 'the batch ingested');
+  return { loop };
+}
+
 /** A promise and the functions that settle it. */
 export function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void; reject: (error: unknown) => void } {
   let resolve: (value: T) => void = () => undefined;

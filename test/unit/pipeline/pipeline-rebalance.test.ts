@@ -1,5 +1,5 @@
 import { queryLake } from '../../harness/lake';
-import { DEFAULT_INGEST, assign, deferred, eventually, messages, testPipeline } from './fakes';
+import { DEFAULT_INGEST, assign, deferred, eventually, messages, startWithBatch, testPipeline } from './fakes';
 import type { SourceMessage } from '../../../src/kafka/consumer-port';
 
 describe('pipeline: revocation', () => {
@@ -31,9 +31,7 @@ describe('pipeline: revocation', () => {
       { topic: 't', partition: 0 },
       { topic: 'u', partition: 0 },
     ]);
-    test.consumer.batches.push([...messages('t', 0, 0, 3), ...messages('u', 0, 0, 4)]);
-    const loop = test.pipeline.start();
-    await eventually(() => test.consumer.calls.filter((call) => call.startsWith('consume')).length >= 3, 'the batch ingested');
+    const { loop } = await startWithBatch(test, [...messages('t', 0, 0, 3), ...messages('u', 0, 0, 4)]);
     await test.pipeline.onRevoking([{ topic: 't', partition: 0 }]);
     expect(test.recorded.named('filePublished').map(([event]) => (event as { topic: string }).topic)).toEqual(['t']);
     expect(test.consumer.committedOffset('t', 0)).toBe(3);
@@ -49,9 +47,7 @@ describe('pipeline: a lost assignment', () => {
   it('drops what the lost partitions buffered: nothing of it is published or committed', async () => {
     const test = testPipeline();
     await assign(test, [{ topic: 't', partition: 0 }]);
-    test.consumer.batches.push(messages('t', 0, 0, 5));
-    const loop = test.pipeline.start();
-    await eventually(() => test.consumer.calls.filter((call) => call.startsWith('consume')).length >= 3, 'the batch ingested');
+    const { loop } = await startWithBatch(test, messages('t', 0, 0, 5));
 
     await test.pipeline.onLost([{ topic: 't', partition: 0 }]);
     test.consumer.assignment = [];

@@ -1,12 +1,10 @@
-import { assign, eventually, messages, testPipeline } from './fakes';
+import { assign, eventually, messages, startWithBatch, testPipeline } from './fakes';
 
 describe('pipeline: shutdown', () => {
   it('stops consuming, then publishes every buffer, then commits, in that order', async () => {
     const test = testPipeline();
     await assign(test, [{ topic: 't', partition: 0 }]);
-    test.consumer.batches.push(messages('t', 0, 0, 7));
-    const loop = test.pipeline.start();
-    await eventually(() => test.consumer.calls.filter((call) => call.startsWith('consume')).length >= 3, 'the batch ingested');
+    const { loop } = await startWithBatch(test, messages('t', 0, 0, 7));
     expect(test.recorded.named('filePublished')).toEqual([]);
 
     await test.pipeline.drain();
@@ -28,9 +26,7 @@ describe('pipeline: shutdown', () => {
     // stored, and the consume loop that would run the lost hand-off has stopped.
     const test = testPipeline();
     await assign(test, [{ topic: 't', partition: 0 }]);
-    test.consumer.batches.push(messages('t', 0, 0, 7));
-    const loop = test.pipeline.start();
-    await eventually(() => test.consumer.calls.filter((call) => call.startsWith('consume')).length >= 3, 'the batch ingested');
+    const { loop } = await startWithBatch(test, messages('t', 0, 0, 7));
     test.consumer.failCommits = Number.POSITIVE_INFINITY;
 
     const drained = test.pipeline.drain();

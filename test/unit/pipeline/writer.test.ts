@@ -3,7 +3,7 @@ import { readFooter } from '../../../src/lake/footer';
 import { encodeParquet } from '../../../src/parquet/encode';
 import type { SealedBatch } from '../../../src/parquet/batch';
 import { parquetFiles, queryLake } from '../../harness/lake';
-import { assign, eventually, message, messages, testPipeline } from './fakes';
+import { assign, message, messages, startWithBatch, testPipeline } from './fakes';
 
 /** The real encoder, except that it rejects for good any batch holding a row whose `poison` field is true. */
 async function encodeRejectingPoison(batch: SealedBatch): Promise<Uint8Array> {
@@ -17,9 +17,7 @@ describe('writer', () => {
     const test = testPipeline({ encode: encodeRejectingPoison });
     await assign(test, [{ topic: 't', partition: 0 }]);
     const batch = messages('t', 0, 0, 10).map((entry) => (entry.offset === 3 || entry.offset === 7 ? message('t', 0, entry.offset, { poison: true, n: entry.offset }) : entry));
-    test.consumer.batches.push(batch);
-    const loop = test.pipeline.start();
-    await eventually(() => test.consumer.calls.filter((call) => call.startsWith('consume')).length >= 3, 'the batch ingested');
+    const { loop } = await startWithBatch(test, batch);
     await test.pipeline.drain();
     await loop;
 
@@ -44,9 +42,7 @@ describe('writer', () => {
       },
     });
     await assign(test, [{ topic: 't', partition: 0 }]);
-    test.consumer.batches.push(messages('t', 0, 0, 4));
-    const loop = test.pipeline.start();
-    await eventually(() => test.consumer.calls.filter((call) => call.startsWith('consume')).length >= 3, 'the batch ingested');
+    const { loop } = await startWithBatch(test, messages('t', 0, 0, 4));
     await test.pipeline.drain();
     await loop;
     expect(test.recorded.named('writeFailed')).toHaveLength(1);

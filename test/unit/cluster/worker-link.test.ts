@@ -3,28 +3,20 @@
  * noticed whether it happens after the link listens or before.
  */
 import { fork } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import ts from 'typescript';
+import { suiteBuildDir, transpileSources } from '../../harness/transpile';
 
-const REPO = path.resolve(__dirname, '..', '..', '..');
-// Inside the repository so the compiled link resolves prom-client from node_modules.
-const BUILD = path.join(REPO, '.cache', `worker-link-test-${process.pid}`);
+const BUILD = suiteBuildDir('worker-link-test');
 const ORPHANED_EXIT = 7;
 
-/** Child processes cannot load TypeScript: the link and its protocol, transpiled on their own. */
+/** The link and its protocol, transpiled for a child process (see harness/transpile.ts), and a child that uses them. */
 function compileLink(): void {
-  mkdirSync(BUILD, { recursive: true });
-  for (const file of ['worker-link.ts', 'protocol.ts']) {
-    const { outputText } = ts.transpileModule(readFileSync(path.join(REPO, 'src', 'cluster', file), 'utf8'), {
-      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
-    });
-    writeFileSync(path.join(BUILD, file.replace(/\.ts$/, '.js')), outputText);
-  }
+  transpileSources(BUILD, ['cluster/worker-link.ts', 'cluster/protocol.ts']);
   // A consumer process stand-in: it starts the link when told to (after `delayMs`), exits
   // ORPHANED_EXIT when the link says the primary is gone, and otherwise stays alive.
   writeFileSync(
-    path.join(BUILD, 'child.js'),
+    path.join(BUILD, 'cluster', 'child.js'),
     [
       "const { Registry } = require('prom-client');",
       "const { WorkerLink } = require('./worker-link.js');",
@@ -56,7 +48,7 @@ describe('WorkerLink: the primary gone', () => {
   afterAll(() => rmSync(BUILD, { recursive: true, force: true }));
 
   it('exits when the channel closes while the link listens', async () => {
-    const child = fork(path.join(BUILD, 'child.js'), { stdio: 'ignore' });
+    const child = fork(path.join(BUILD, 'cluster', 'child.js'), { stdio: 'ignore' });
     child.send({ delayMs: 0 });
     await new Promise((resolve) => child.once('message', resolve));
     child.disconnect();
@@ -64,7 +56,7 @@ describe('WorkerLink: the primary gone', () => {
   });
 
   it('exits when the channel closed before the link was made (a primary killed during a restart)', async () => {
-    const child = fork(path.join(BUILD, 'child.js'), { stdio: 'ignore' });
+    const child = fork(path.join(BUILD, 'cluster', 'child.js'), { stdio: 'ignore' });
     child.send({ delayMs: 500 });
     child.disconnect();
     expect(await exitOf(child, 10_000)).toBe(ORPHANED_EXIT);

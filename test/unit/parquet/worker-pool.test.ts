@@ -1,37 +1,19 @@
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import ts from 'typescript';
 import type { EncodeOptions, SealedBatch } from '../../../src/parquet/batch';
 import { CollectorError } from '../../../src/errors';
 import { EncoderPool, resolveWorkerScript } from '../../../src/parquet/worker-pool';
+import { sourcesIn, suiteBuildDir, transpileSources } from '../../harness/transpile';
 import { openReadBack, type ReadBack } from './read-back';
 
-const REPO = path.resolve(__dirname, '..', '..', '..');
-const SOURCE = path.join(REPO, 'src');
-// Inside the repository so the compiled worker resolves apache-arrow and parquet-wasm from node_modules.
-const BUILD = path.join(REPO, '.cache', `worker-pool-test-${process.pid}`);
+const BUILD = suiteBuildDir('worker-pool-test');
 /** What the worker imports: src/parquet and the error table beside it. */
 const WORKER_SOURCES = ['parquet', '.'];
 const OPTIONS: EncodeOptions = { compression: 'zstd', rowGroupSize: 1000 };
 
-/**
- * Worker threads cannot load TypeScript, and this suite should not depend on a dist/ that may be
- * stale: it transpiles src/parquet on its own and hands the pool that copy of the worker.
- */
+/** This suite hands the pool its own transpiled copy of the worker (see harness/transpile.ts). */
 function compileWorker(): string {
-  for (const folder of WORKER_SOURCES) {
-    mkdirSync(path.join(BUILD, folder), { recursive: true });
-    for (const file of readdirSync(path.join(SOURCE, folder)).filter((name) => name.endsWith('.ts'))) {
-      const { outputText } = ts.transpileModule(readFileSync(path.join(SOURCE, folder, file), 'utf8'), {
-        compilerOptions: {
-          module: ts.ModuleKind.CommonJS,
-          target: ts.ScriptTarget.ES2022,
-          esModuleInterop: true,
-        },
-      });
-      writeFileSync(path.join(BUILD, folder, file.replace(/\.ts$/, '.js')), outputText);
-    }
-  }
+  transpileSources(BUILD, sourcesIn(WORKER_SOURCES));
   return path.join(BUILD, 'parquet', 'encode-worker.js');
 }
 

@@ -4,9 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { CollectorApp } from '../../src/app';
+import { consumerProperties, subscription } from '../../src/config/kafka-properties';
 import { loadConfig } from '../../src/config/load';
+import { KafkaSource } from '../../src/kafka/kafka-source';
 import type { CollectorConfig } from '../../src/config/schema';
-import { bootstrapServers } from './kafka';
+import { bootstrapServers, waitUntil } from './kafka';
 
 export function tempOutputDir(prefix = 'collector-out-'): string {
   return mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -42,4 +44,20 @@ export async function counterValue(app: CollectorApp, name: string, labels: Read
   return metric.values
     .filter((sample) => Object.entries(labels).every(([key, value]) => String(sample.labels[key]) === value))
     .reduce((sum, sample) => sum + sample.value, 0);
+}
+
+/**
+ * The consumer side alone: a KafkaSource of `config`'s group and topics, connected with hand-offs
+ * that do nothing, once the group gave it its partitions. The caller disconnects it.
+ */
+export async function assignedSource(config: CollectorConfig, timeoutMs: number): Promise<KafkaSource> {
+  const source = new KafkaSource({ properties: consumerProperties(config), subscription: subscription(config), consumeTimeoutMs: 100 });
+  await source.connect({ onAssigned: () => Promise.resolve(), onRevoking: () => Promise.resolve(), onLost: () => Promise.resolve(), onRebalanceError: () => undefined }, timeoutMs);
+  try {
+    await waitUntil(async () => (await source.consume(10)).length === 0 && source.hasAssignment, { timeoutMs: 60_000, what: 'the assignment' });
+  } catch (error) {
+    await source.disconnect();
+    throw error;
+  }
+  return source;
 }

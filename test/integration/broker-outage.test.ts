@@ -8,11 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { CollectorApp } from '../../src/app';
-import { consumerProperties } from '../../src/config/kafka-properties';
-import { KafkaSource } from '../../src/kafka/kafka-source';
 import { startBroker, type BrokerHandle } from '../harness/broker';
 import { exactlyOnceFigures } from '../harness/chaos';
-import { counterValue, runOnce, testConfig } from '../harness/collector';
+import { assignedSource, counterValue, runOnce, testConfig } from '../harness/collector';
 import { TestKafka, uniqueName, waitUntil } from '../harness/kafka';
 import { encodeEvent, marketEvent } from '../harness/market-data';
 
@@ -132,11 +130,8 @@ describe('broker outage', () => {
     const topic = uniqueName('commit-outage');
     await kafka.createTopic(topic, 1);
     const groupId = uniqueName('group');
-    const config = testConfig({ BOOTSTRAP_SERVERS: broker.bootstrapServers, TOPICS: topic, GROUP_ID: groupId });
-    const source = new KafkaSource({ properties: consumerProperties(config), subscription: [topic], consumeTimeoutMs: 100 });
-    await source.connect({ onAssigned: () => Promise.resolve(), onRevoking: () => Promise.resolve(), onLost: () => Promise.resolve(), onRebalanceError: () => undefined }, 10_000);
+    const source = await assignedSource(testConfig({ BOOTSTRAP_SERVERS: broker.bootstrapServers, TOPICS: topic, GROUP_ID: groupId }), 10_000);
     try {
-      await waitUntil(async () => (await source.consume(10)).length === 0 && source.hasAssignment, { timeoutMs: 60_000, what: 'the assignment' });
       await broker.pause();
       let settled = false;
       const commit = source.commit([{ topic, partition: 0, offset: 7, metadata: 'during the outage' }], 180_000).finally(() => {

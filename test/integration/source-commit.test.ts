@@ -5,10 +5,8 @@
  * file published after it unknown to the next run (a duplicate the crash tests caught).
  */
 import { KafkaConsumer, type TopicPartitionOffsetAndMetadata } from '@confluentinc/kafka-javascript';
-import { consumerProperties } from '../../src/config/kafka-properties';
-import { KafkaSource } from '../../src/kafka/kafka-source';
-import { testConfig } from '../harness/collector';
-import { bootstrapServers, createTopic, uniqueName, waitUntil } from '../harness/kafka';
+import { assignedSource, testConfig } from '../harness/collector';
+import { bootstrapServers, createTopic, uniqueName } from '../harness/kafka';
 
 const TIMEOUT_MS = 10_000;
 
@@ -20,13 +18,11 @@ it('resolves a commit only once the broker has stored it', async () => {
   const topic = uniqueName('commit');
   await createTopic(topic, 1);
   const groupId = uniqueName('group');
-  const source = new KafkaSource({ properties: consumerProperties(testConfig({ TOPICS: topic, GROUP_ID: groupId })), subscription: [topic], consumeTimeoutMs: 100 });
+  const source = await assignedSource(testConfig({ TOPICS: topic, GROUP_ID: groupId }), TIMEOUT_MS);
   // Not a group member (it never subscribes): it only reads the group's committed offsets.
   const reader = new KafkaConsumer({ 'group.id': groupId, 'metadata.broker.list': bootstrapServers(), 'enable.auto.commit': false, 'broker.address.family': 'v4', log_level: 3 });
-  await source.connect({ onAssigned: () => Promise.resolve(), onRevoking: () => Promise.resolve(), onLost: () => Promise.resolve(), onRebalanceError: () => undefined }, TIMEOUT_MS);
   await connected(reader);
   try {
-    await waitUntil(async () => (await source.consume(10)).length === 0 && source.hasAssignment, { timeoutMs: 60_000, what: 'the assignment' });
     const storedOffset = (): Promise<TopicPartitionOffsetAndMetadata | undefined> =>
       new Promise((resolve, reject) => reader.committed([{ topic, partition: 0 }], TIMEOUT_MS, (error, offsets) => (error ? reject(error) : resolve(offsets[0]))));
     for (let offset = 1; offset <= 20; offset++) {

@@ -232,12 +232,11 @@ export class KafkaSource implements ConsumerClient {
    * outage the coordinator may answer slowly for a while, so it is asked again until the deadline.
    */
   private async untilStored(offsets: readonly CommittedOffset[], untilMs: number): Promise<{ stored: boolean; error: unknown }> {
-    const isStoredIn = (stored: readonly CommittedOffset[]) => ({ topic, partition, offset, metadata }: CommittedOffset): boolean =>
-      stored.some((entry) => entry.topic === topic && entry.partition === partition && entry.offset === offset && (entry.metadata ?? '') === (metadata ?? ''));
     let error: unknown = null;
     for (;;) {
       try {
-        if (offsets.every(isStoredIn(await this.committed(offsets, Math.max(1, untilMs - Date.now()))))) return { stored: true, error: null };
+        const stored = await this.committed(offsets, Math.max(1, untilMs - Date.now()));
+        if (offsets.every((offset) => isStored(offset, stored))) return { stored: true, error: null };
       } catch (readBackError) {
         if (!isRetryable(readBackError)) throw readBackError;
         error = readBackError;
@@ -334,6 +333,11 @@ export class KafkaSource implements ConsumerClient {
       }
     });
   }
+}
+
+/** Whether the read-back `stored` holds this commit, metadata included. */
+function isStored({ topic, partition, offset, metadata }: CommittedOffset, stored: readonly CommittedOffset[]): boolean {
+  return stored.some((entry) => entry.topic === topic && entry.partition === partition && entry.offset === offset && (entry.metadata ?? '') === (metadata ?? ''));
 }
 
 /** The binding hands this error over with code -1 and librdkafka's text, so both are checked. */

@@ -26,6 +26,11 @@ export interface ListOptions {
   readonly delimiter?: boolean;
   /** Only keys after this one (S3's start-after), to page through a long folder without re-reading it. */
   readonly startAfter?: string;
+  /**
+   * A hint: a store that can tell cheaply that the folder has had nothing added since then (a
+   * filesystem folder's mtime) may answer with nothing. Stores that cannot tell ignore it.
+   */
+  readonly changedSinceMs?: number;
 }
 
 export interface Listing {

@@ -1,8 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promises as fs, constants as fsConstants } from 'node:fs';
 import { consumerProperties, subscription } from './config/kafka-properties';
 import { memoryPlan } from './config/memory-plan';
-import { probeWritableDir } from './config/output-dir';
 import { isHttpEnabled, type CollectorConfig } from './config/schema';
 import { CollectorError } from './errors';
 import { HttpServer, type HealthCheck, type HealthSource } from './http/server';
@@ -17,10 +15,10 @@ import type { TopicProgress } from './pipeline/events';
 import { Pipeline } from './pipeline/pipeline';
 import { DayCloser } from './pipeline/day-closer';
 import { compactorOptionsFrom } from './lake/compaction/settings';
-import { layoutFor } from './lake/layout';
+import { lakeAt, type Lake } from './lake/lake';
 import type { ConsumerClient } from './kafka/consumer-port';
 import { KafkaSource } from './kafka/kafka-source';
-import { newInstanceId, sweepTempFiles } from './lake/publish';
+import { newInstanceId } from './lake/instance-id';
 import { COLLECTOR_VERSION } from './version';
 
 /**
@@ -57,6 +55,7 @@ export interface AppOptions {
 export class CollectorApp implements HealthSource {
   readonly metrics = new CollectorMetrics();
   private readonly config: CollectorConfig;
+  private readonly lake: Lake;
   private readonly logger: Logger;
   private readonly now: () => number;
   private readonly pool: EncoderPool;
@@ -73,6 +72,7 @@ export class CollectorApp implements HealthSource {
   constructor(options: AppOptions) {
     const { config, logger } = options;
     this.config = config;
+    this.lake = lakeAt(config.output.dir, config.lake.layout);
     this.logger = logger;
     this.now = options.now ?? Date.now;
     this.onProgress = options.onProgress;
@@ -85,8 +85,7 @@ export class CollectorApp implements HealthSource {
     const telemetry = new Telemetry(logger, this.metrics);
     this.pipeline = new Pipeline(
       {
-        outputDir: config.output.dir,
-        layout: layoutFor(config.lake.layout),
+        lake: this.lake,
         instanceId,
         version: COLLECTOR_VERSION,
         ingest: {
@@ -111,7 +110,7 @@ export class CollectorApp implements HealthSource {
     this.dayCloser = wantsCompaction
       ? new DayCloser(
           {
-            compactor: compactorOptionsFrom(config, { owner: instanceId, version: COLLECTOR_VERSION, now: this.now }),
+            compactor: compactorOptionsFrom(config, this.lake, { owner: instanceId, version: COLLECTOR_VERSION, now: this.now }),
             timeZone: config.lake.dayTimeZone,
             graceMs: compaction.graceMs,
             intervalMs: compactionIntervalMs(compaction.graceMs),
@@ -136,7 +135,7 @@ export class CollectorApp implements HealthSource {
     // HTTP first: liveness answers while the collector connects and joins the group.
     const address = await this.http?.start();
     if (address !== undefined) this.logger.info({ event: 'http_listening', address }, 'HTTP server listening');
-    await prepareOutputDir(this.config.output.dir);
+    await this.prepareLake();
     await this.source.connect(this.pipeline, KAFKA_TIMEOUT_MS);
     this.lag.start();
     // A signal during start-up has already run the stop: consuming now would only be re-read later.
@@ -148,10 +147,20 @@ export class CollectorApp implements HealthSource {
     return { finished: Promise.race([loop, this.watchLoop()]) };
   }
 
-  /** Temp files a crash left behind, removed in the background: a large lake must not delay consuming. */
+  /** Nothing is consumed into a lake that cannot be written. */
+  private async prepareLake(): Promise<void> {
+    const problem = await this.lake.store.probe();
+    if (problem !== null) {
+      throw new CollectorError('OUTPUT_DIR_UNUSABLE', `the lake at ${this.lake.store.location} cannot be written: ${problem} (set OUTPUT_DIR)`, {
+        context: { location: this.lake.store.location },
+      });
+    }
+  }
+
+  /** Writes a crash left unfinished, removed in the background: a large lake must not delay consuming. */
   private async sweepTempFiles(): Promise<void> {
     try {
-      const swept = await sweepTempFiles(this.config.output.dir, this.now(), TEMP_FILE_MIN_AGE_MS);
+      const swept = await this.lake.store.sweepAbandoned(TEMP_FILE_MIN_AGE_MS);
       if (swept.length > 0) this.logger.info({ event: 'temp_files_removed', files: swept }, 'removed temp files left by a crash');
     } catch (error) {
       this.logger.warn({ event: 'temp_file_sweep_failed', err: error }, 'could not sweep temp files left by a crash');
@@ -228,7 +237,7 @@ export class CollectorApp implements HealthSource {
   }
 
   async readiness(): Promise<HealthCheck[]> {
-    const unwritable = await probeWritableDir(this.config.output.dir, { create: false });
+    const unwritable = await this.lake.store.probe();
     const writeFailing = this.pipeline.isWriteFailing ? 'writing files fails and is retried (see write_failed in the log); consuming waits for the output' : undefined;
     return [
       { name: 'not-stopping', ok: this.stopping === null },
@@ -251,16 +260,3 @@ function crashAfterPublishFault(): (() => void) | undefined {
     if (Math.random() < probability) process.kill(process.pid, 'SIGKILL');
   };
 }
-
-async function prepareOutputDir(dir: string): Promise<void> {
-  try {
-    await fs.mkdir(dir, { recursive: true });
-    await fs.access(dir, fsConstants.W_OK);
-  } catch (error) {
-    throw new CollectorError('OUTPUT_DIR_UNUSABLE', `output directory ${dir} is not writable: ${(error as Error).message} (set OUTPUT_DIR)`, {
-      cause: error,
-      context: { dir },
-    });
-  }
-}
-

@@ -1,6 +1,7 @@
 import { ConfigInvalidError, loadConfig } from '../config/load';
 import type { CollectorConfig } from '../config/schema';
 import { describeError } from '../errors';
+import { lakeAt, type Lake } from '../lake/lake';
 import { dayOfIsoDate } from '../lake/layout';
 
 /** What the subcommands (verify, compact, inspect) share: their config and their exit on failure. */
@@ -16,6 +17,11 @@ export const COMMON_FLAGS = {
 /** The configuration a subcommand works with: the file and environment, `--output-dir` first. */
 export function commandConfig(values: { readonly config?: string; readonly 'output-dir'?: string }): CollectorConfig {
   return loadConfig({ file: values.config, overrides: values['output-dir'] ? { 'output.dir': values['output-dir'] } : {} }).config;
+}
+
+/** The lake a subcommand reads or compacts: OUTPUT_DIR (or `--output-dir`) with LAYOUT. */
+export function commandLake(config: CollectorConfig): Lake {
+  return lakeAt(config.output.dir, config.lake.layout);
 }
 
 /** Prints why a subcommand failed; exit 2 for bad arguments or configuration, 1 for anything else. */

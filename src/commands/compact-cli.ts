@@ -1,11 +1,11 @@
 import { parseArgs } from 'node:util';
 import { SingleBar, Presets } from 'cli-progress';
 import { isoDate } from '../lake/layout';
-import { newInstanceId } from '../lake/publish';
+import { newInstanceId } from '../lake/instance-id';
 import { compactorOptionsFrom } from '../lake/compaction/settings';
 import type { CompactionProgress } from '../lake/compaction/compact-day';
 import { COLLECTOR_VERSION } from '../version';
-import { COMMON_FLAGS, commandConfig, commandFailed, parseDay } from './command-support';
+import { COMMON_FLAGS, commandConfig, commandFailed, commandLake, parseDay } from './command-support';
 import { compactClosedDays, formatCompactResult } from './compact';
 
 /** `redpanda-parquet-collector compact [--topic T]… [--day YYYY-MM-DD] [--output-dir D] [--json]`. */
@@ -44,7 +44,7 @@ export async function runCompactCommand(argv: readonly string[]): Promise<number
     const day = parseDay(values.day, '--day');
     const config = commandConfig(values);
     const progress = process.stderr.isTTY === true && !values.json ? terminalProgress() : undefined;
-    const compactor = { ...compactorOptionsFrom(config, { owner: newInstanceId(), version: COLLECTOR_VERSION, now: Date.now }), onProgress: progress?.update };
+    const compactor = { ...compactorOptionsFrom(config, commandLake(config), { owner: newInstanceId(), version: COLLECTOR_VERSION, now: Date.now }), onProgress: progress?.update };
     const result = await compactClosedDays({ compactor, topics: values.topic, day, timeZone: config.lake.dayTimeZone, graceMs: config.lake.compaction.graceMs }).finally(() => progress?.stop());
     process.stdout.write(`${values.json ? JSON.stringify(result, null, 2) : formatCompactResult(result)}\n`);
     return result.failures.length > 0 ? 1 : 0;

@@ -1,5 +1,6 @@
-import { compactDay, daysToCompact, type CompactionResult, type CompactorOptions } from '../lake/compaction/compact-day';
-import { repairLake, type RepairReport } from '../lake/compaction/repair';
+import type { CompactionResult, CompactorOptions } from '../lake/compaction/compact-day';
+import { compactionPass } from '../lake/compaction/pass';
+import type { RepairReport } from '../lake/compaction/repair';
 import type { TopicDay } from '../lake/files';
 import { isoDate } from '../lake/layout';
 import { describeError } from '../errors';
@@ -33,23 +34,18 @@ export interface CompactRunResult {
   readonly dayOpen: boolean;
 }
 
+const NO_REPAIR: RepairReport = { finished: [], undone: [], coveredPartsRemoved: [], skippedLocked: [] };
+
 export async function compactClosedDays(options: CompactCommandOptions): Promise<CompactRunResult> {
-  const { compactor } = options;
-  const repair = await repairLake(compactor);
-  const nowMs = compactor.now();
-  const closed = (day: number): boolean => isDayClosed(day, options.timeZone, options.graceMs, nowMs);
-  const wanted = (target: TopicDay): boolean => options.topics.length === 0 || options.topics.includes(target.topic);
-  const targets = (await daysToCompact(compactor.outputDir, compactor.layout, (day) => closed(day) && (options.day === undefined || day === options.day))).filter(wanted);
-  const results: CompactionResult[] = [];
-  const failures: CompactFailure[] = [];
-  for (const target of targets) {
-    try {
-      results.push(await compactDay(target, compactor));
-    } catch (error) {
-      failures.push({ target, error: describeError(error) });
-    }
-  }
-  return { repair, results, failures, dayOpen: options.day !== undefined && !closed(options.day) };
+  const { compactor, timeZone, graceMs } = options;
+  const wanted = (target: TopicDay): boolean => (options.topics.length === 0 || options.topics.includes(target.topic)) && (options.day === undefined || target.day === options.day);
+  const pass = await compactionPass({ compactor, timeZone, graceMs, repair: true, wanted });
+  return {
+    repair: pass.repair ?? NO_REPAIR,
+    results: pass.results,
+    failures: pass.failures.map(({ target, error }) => ({ target, error: describeError(error) })),
+    dayOpen: options.day !== undefined && !isDayClosed(options.day, timeZone, graceMs, compactor.now()),
+  };
 }
 
 export function formatCompactResult(result: CompactRunResult): string {

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
-import { dayOfIsoDate, layoutFor } from '../lake/layout';
+import { dayOfIsoDate } from '../lake/layout';
 import { dayInTimeZone } from '../lake/day-cut';
-import { COMMON_FLAGS, commandConfig, commandFailed } from './command-support';
+import { COMMON_FLAGS, commandConfig, commandFailed, commandLake } from './command-support';
 import { formatRanges } from './verify-report';
 import { inspectLake, type InspectResult, type TopicDayReport } from './inspect';
 
@@ -46,7 +46,7 @@ export async function runInspectCommand(argv: readonly string[], nowMs = Date.no
     if (!Number.isSafeInteger(firstRows) || firstRows < 0) throw new RangeError(`--rows takes a number of rows, not ${JSON.stringify(values.rows)}`);
     const config = commandConfig(values);
     const day = positionals.length === 0 ? undefined : parseInspectDay(positionals[0], nowMs, config.lake.dayTimeZone);
-    const result = await inspectLake({ outputDir: config.output.dir, layout: layoutFor(config.lake.layout), day, topics: values.topic, firstRows });
+    const result = await inspectLake({ lake: commandLake(config), day, topics: values.topic, firstRows });
     process.stdout.write(`${values.json ? JSON.stringify(result, null, 2) : formatInspectResult(result)}\n`);
     return 0;
   } catch (error) {

@@ -1,10 +1,10 @@
-import { openAsBlob, promises as fs } from 'node:fs';
 import { DataType, tableFromIPC, type Vector } from 'apache-arrow';
-import { ParquetFile } from 'parquet-wasm';
 import type { ColumnType } from '../parquet/batch';
 import { findDayFiles, listTopicDays, type LakeFile, type TopicDay } from '../lake/files';
-import { isoDate, type LakeLayout } from '../lake/layout';
-import { mergeRanges, parseOffsetRanges, type OffsetRange } from '../lake/offset-range';
+import { footerOf, withParquetFile } from '../lake/footer';
+import { locationOf, type Lake } from '../lake/lake';
+import { isoDate } from '../lake/layout';
+import { mergeRanges, type OffsetRange } from '../lake/offset-range';
 import { unifySchema, type SourceColumn } from '../lake/compaction/plan';
 import { columnTypeOf, readSourceRowGroups } from '../lake/compaction/sources';
 
@@ -18,8 +18,7 @@ import { columnTypeOf, readSourceRowGroups } from '../lake/compaction/sources';
  */
 
 export interface InspectOptions {
-  readonly outputDir: string;
-  readonly layout: LakeLayout;
+  readonly lake: Lake;
   /** A day to describe in full; every day listed in short when absent. */
   readonly day?: number;
   readonly topics: readonly string[];
@@ -27,7 +26,10 @@ export interface InspectOptions {
 }
 
 export interface FileEntry {
+  /** Where the file is: a path, or an object's URL. */
   readonly path: string;
+  /** Its key in the lake. */
+  readonly key: string;
   readonly form: LakeFile['form'];
   readonly rows: number;
   readonly bytes: number;
@@ -69,7 +71,7 @@ export interface InspectResult {
 }
 
 export async function inspectLake(options: InspectOptions): Promise<InspectResult> {
-  const all = await listTopicDays(options.outputDir, options.layout);
+  const all = await listTopicDays(options.lake);
   const selected = all.filter((entry) => (options.topics.length === 0 || options.topics.includes(entry.topic)) && (options.day === undefined || entry.day === options.day));
   const entries: TopicDayReport[] = [];
   for (const target of selected) entries.push(await describeTopicDay(options, target));
@@ -83,33 +85,28 @@ export async function inspectLake(options: InspectOptions): Promise<InspectResul
 interface FileFacts {
   readonly entry: FileEntry;
   readonly columns: SourceColumn[];
-  readonly ranges: Map<number, OffsetRange[]>;
+  readonly ranges: ReadonlyMap<number, readonly OffsetRange[]>;
   readonly rowGroups: number;
 }
 
-async function readFacts(file: LakeFile): Promise<FileFacts> {
-  const parquet = await ParquetFile.fromFile(await openAsBlob(file.path));
-  try {
-    const metadata = parquet.metadata();
-    const keyValue = metadata.fileMetadata().keyValueMetadata() as Map<string, string>;
+async function readFacts(lake: Lake, file: LakeFile): Promise<FileFacts> {
+  return withParquetFile(lake.store, file.key, (parquet) => {
+    const footer = footerOf(parquet);
     const fields = tableFromIPC(parquet.schema().intoIPCStream()).schema.fields;
-    const bytes = (await fs.stat(file.path)).size;
     return {
-      entry: { path: file.path, form: file.form, rows: Number(metadata.fileMetadata().numRows()), bytes },
+      entry: { path: locationOf(lake, file.key), key: file.key, form: file.form, rows: footer.rows, bytes: file.bytes },
       columns: fields.map((field) => ({ name: field.name, type: columnTypeOf(field.type) })),
-      ranges: parseOffsetRanges(keyValue.get('collector.offsets') ?? '{}'),
-      rowGroups: metadata.numRowGroups(),
+      ranges: footer.ranges,
+      rowGroups: parquet.metadata().numRowGroups(),
     };
-  } finally {
-    parquet.free();
-  }
+  });
 }
 
 async function describeTopicDay(options: InspectOptions, target: TopicDay): Promise<TopicDayReport> {
-  const found = await findDayFiles({ ...target, outputDir: options.outputDir, layout: options.layout });
+  const found = await findDayFiles(options.lake, target);
   const files = [...found.compacted, ...found.parts];
   const facts: FileFacts[] = [];
-  for (const file of files) facts.push(await readFacts(file));
+  for (const file of files) facts.push(await readFacts(options.lake, file));
   const state = found.parts.length === 0 ? 'compacted' : found.compacted.length === 0 ? 'open' : 'mixed';
   const report: TopicDayReport = {
     ...target,
@@ -121,7 +118,7 @@ async function describeTopicDay(options: InspectOptions, target: TopicDay): Prom
   };
   if (options.day === undefined) return report;
   const columns = unifySchema(facts);
-  return { ...report, ...(await columnDetails(facts, columns, options.firstRows)) };
+  return { ...report, ...(await columnDetails(options.lake, facts, columns, options.firstRows)) };
 }
 
 /** Merged ranges per partition and the holes between them. */
@@ -149,6 +146,7 @@ interface Accumulator {
 const NUMERIC: ReadonlySet<ColumnType> = new Set(['int64', 'double']);
 
 async function columnDetails(
+  lake: Lake,
   facts: readonly FileFacts[],
   columns: ReadonlyArray<{ name: string; type: ColumnType }>,
   firstRows: number,
@@ -157,7 +155,7 @@ async function columnDetails(
   const rows: Array<Record<string, JsonCell>> = [];
   for (const fact of facts) {
     for (let rowGroup = 0; rowGroup < fact.rowGroups; rowGroup++) {
-      const table = await readSourceRowGroups(fact.entry.path, [rowGroup]);
+      const table = await readSourceRowGroups(lake.store, fact.entry.key, [rowGroup]);
       for (const { name, type } of columns) {
         const vector = table.getChild(name);
         const accumulator = stats.get(name) as Accumulator;

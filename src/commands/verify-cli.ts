@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { connectionProperties } from '../config/kafka-properties';
-import { COMMON_FLAGS, commandConfig, commandFailed, parseDay } from './command-support';
+import { COMMON_FLAGS, commandConfig, commandFailed, commandLake, parseDay } from './command-support';
 import { formatVerifyResult, verifyOutput } from './verify';
 
 /** `redpanda-parquet-collector verify [--topic T]… [--from DAY --to DAY] [--against-broker] [--json]`. */
@@ -42,7 +42,7 @@ export async function runVerifyCommand(argv: readonly string[]): Promise<number>
     }
     const config = commandConfig(values);
     const result = await verifyOutput({
-      outputDir: config.output.dir,
+      lake: commandLake(config),
       topics: values.topic,
       fromDay: parseDay(values.from, '--from'),
       toDay: parseDay(values.to, '--to'),

@@ -1,4 +1,5 @@
 import { findTopicFiles, listTopics } from '../lake/files';
+import type { Lake } from '../lake/lake';
 import { readPartitionOffsets } from '../lake/offsets-reader';
 import type { KafkaProperties } from '../config/kafka-properties';
 import type { Watermarks } from '../kafka/consumer-port';
@@ -12,7 +13,7 @@ import { analyzePartition, formatRanges, reportFails, type PartitionReport } fro
  */
 
 export interface VerifyOptions {
-  readonly outputDir: string;
+  readonly lake: Lake;
   /** Topics to check; all topics found in the output when empty. */
   readonly topics: readonly string[];
   readonly fromDay?: number;
@@ -28,16 +29,17 @@ export interface VerifyResult {
 }
 
 export async function verifyOutput(options: VerifyOptions): Promise<VerifyResult> {
-  const topics = options.topics.length > 0 ? [...options.topics] : await listTopics(options.outputDir);
+  const { lake } = options;
+  const topics = options.topics.length > 0 ? [...options.topics] : await listTopics(lake);
   const watermarks = options.broker ? await fetchWatermarks(options.broker.properties, topics, options.broker.timeoutMs) : null;
   const reports: PartitionReport[] = [];
   let fileCount = 0;
   for (const topic of topics) {
-    const files = await findTopicFiles({ outputDir: options.outputDir, topic, fromDay: options.fromDay, toDay: options.toDay });
+    const files = await findTopicFiles(lake, { topic, fromDay: options.fromDay, toDay: options.toDay });
     fileCount += files.length;
     const offsetsByPartition = new Map<number, number[]>();
     for (const file of files) {
-      const { partitions, offsets } = await readPartitionOffsets(file.path);
+      const { partitions, offsets } = await readPartitionOffsets(lake.store, file.key);
       for (let row = 0; row < offsets.length; row++) {
         const list = offsetsByPartition.get(partitions[row]) ?? [];
         list.push(offsets[row]);

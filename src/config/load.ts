@@ -1,8 +1,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import convict from 'convict';
-import { CollectorError } from '../errors';
-import { probeWritableDir } from './output-dir';
+import { CollectorError, describeError } from '../errors';
+import { storeAt } from '../lake/lake';
 import { configSchema, schemaKeys, toPropertyList, type CollectorConfig } from './schema';
 import { seedVariableWarnings, type ConfigWarning } from './seed-variables';
 import { kafkaPropertyWarnings } from './kafka-properties';
@@ -78,7 +78,9 @@ export async function loadConfigForRun(options: LoadConfigOptions = {}): Promise
   const problems = [...candidate.problems];
   const dir: unknown = candidate.config.output.dir;
   if (typeof dir === 'string' && dir.trim() !== '') {
-    const reason = await probeWritableDir(dir, { create: true });
+    const reason = await Promise.resolve()
+      .then(() => storeAt(dir).probe())
+      .catch((error: unknown) => describeError(error));
     if (reason !== null) problems.push({ key: 'output.dir', message: `${dir} is not a usable directory: ${reason}` });
   }
   return accept(candidate, problems);

@@ -1,12 +1,10 @@
-import path from 'node:path';
-
 /**
- * Every path and file name of the lake, both ways (building and parsing). The seed's layout:
+ * Every key and file name of the lake, both ways (building and parsing). Keys are relative to the
+ * lake's root (see store/lake-store.ts); a folder key ends in '/'. The seed's layout:
  *   OUTPUT_DIR/YYYY/MM/DD/<topic>/part-<publish time>-<instance>-<seq>.parquet        open day: parts
  *   OUTPUT_DIR/YYYY/MM/DD/<topic>.parquet (then <topic>-0001.parquet, …)              closed day: compacted
  *   OUTPUT_DIR/YYYY/MM/DD/_SUCCESS.<topic>.json                                        closed-day marker
  *   OUTPUT_DIR/YYYY/MM/DD/_dead_letter/<topic>/part-….parquet, …/_dead_letter/<topic>.parquet
- *   .part-….parquet.tmp beside its final path while it is being written.
  * The Hive layout (`LAYOUT=hive`) puts parts and compacted files of a day in one partition folder:
  *   OUTPUT_DIR/topic=<topic>/date=YYYY-MM-DD/part-….parquet, …/<topic>.parquet
  *   OUTPUT_DIR/_dead_letter/topic=<topic>/date=YYYY-MM-DD/…
@@ -17,7 +15,6 @@ import path from 'node:path';
 const MS_PER_DAY = 86_400_000;
 const PART_FILE_NAME = /^part-(\d{8}T\d{9})Z-[0-9a-f]+-\d+\.parquet$/;
 export const DEAD_LETTER_FOLDER = '_dead_letter';
-export const TEMP_SUFFIX = '.tmp';
 
 export type OutputKind = 'data' | 'dead-letter';
 
@@ -49,15 +46,17 @@ export function topicOfFolder(folder: string): string {
   return decodeURIComponent(folder);
 }
 
+/** A folder key from its segments: `a/b/`. */
+function folderKey(segments: readonly string[]): string {
+  return segments.map((segment) => `${segment}/`).join('');
+}
+
 /**
  * Folder of one (topic, day) output. Dead letters sit beside the good data under `_dead_letter`,
  * which Spark, pyarrow datasets and Hive-style readers skip as a hidden folder.
  */
-export function outputFolder(outputDir: string, topic: string, day: number, kind: OutputKind): string {
-  const parts = [outputDir, dayFolder(day)];
-  if (kind === 'dead-letter') parts.push(DEAD_LETTER_FOLDER);
-  parts.push(topicFolder(topic));
-  return path.join(...parts);
+export function outputFolder(topic: string, day: number, kind: OutputKind): string {
+  return folderKey([dayFolder(day), ...(kind === 'dead-letter' ? [DEAD_LETTER_FOLDER] : []), topicFolder(topic)]);
 }
 
 /** `part-20251017T103000123Z-<instance>-<seq>.parquet`: sorts by publish time. */
@@ -76,25 +75,16 @@ export function publishedAtFromName(name: string): number | null {
   return Number.isNaN(ms) ? null : ms;
 }
 
-/** The hidden name a file is written under before it is renamed to `finalPath`. */
-export function tempPathFor(finalPath: string): string {
-  return path.join(path.dirname(finalPath), `.${path.basename(finalPath)}${TEMP_SUFFIX}`);
-}
-
-export function isTempFileName(name: string): boolean {
-  return name.startsWith('.') && name.endsWith(TEMP_SUFFIX);
-}
-
 export const LAYOUT_NAMES = ['seed', 'hive'] as const;
 export type LayoutName = (typeof LAYOUT_NAMES)[number];
 
 /** Where one layout puts the files of a (topic, day): parts while open, compacted files once closed. */
 export interface LakeLayout {
   readonly name: LayoutName;
-  /** Folder of the rolling part files. */
-  partFolder(outputDir: string, topic: string, day: number, kind: OutputKind): string;
-  /** Folder of the compacted files, with their compaction lock, journal and closed-day marker. */
-  dayFileFolder(outputDir: string, topic: string, day: number, kind: OutputKind): string;
+  /** Folder key of the rolling part files. */
+  partFolder(topic: string, day: number, kind: OutputKind): string;
+  /** Folder key of the compacted files, with their compaction lock, journal and closed-day marker. */
+  dayFileFolder(topic: string, day: number, kind: OutputKind): string;
 }
 
 /** `YYYY-MM-DD` of a day number. */
@@ -113,19 +103,16 @@ export function dayOfIsoDate(text: string): number | null {
 export const seedLayout: LakeLayout = {
   name: 'seed',
   partFolder: outputFolder,
-  dayFileFolder(outputDir, _topic, day, kind) {
-    return kind === 'dead-letter' ? path.join(outputDir, dayFolder(day), DEAD_LETTER_FOLDER) : path.join(outputDir, dayFolder(day));
+  dayFileFolder(_topic, day, kind) {
+    return folderKey([dayFolder(day), ...(kind === 'dead-letter' ? [DEAD_LETTER_FOLDER] : [])]);
   },
 };
 
 const HIVE_TOPIC_PREFIX = 'topic=';
 const HIVE_DATE_PREFIX = 'date=';
 
-function hiveFolder(outputDir: string, topic: string, day: number, kind: OutputKind): string {
-  const parts = [outputDir];
-  if (kind === 'dead-letter') parts.push(DEAD_LETTER_FOLDER);
-  parts.push(`${HIVE_TOPIC_PREFIX}${topicFolder(topic)}`, `${HIVE_DATE_PREFIX}${isoDate(day)}`);
-  return path.join(...parts);
+function hiveFolder(topic: string, day: number, kind: OutputKind): string {
+  return folderKey([...(kind === 'dead-letter' ? [DEAD_LETTER_FOLDER] : []), `${HIVE_TOPIC_PREFIX}${topicFolder(topic)}`, `${HIVE_DATE_PREFIX}${isoDate(day)}`]);
 }
 
 /** Spark, Trino and DuckDB (`hive_partitioning`) prune by `topic=` and `date=` folders. */
@@ -176,9 +163,10 @@ export function compactionJournalName(topic: string): string {
   return `.${topicFolder(topic)}.compact.journal`;
 }
 
-/** A compacted file being written; not `TEMP_SUFFIX`, so the start-up temp sweep leaves it to repair. */
-export function compactingPathFor(finalPath: string): string {
-  return path.join(path.dirname(finalPath), `.${path.basename(finalPath)}.compacting`);
+/** A compacted file being written, hidden beside its final key; not a store temp name, so the start-up sweep leaves it to repair. */
+export function compactingKeyFor(finalKey: string): string {
+  const slash = finalKey.lastIndexOf('/');
+  return `${finalKey.slice(0, slash + 1)}.${finalKey.slice(slash + 1)}.compacting`;
 }
 
 export function isCompactingName(name: string): boolean {

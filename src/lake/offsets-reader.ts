@@ -1,11 +1,10 @@
-import { openAsBlob } from 'node:fs';
 import { tableFromIPC } from 'apache-arrow';
-import { ParquetFile } from 'parquet-wasm';
+import { withParquetFile } from './footer';
+import type { LakeStore } from './store/lake-store';
 
 /** The (partition, offset) pairs a published file holds, read from its two Kafka columns only. */
-export async function readPartitionOffsets(filePath: string): Promise<{ partitions: Int32Array; offsets: Float64Array }> {
-  const file = await ParquetFile.fromFile(await openAsBlob(filePath));
-  try {
+export async function readPartitionOffsets(store: LakeStore, key: string): Promise<{ partitions: Int32Array; offsets: Float64Array }> {
+  return withParquetFile(store, key, async (file) => {
     const wasmTable = await file.read({ columns: ['kafka_partition', 'kafka_offset'] });
     const table = tableFromIPC(wasmTable.intoIPCStream());
     const partitionColumn = table.getChild('kafka_partition');
@@ -17,7 +16,5 @@ export async function readPartitionOffsets(filePath: string): Promise<{ partitio
       offsets[row] = Number(offsetColumn?.get(row));
     }
     return { partitions, offsets };
-  } finally {
-    file.free();
-  }
+  });
 }

@@ -4,7 +4,8 @@ import type { RawValue } from '../parquet/schema';
 import { ColumnBuilder } from './column-builder';
 import { SourceText } from './flatten';
 import type { OutputKind } from '../lake/layout';
-import { serializeRanges, type OffsetRange } from '../lake/offset-range';
+import { footerMetadata, type FooterFields } from '../lake/footer';
+import type { OffsetRange } from '../lake/offset-range';
 
 /**
  * One columnar buffer per (topic, day, kind): values go straight into per-column builders (see
@@ -199,8 +200,8 @@ export class RecordBuffer {
     else ranges.push([record.offset, record.offset]);
   }
 
-  /** The buffer's content as columns ordered by partition then offset, with the footer metadata. */
-  seal(metadata: Readonly<Record<string, string>>): SealedBatch {
+  /** The buffer's content as columns ordered by partition then offset, with the footer metadata (its offset ranges added). */
+  seal(footer: Omit<FooterFields, 'offsets'>): SealedBatch {
     const runs = partitionRuns(this.partitionOfRow) ?? Uint32Array.of(0, this.rows);
     const columns: ColumnData[] = [];
     for (const [name, column] of this.columns) columns.push(column.seal(name, this.rows, runs));
@@ -208,7 +209,7 @@ export class RecordBuffer {
     // what the offset tracker needs (its offset ranges and byte estimate).
     this.columns.clear();
     this.partitionOfRow.length = 0;
-    return { rowCount: this.rows, columns, metadata: { ...metadata, 'collector.offsets': serializeRanges(this.partitionRanges) } };
+    return { rowCount: this.rows, columns, metadata: footerMetadata({ ...footer, offsets: this.partitionRanges }) };
   }
 }
 

@@ -1,6 +1,5 @@
-import { compactDay, daysToCompact, type CompactorOptions } from '../lake/compaction/compact-day';
-import { repairLake } from '../lake/compaction/repair';
-import { dayStartMs, isDayClosed } from '../lake/day-cut';
+import type { CompactorOptions } from '../lake/compaction/compact-day';
+import { compactionPass } from '../lake/compaction/pass';
 import { RepeatingTask } from '../repeating-task';
 import type { PipelineEvents } from './events';
 
@@ -51,34 +50,19 @@ export class DayCloser {
 
   /** Compacts every closed day with parts that the pipeline no longer holds; failures are reported and retried next pass. */
   async pass(): Promise<void> {
-    const { compactor, timeZone, graceMs } = this.options;
     const { events } = this.deps;
     try {
-      if (!this.repaired) {
-        events.lakeRepaired(await repairLake(compactor));
-        this.repaired = true;
-      }
-      const nowMs = compactor.now();
-      const closed = await daysToCompact(compactor.outputDir, compactor.layout, (day) => isDayClosed(day, timeZone, graceMs, nowMs));
-      let oldestLeftMs: number | null = null;
-      for (const target of closed) {
-        if (this.stopped) return;
-        let done = false;
-        if (!this.deps.holdsDay(target.topic, target.day)) {
-          try {
-            const result = await compactDay(target, compactor);
-            events.dayCompacted(result);
-            done = result.status !== 'locked';
-          } catch (error) {
-            events.compactionFailed(target, error);
-          }
-        }
-        if (!done) {
-          const closedSinceMs = dayStartMs(target.day + 1, timeZone) + graceMs;
-          oldestLeftMs = Math.max(oldestLeftMs ?? 0, nowMs - closedSinceMs);
-        }
-      }
-      events.closedDaysLeft(oldestLeftMs);
+      const result = await compactionPass({
+        ...this.options,
+        repair: !this.repaired,
+        holds: (target) => this.deps.holdsDay(target.topic, target.day),
+        stopped: () => this.stopped,
+        onCompacted: (compacted) => events.dayCompacted(compacted),
+        onFailed: (target, error) => events.compactionFailed(target, error),
+      });
+      if (result.repair !== null) events.lakeRepaired(result.repair);
+      this.repaired = true;
+      if (!this.stopped) events.closedDaysLeft(result.oldestLeftMs);
     } catch (error) {
       events.compactionFailed(null, error);
     }

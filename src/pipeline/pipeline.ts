@@ -1,5 +1,5 @@
 import { partitionKey, type CommittedOffset, type ConsumerPort, type PartitionRef, type RebalanceHandlers, type SourceMessage, type Watermarks } from '../kafka/consumer-port';
-import type { LakeLayout } from '../lake/layout';
+import type { Lake } from '../lake/lake';
 import type { SealedBatch } from '../parquet/batch';
 import { Committer } from './committer';
 import type { PipelineEvents, TopicProgress } from './events';
@@ -19,8 +19,7 @@ import { Writer } from './writer';
 const LOST_CHECK_INTERVAL_MS = 250;
 
 export interface PipelineOptions {
-  readonly outputDir: string;
-  readonly layout: LakeLayout;
+  readonly lake: Lake;
   readonly instanceId: string;
   readonly version: string;
   readonly ingest: IngestOptions;
@@ -82,7 +81,7 @@ export class Pipeline implements RebalanceHandlers {
       timeoutMs: options.kafkaTimeoutMs,
     });
     this.writer = new Writer(
-      { outputDir: options.outputDir, layout: options.layout, instanceId: options.instanceId, version: options.version, retryMinMs: options.writeRetry.minMs, retryMaxMs: options.writeRetry.maxMs },
+      { lake: options.lake, instanceId: options.instanceId, version: options.version, retryMinMs: options.writeRetry.minMs, retryMaxMs: options.writeRetry.maxMs },
       { encode: deps.encode, committer: this.committer, ledger: this.ledger, events, now, afterPublish: deps.afterPublish },
     );
     this.ingest = new Ingest(options.ingest, {
@@ -216,7 +215,7 @@ export class Pipeline implements RebalanceHandlers {
     try {
       const committed = await this.deps.port.committed(partitions, this.options.kafkaTimeoutMs);
       for (const topic of new Set(partitions.map((p) => p.topic))) {
-        const recovered = await recoverTopic(this.options, topic, committed.filter((entry) => entry.topic === topic), this.ledger);
+        const recovered = await recoverTopic(this.options.lake, topic, committed.filter((entry) => entry.topic === topic), this.ledger);
         if (recovered !== null) this.deps.events.recovered(recovered);
       }
       if (this.options.oneShot !== null) await this.takeGoals(partitions, committed);

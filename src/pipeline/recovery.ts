@@ -1,7 +1,7 @@
 import type { CommittedOffset } from '../kafka/consumer-port';
 import { findTopicFiles } from '../lake/files';
 import { readFooter } from '../lake/footer';
-import type { LakeLayout } from '../lake/layout';
+import type { Lake } from '../lake/lake';
 import { mergeRanges, type OffsetRange } from '../lake/offset-range';
 import { decodeCommitMetadata } from './commit-metadata';
 import type { Recovered } from './events';
@@ -14,7 +14,7 @@ const RECOVERY_CLOCK_SKEW_MS = 5 * 60_000;
  * On assignment: reads the footers of the files published since the commits' recover-since time
  * and tells the ledger which offsets past each commit are already on disk (see commit-metadata.ts).
  */
-export async function recoverTopic(lake: { outputDir: string; layout: LakeLayout }, topic: string, committed: readonly CommittedOffset[], ledger: OffsetLedger): Promise<Recovered | null> {
+export async function recoverTopic(lake: Lake, topic: string, committed: readonly CommittedOffset[], ledger: OffsetLedger): Promise<Recovered | null> {
   const since = new Map<number, { offset: number; sinceMs: number }>();
   for (const entry of committed) {
     const metadata = decodeCommitMetadata(entry.metadata);
@@ -22,11 +22,11 @@ export async function recoverTopic(lake: { outputDir: string; layout: LakeLayout
   }
   if (since.size === 0) return null;
   const sinceMs = Math.min(...[...since.values()].map((entry) => entry.sinceMs)) - RECOVERY_CLOCK_SKEW_MS;
-  const files = await findTopicFiles({ outputDir: lake.outputDir, layout: lake.layout, topic, publishedSinceMs: sinceMs });
+  const files = await findTopicFiles(lake, { topic, publishedSinceMs: sinceMs });
   const onDisk = new Map<number, { ranges: OffsetRange[]; files: Array<{ last: number; publishedAtMs: number }> }>();
   for (const partition of since.keys()) onDisk.set(partition, { ranges: [], files: [] });
   for (const file of files) {
-    const footer = await readFooter(file.path);
+    const footer = await readFooter(lake.store, file.key);
     if (footer.topic !== topic) continue;
     for (const [partition, ranges] of footer.ranges) {
       const state = since.get(partition);

@@ -1,9 +1,9 @@
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CollectorError, describeError, isRetryable } from '../errors';
-import { partFileName, type LakeLayout, type OutputKind } from '../lake/layout';
-import { removeOffsets, serializeRanges, type OffsetRange, type PartitionRanges } from '../lake/offset-range';
-import { publishFile } from '../lake/publish';
+import { footerMetadata, type FooterFields } from '../lake/footer';
+import { locationOf, type Lake } from '../lake/lake';
+import { partFileName, type OutputKind } from '../lake/layout';
+import { removeOffsets, type OffsetRange, type PartitionRanges } from '../lake/offset-range';
 import { selectRows, type CellValue, type ColumnData, type SealedBatch } from '../parquet/batch';
 import { RecordBuffer, type BufferKey, type RecordMetadata } from './buffer';
 import type { Committer } from './committer';
@@ -21,8 +21,7 @@ import type { OffsetHolder, OffsetLedger } from './offset-ledger';
  */
 
 export interface WriterOptions {
-  readonly outputDir: string;
-  readonly layout: LakeLayout;
+  readonly lake: Lake;
   readonly instanceId: string;
   readonly version: string;
   readonly retryMinMs: number;
@@ -45,6 +44,12 @@ interface EncodedFile {
   readonly bytes: Uint8Array;
   readonly rows: number;
   readonly ranges: PartitionRanges;
+}
+
+/** Where and when a file is published, chosen once: a retry after a lost answer looks for the same key. */
+interface Placement {
+  readonly key: string;
+  readonly publishedAtMs: number;
 }
 
 /** A row the encoder rejects even alone, and why. */
@@ -149,7 +154,10 @@ export class Writer {
     const ranges = new Map(buffer.offsetRanges());
     const batch = buffer.seal(this.footer(key.topic, key.kind));
     const files = await this.untilDone(key, abandoned, () => this.encode(key, batch, ranges));
-    for (const file of files ?? []) await this.untilDone(key, abandoned, () => this.publish(key, file, trigger, sealedAtMs, abandoned));
+    for (const file of files ?? []) {
+      const placement = this.place(key, file.kind);
+      await this.untilDone(key, abandoned, () => this.publish(key, file, placement, trigger, sealedAtMs, abandoned));
+    }
   }
 
   /**
@@ -190,7 +198,7 @@ export class Writer {
     const files: EncodedFile[] = [];
     if (kept.length > 0) {
       const keptRanges = rangesWithout(ranges, batch, rejected);
-      const keptBatch = selectRows(batch, kept, this.footer(key.topic, key.kind, keptRanges));
+      const keptBatch = selectRows(batch, kept, this.footerWith(key.topic, key.kind, keptRanges));
       try {
         files.push({ kind: key.kind, bytes: await this.deps.encode(keptBatch), rows: kept.length, ranges: keptRanges });
       } catch (keptError) {
@@ -224,12 +232,17 @@ export class Writer {
     return found;
   }
 
-  private async publish(key: BufferKey, file: EncodedFile, trigger: SealTrigger, sealedAtMs: number, abandoned: () => boolean): Promise<void> {
+  private place(key: BufferKey, kind: OutputKind): Placement {
     const publishedAtMs = this.deps.now();
-    const filePath = path.join(this.options.layout.partFolder(this.options.outputDir, key.topic, key.day, file.kind), partFileName(publishedAtMs, this.options.instanceId, ++this.fileSequence));
+    const name = partFileName(publishedAtMs, this.options.instanceId, ++this.fileSequence);
+    return { key: `${this.options.lake.layout.partFolder(key.topic, key.day, kind)}${name}`, publishedAtMs };
+  }
+
+  private async publish(key: BufferKey, file: EncodedFile, placement: Placement, trigger: SealTrigger, sealedAtMs: number, abandoned: () => boolean): Promise<void> {
+    const { publishedAtMs } = placement;
     await this.deps.committer.ensureRecoveryPoints(key.topic, file.ranges.keys(), publishedAtMs);
     if (abandoned()) return;
-    await publishFile(filePath, file.bytes);
+    await this.create(placement.key, file.bytes);
     this.deps.ledger.filePublished(key.topic, file.ranges, publishedAtMs);
     this.deps.afterPublish?.();
     this.failing = false;
@@ -237,7 +250,7 @@ export class Writer {
     this.deps.events.filePublished({
       topic: key.topic,
       kind: file.kind,
-      path: filePath,
+      path: locationOf(this.options.lake, placement.key),
       rows: file.rows,
       bytes: file.bytes.byteLength,
       ranges: file.ranges,
@@ -247,15 +260,27 @@ export class Writer {
     });
   }
 
-  private footer(topic: string, kind: OutputKind, ranges?: PartitionRanges): Record<string, string> {
-    const metadata: Record<string, string> = {
-      'collector.version': this.options.version,
-      'collector.topic': topic,
-      'collector.kind': kind,
-      'collector.instance': this.options.instanceId,
-    };
-    if (ranges !== undefined) metadata['collector.offsets'] = serializeRanges(ranges);
-    return metadata;
+  /**
+   * Creates the part. The key is this process's alone (instance id and sequence), so an object
+   * already there was created by an earlier attempt whose answer was lost: it is the same file when
+   * its size matches.
+   */
+  private async create(key: string, bytes: Uint8Array): Promise<void> {
+    const { store } = this.options.lake;
+    if (await store.create(key, bytes)) return;
+    const existing = await store.stat(key);
+    if (existing?.size === bytes.byteLength) return;
+    throw new CollectorError('COMPACTION_INCONSISTENT', `${key} exists with ${existing?.size ?? 'no'} bytes, not the ${bytes.byteLength} this writer created it with`, {
+      context: { key, bytes: bytes.byteLength, existing: existing?.size ?? null },
+    });
+  }
+
+  private footer(topic: string, kind: OutputKind): Omit<FooterFields, 'offsets'> {
+    return { version: this.options.version, topic, kind, instance: this.options.instanceId };
+  }
+
+  private footerWith(topic: string, kind: OutputKind, ranges: PartitionRanges): Record<string, string> {
+    return footerMetadata({ ...this.footer(topic, kind), offsets: ranges });
   }
 }
 

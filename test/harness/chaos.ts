@@ -3,6 +3,7 @@
  * moments (and let a fault point kill it between publish and commit), restart it, repeat; then
  * let it catch up and check with `verify` that every produced offset is present exactly once.
  */
+import { localLake } from './local-lake';
 import { verifyOutput } from '../../src/commands/verify';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -233,7 +234,7 @@ export function startContinuousProducer(
 
 /** What `verify` finds against the broker: rows written, offsets lost, offsets written twice. */
 export async function exactlyOnceFigures(outputDir: string, topic: string, servers: string = bootstrapServers()): Promise<{ written: number; lost: number; duplicated: number }> {
-  const result = await verifyOutput({ outputDir, topics: [topic], broker: { properties: { 'bootstrap.servers': servers }, timeoutMs: 10_000 } });
+  const result = await verifyOutput({ lake: localLake(outputDir), topics: [topic], broker: { properties: { 'bootstrap.servers': servers }, timeoutMs: 10_000 } });
   const written = result.reports.reduce((sum, r) => sum + r.rows, 0);
   const duplicated = result.reports.reduce((sum, r) => sum + r.duplicates, 0);
   const lost = result.reports.reduce((sum, r) => sum + (r.gapsOnBroker ?? []).reduce((s, [a, b]) => s + b - a + 1, 0) + (r.behind ?? 0), 0);

@@ -1,20 +1,9 @@
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import { CollectorError } from '../../errors';
 import type { EncodeOptions } from '../../parquet/batch';
 import { findDayFiles, listTopicDays, type LakeFile, type TopicDay } from '../files';
-import { readFooter } from '../footer';
-import {
-  closedMarkerName,
-  compactedFileName,
-  compactingPathFor,
-  compactionJournalName,
-  compactionLockName,
-  isCompactingName,
-  isoDate,
-  topicFolder,
-  type LakeLayout,
-} from '../layout';
+import { footerMetadata, readFooter } from '../footer';
+import type { Lake } from '../lake';
+import { closedMarkerName, compactedFileName, compactingKeyFor, compactionJournalName, compactionLockName, isCompactingName, isoDate, topicFolder } from '../layout';
 import { serializeRanges } from '../offset-range';
 import { applyJournal, readJournal, writeJournal, type CompactionJournal, type JournalStep } from './journal';
 import { CompactionLock } from './lock';
@@ -38,8 +27,7 @@ import { scanSource } from './sources';
  */
 
 export interface CompactorOptions {
-  readonly outputDir: string;
-  readonly layout: LakeLayout;
+  readonly lake: Lake;
   /** Who holds the lock: the collector's instance id. */
   readonly owner: string;
   /** Written to the footers (`collector.version`) and the marker. */
@@ -89,31 +77,31 @@ const BATCH_ROWS = 65_536;
 
 export async function compactDay(target: TopicDay, options: CompactorOptions): Promise<CompactionResult> {
   const started = options.now();
-  const folder = options.layout.dayFileFolder(options.outputDir, target.topic, target.day, target.kind);
-  await fs.mkdir(folder, { recursive: true });
-  const lock = await CompactionLock.acquire(path.join(folder, compactionLockName(target.topic)), options);
+  const { store } = options.lake;
+  const folder = options.lake.layout.dayFileFolder(target.topic, target.day, target.kind);
+  const lock = await CompactionLock.acquire(store, `${folder}${compactionLockName(target.topic)}`, options);
   if (lock === null) return emptyResult(target, 'locked', options.now() - started);
   const written: string[] = [];
   let committed = false;
   try {
     await options.onStep?.('locked', target);
-    await finishOrUndo(options.outputDir, folder, target.topic);
-    const files = await findDayFiles({ ...target, outputDir: options.outputDir, layout: options.layout });
+    await finishOrUndo(options.lake, folder, target.topic);
+    const files = await findDayFiles(options.lake, target);
     if (files.parts.length === 0) return emptyResult(target, 'nothing', options.now() - started);
     const inputs = [...files.compacted, ...files.parts];
     const sources: SourceSummary[] = [];
-    for (const file of inputs) sources.push(await scanSource(file.path));
+    for (const file of inputs) sources.push(await scanSource(store, file.key));
     const plan = planMerge(sources, { memoryBytes: options.memoryBytes, maxFileBytes: options.maxFileBytes });
     await options.onStep?.('scanned', target);
     const outputs = await writeOutputs(target, folder, sources, plan, options, written);
     await options.onStep?.('written', target);
     const journal = journalFor(target, folder, inputs, files.compacted, outputs, options, started);
     await lock.assertHeld();
-    const journalPath = path.join(folder, compactionJournalName(target.topic));
-    await writeJournal(journalPath, journal);
+    const journalKey = `${folder}${compactionJournalName(target.topic)}`;
+    await writeJournal(store, journalKey, journal);
     committed = true;
     await options.onStep?.('committed', target);
-    await applyJournal(options.outputDir, journalPath, journal, (step) => options.onStep?.(step, target));
+    await applyJournal(store, journalKey, journal, (step) => options.onStep?.(step, target));
     return {
       target,
       status: 'compacted',
@@ -126,7 +114,7 @@ export async function compactDay(target: TopicDay, options: CompactorOptions): P
       durationMs: options.now() - started,
     };
   } catch (error) {
-    if (!committed) await Promise.all(written.map((file) => fs.rm(file, { force: true }).catch(() => undefined)));
+    if (!committed) await store.remove(written).catch(() => undefined);
     if (error instanceof CollectorError) throw error;
     throw new CollectorError('COMPACTION_FAILED', `compaction of ${target.topic} ${isoDate(target.day)} (${target.kind}) failed: ${(error as Error).message}`, {
       cause: error,
@@ -150,17 +138,16 @@ async function writeOutputs(
   let rowsDone = 0;
   for (const [index, file] of plan.files.entries()) {
     const name = compactedFileName(target.topic, index);
-    await assertNotAnotherTopics(path.join(folder, name), target.topic);
-    const temp = compactingPathFor(path.join(folder, name));
+    await assertNotAnotherTopics(options.lake, `${folder}${name}`, target.topic);
+    const temp = compactingKeyFor(`${folder}${name}`);
     written.push(temp);
-    const offsets = serializeRanges(file.ranges);
-    const metadata = { 'collector.topic': target.topic, 'collector.kind': target.kind, 'collector.version': options.version, 'collector.offsets': offsets, 'collector.compacted': 'true' };
-    const batches = mergeWindows(sources, plan.columns, file.windows, BATCH_ROWS, (update) => {
+    const metadata = footerMetadata({ topic: target.topic, kind: target.kind, version: options.version, offsets: file.ranges, compacted: true });
+    const batches = mergeWindows(options.lake.store, sources, plan.columns, file.windows, BATCH_ROWS, (update) => {
       rowsDone += update.rows + update.duplicates;
       options.onProgress?.({ target, rowsDone, rowsEstimated });
     });
-    const result = await writeParquetStream(temp, batches, plan.columns, metadata, options.encode);
-    outputs.push({ name, rows: result.rows, bytes: result.bytes, offsets: JSON.parse(offsets) as Record<string, unknown> });
+    const result = await writeParquetStream(options.lake.store, temp, batches, plan.columns, metadata, options.encode);
+    outputs.push({ name, rows: result.rows, bytes: result.bytes, offsets: JSON.parse(serializeRanges(file.ranges)) as Record<string, unknown> });
   }
   return outputs;
 }
@@ -174,8 +161,7 @@ function journalFor(
   options: CompactorOptions,
   startedMs: number,
 ): CompactionJournal {
-  const relative = (file: string): string => path.relative(options.outputDir, file);
-  const finals = new Set(outputs.map((output) => path.join(folder, output.name)));
+  const finals = new Set(outputs.map((output) => `${folder}${output.name}`));
   const marker = {
     topic: target.topic,
     date: isoDate(target.day),
@@ -190,9 +176,9 @@ function journalFor(
   return {
     version: 1,
     owner: options.owner,
-    outputs: [...finals].map((final) => ({ temp: relative(compactingPathFor(final)), final: relative(final) })),
-    remove: inputs.filter((file) => !finals.has(file.path)).map((file) => relative(file.path)),
-    marker: { path: relative(path.join(folder, closedMarkerName(target.topic))), content: marker },
+    outputs: [...finals].map((final) => ({ temp: compactingKeyFor(final), final })),
+    remove: inputs.filter((file) => !finals.has(file.key)).map((file) => file.key),
+    marker: { path: `${folder}${closedMarkerName(target.topic)}`, content: marker },
   };
 }
 
@@ -200,11 +186,11 @@ function journalFor(
  * `x-0001.parquet` is both topic x's second file and topic `x-0001`'s first (Kafka allows both
  * names): a compaction never replaces a file whose footer names another topic.
  */
-async function assertNotAnotherTopics(finalPath: string, topic: string): Promise<void> {
-  const footer = await readFooter(finalPath).catch(() => null);
+async function assertNotAnotherTopics(lake: Lake, finalKey: string, topic: string): Promise<void> {
+  const footer = await readFooter(lake.store, finalKey).catch(() => null);
   if (footer !== null && footer.topic !== topic) {
-    throw new CollectorError('COMPACTION_INCONSISTENT', `${finalPath} holds topic ${footer.topic ?? '(unknown)'}, not ${topic}: topic names clash with split file names`, {
-      context: { path: finalPath, topic, other: footer.topic },
+    throw new CollectorError('COMPACTION_INCONSISTENT', `${finalKey} holds topic ${footer.topic ?? '(unknown)'}, not ${topic}: topic names clash with split file names`, {
+      context: { key: finalKey, topic, other: footer.topic },
     });
   }
 }
@@ -213,31 +199,30 @@ async function assertNotAnotherTopics(finalPath: string, topic: string): Promise
  * What a crashed compaction of this topic left in `folder` (the caller holds the lock): a journal
  * is finished, hidden outputs without one are removed.
  */
-export async function finishOrUndo(outputDir: string, folder: string, topic: string): Promise<'finished' | 'undone' | 'clean'> {
-  const journalPath = path.join(folder, compactionJournalName(topic));
-  const journal = await readJournal(journalPath);
+export async function finishOrUndo(lake: Lake, folder: string, topic: string): Promise<'finished' | 'undone' | 'clean'> {
+  const journalKey = `${folder}${compactionJournalName(topic)}`;
+  const journal = await readJournal(lake.store, journalKey);
   if (journal !== null) {
-    await applyJournal(outputDir, journalPath, journal);
+    await applyJournal(lake.store, journalKey, journal);
     return 'finished';
   }
-  const prefix = `.${topicFolder(topic)}`;
-  const stale = (await fs.readdir(folder).catch(() => [] as string[])).filter((name) => isCompactingName(name) && isOwnCompactingName(name, prefix));
-  await Promise.all(stale.map((name) => fs.rm(path.join(folder, name), { force: true })));
+  const prefix = `${folder}.${topicFolder(topic)}`;
+  const stale = (await lake.store.list(prefix, { delimiter: true })).objects.map((object) => object.key).filter((key) => isOwnCompactingKey(key, prefix));
+  await lake.store.remove(stale);
   return stale.length > 0 ? 'undone' : 'clean';
 }
 
-/** `.<topic>.parquet.compacting` or `.<topic>-NNNN.parquet.compacting`, not another topic's. */
-function isOwnCompactingName(name: string, prefix: string): boolean {
-  const rest = name.slice(prefix.length);
-  return name.startsWith(prefix) && /^(-\d{4})?\.parquet\.compacting$/.test(rest);
+/** `<folder>.<topic>.parquet.compacting` or `<folder>.<topic>-NNNN.parquet.compacting`, not another topic's. */
+function isOwnCompactingKey(key: string, prefix: string): boolean {
+  return key.startsWith(prefix) && isCompactingName(key.slice(key.lastIndexOf('/') + 1)) && /^(-\d{4})?\.parquet\.compacting$/.test(key.slice(prefix.length));
 }
 
 /** The (topic, day, kind)s with parts on a day that `isClosed` says is over, oldest day first. */
-export async function daysToCompact(outputDir: string, layout: LakeLayout, isClosed: (day: number) => boolean): Promise<TopicDay[]> {
+export async function daysToCompact(lake: Lake, isClosed: (day: number) => boolean): Promise<TopicDay[]> {
   const pending: TopicDay[] = [];
-  for (const entry of await listTopicDays(outputDir, layout)) {
+  for (const entry of await listTopicDays(lake)) {
     if (!isClosed(entry.day)) continue;
-    const files = await findDayFiles({ ...entry, outputDir, layout });
+    const files = await findDayFiles(lake, entry);
     if (files.parts.length > 0) pending.push(entry);
   }
   return pending;

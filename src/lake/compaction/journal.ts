@@ -1,17 +1,13 @@
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import { CollectorError } from '../../errors';
-import { tempPathFor } from '../layout';
-import { publishFile, removeDurably, renameDurably } from '../publish';
+import type { LakeStore } from '../store/lake-store';
 
 /**
  * The commit point of a compaction. Once every output is durable under its hidden
- * `.….parquet.compacting` name, the journal (what to rename, what to remove, the closed-day
- * marker) is published atomically beside them; from then on the compaction is finished by
- * whoever reads the journal: the compactor itself, or the start-up repair after a crash. Without
- * a journal, an interrupted compaction is undone instead (its hidden outputs are removed: the
- * parts are all still there). Paths are relative to OUTPUT_DIR, so another pod that mounts the
- * lake elsewhere can finish it too.
+ * `.….parquet.compacting` key, the journal (what to move, what to remove, the closed-day marker) is
+ * written whole beside them; from then on the compaction is finished by whoever reads the journal:
+ * the compactor itself, or the start-up repair after a crash. Without a journal, an interrupted
+ * compaction is undone instead (its hidden outputs are removed: the parts are all still there).
+ * Keys are the lake's, so another pod that mounts the lake elsewhere can finish it too.
  */
 
 export interface JournalOutput {
@@ -25,68 +21,49 @@ export interface CompactionJournal {
   readonly outputs: readonly JournalOutput[];
   /** Parts merged into the outputs, and compacted files the outputs replace without overwriting. */
   readonly remove: readonly string[];
+  /** `path` holds the marker's key (the field's name in journals written before the store seam). */
   readonly marker: { readonly path: string; readonly content: unknown };
 }
 
 export type JournalStep = 'renamed' | 'removed' | 'marked';
 
-export async function writeJournal(journalPath: string, journal: CompactionJournal): Promise<void> {
-  await publishOver(journalPath, Buffer.from(JSON.stringify(journal)));
+export async function writeJournal(store: LakeStore, key: string, journal: CompactionJournal): Promise<void> {
+  await store.replace(key, Buffer.from(JSON.stringify(journal)));
 }
 
-/** publishFile, after removing the temp file a crash may have left under the same name (the lock is held). */
-async function publishOver(finalPath: string, bytes: Uint8Array): Promise<void> {
-  await fs.rm(tempPathFor(finalPath), { force: true });
-  await publishFile(finalPath, bytes);
-}
-
-/** The journal at `journalPath`, or null when there is none; a torn one is impossible (published by rename). */
-export async function readJournal(journalPath: string): Promise<CompactionJournal | null> {
-  const text = await fs.readFile(journalPath, 'utf8').catch(() => null);
-  if (text === null) return null;
+/** The journal at `key`, or null when there is none; a torn one is impossible (written whole). */
+export async function readJournal(store: LakeStore, key: string): Promise<CompactionJournal | null> {
+  const bytes = await store.read(key);
+  if (bytes === null) return null;
   try {
-    return JSON.parse(text) as CompactionJournal;
+    return JSON.parse(Buffer.from(bytes).toString('utf8')) as CompactionJournal;
   } catch (error) {
-    throw new CollectorError('COMPACTION_INCONSISTENT', `unreadable compaction journal ${journalPath}`, { cause: error, context: { path: journalPath } });
+    throw new CollectorError('COMPACTION_INCONSISTENT', `unreadable compaction journal ${key}`, { cause: error, context: { key } });
   }
 }
 
 /**
  * Finishes a committed compaction; every step can run again after a crash. An output whose hidden
- * file is gone was renamed already; its final file must then exist, or nothing is removed.
+ * object is gone was moved already; its final object must then exist, or nothing is removed.
  */
 export async function applyJournal(
-  outputDir: string,
-  journalPath: string,
+  store: LakeStore,
+  key: string,
   journal: CompactionJournal,
   onStep: (step: JournalStep) => Promise<void> | void = () => undefined,
 ): Promise<void> {
-  const absolute = (relative: string): string => path.join(outputDir, relative);
   for (const output of journal.outputs) {
-    const temp = absolute(output.temp);
-    if (await exists(temp)) await renameDurably(temp, absolute(output.final));
-    else if (!(await exists(absolute(output.final)))) {
+    if ((await store.stat(output.temp)) !== null) await store.move(output.temp, output.final);
+    else if ((await store.stat(output.final)) === null) {
       throw new CollectorError('COMPACTION_INCONSISTENT', `compacted file ${output.final} and its hidden output are both missing`, {
-        context: { journal: journalPath, final: output.final },
+        context: { journal: key, final: output.final },
       });
     }
   }
   await onStep('renamed');
-  await removeDurably(journal.remove.map(absolute));
-  for (const folder of new Set(journal.remove.map((file) => path.dirname(absolute(file))))) {
-    // An emptied part folder goes too, so `YYYY/MM/DD/*` lists only the compacted files; a part
-    // published meanwhile keeps it (rmdir fails on a non-empty folder, which is fine).
-    if (!journal.outputs.some((output) => path.dirname(absolute(output.final)) === folder)) await fs.rmdir(folder).catch(() => undefined);
-  }
+  await store.remove(journal.remove);
   await onStep('removed');
-  await publishOver(absolute(journal.marker.path), Buffer.from(`${JSON.stringify(journal.marker.content, null, 2)}\n`));
+  await store.replace(journal.marker.path, Buffer.from(`${JSON.stringify(journal.marker.content, null, 2)}\n`));
   await onStep('marked');
-  await removeDurably([journalPath]);
-}
-
-async function exists(filePath: string): Promise<boolean> {
-  return fs.access(filePath).then(
-    () => true,
-    () => false,
-  );
+  await store.remove([key]);
 }

@@ -1,12 +1,12 @@
-import { promises as fs } from 'node:fs';
 import { CollectorError } from '../../errors';
+import type { LakeStore } from '../store/lake-store';
 
 /**
- * The lock that keeps two collectors sharing OUTPUT_DIR from compacting the same (topic, day) at
- * once: a hidden file beside the day's compacted files, created with O_EXCL, holding its owner and
- * the end of its lease. The holder renews the lease (a third of it before it ends) while it works
- * and checks that the file still names it before each irreversible step. A lock whose lease has
- * ended is taken over: its holder died, or stopped renewing and will find out at its next check.
+ * The lock that keeps two collectors sharing the lake from compacting the same (topic, day) at
+ * once: a hidden object beside the day's compacted files, created only if absent, holding its owner
+ * and the end of its lease. The holder renews the lease (a third of it before it ends) while it
+ * works and checks that the object still names it before each irreversible step. A lock whose lease
+ * has ended is taken over: its holder died, or stopped renewing and will find out at its next check.
  */
 
 export interface LockRecord {
@@ -25,29 +25,30 @@ export class CompactionLock {
   private renewal: Promise<void> = Promise.resolve();
 
   private constructor(
-    readonly path: string,
+    private readonly store: LakeStore,
+    readonly key: string,
     private readonly options: LockOptions,
   ) {}
 
   /** The lock, or null while another owner's lease runs. */
-  static async acquire(lockPath: string, options: LockOptions): Promise<CompactionLock | null> {
-    const lock = new CompactionLock(lockPath, options);
+  static async acquire(store: LakeStore, key: string, options: LockOptions): Promise<CompactionLock | null> {
+    const lock = new CompactionLock(store, key, options);
     if (await lock.tryCreate()) return lock.startRenewing();
-    const current = await readLock(lockPath);
+    const current = await readLock(store, key);
     if (current !== null && current.expiresAtMs > options.now()) return null;
-    if (current === null && !(await isOlderThan(lockPath, options.leaseMs, options.now()))) return null;
+    if (current === null && !(await isOlderThan(store, key, options.leaseMs))) return null;
     // Expired: the one taker whose create wins holds it; the others see a running lease again.
-    await fs.rm(lockPath, { force: true });
+    await store.remove([key]);
     return (await lock.tryCreate()) ? lock.startRenewing() : null;
   }
 
-  /** Throws COMPACTION_LOCK_LOST when the file no longer names this owner. */
+  /** Throws COMPACTION_LOCK_LOST when the object no longer names this owner. */
   async assertHeld(): Promise<void> {
     await this.renewal;
-    const current = await readLock(this.path);
+    const current = await readLock(this.store, this.key);
     if (current?.owner !== this.options.owner) {
-      throw new CollectorError('COMPACTION_LOCK_LOST', `compaction lock ${this.path} was taken over by ${current?.owner ?? 'nobody'}`, {
-        context: { path: this.path, owner: this.options.owner },
+      throw new CollectorError('COMPACTION_LOCK_LOST', `compaction lock ${this.key} was taken over by ${current?.owner ?? 'nobody'}`, {
+        context: { key: this.key, owner: this.options.owner },
       });
     }
   }
@@ -55,29 +56,17 @@ export class CompactionLock {
   async release(): Promise<void> {
     this.stopRenewing();
     await this.renewal.catch(() => undefined);
-    const current = await readLock(this.path);
-    if (current?.owner === this.options.owner) await fs.rm(this.path, { force: true });
+    const current = await readLock(this.store, this.key);
+    if (current?.owner === this.options.owner) await this.store.remove([this.key]);
   }
 
-  private record(): LockRecord {
-    return { owner: this.options.owner, expiresAtMs: this.options.now() + this.options.leaseMs };
+  private record(): Uint8Array {
+    const record: LockRecord = { owner: this.options.owner, expiresAtMs: this.options.now() + this.options.leaseMs };
+    return Buffer.from(JSON.stringify(record));
   }
 
-  private async tryCreate(): Promise<boolean> {
-    let handle;
-    try {
-      handle = await fs.open(this.path, 'wx');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-      throw error;
-    }
-    try {
-      await handle.writeFile(JSON.stringify(this.record()));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    return true;
+  private tryCreate(): Promise<boolean> {
+    return this.store.create(this.key, this.record());
   }
 
   private startRenewing(): this {
@@ -94,32 +83,31 @@ export class CompactionLock {
     this.renewTimer = null;
   }
 
-  /** Rewrites the lease through a rename, so a reader never sees a half-written lock. */
+  /** Rewrites the lease whole, so a reader never sees a half-written lock. */
   private async renew(): Promise<void> {
-    const current = await readLock(this.path);
+    const current = await readLock(this.store, this.key);
     if (current?.owner !== this.options.owner) {
       this.stopRenewing();
       return;
     }
-    const next = `${this.path}.${this.options.owner}.renew`;
-    await fs.writeFile(next, JSON.stringify(this.record()));
-    await fs.rename(next, this.path);
+    await this.store.replace(this.key, this.record());
   }
 }
 
-/** The lock's record, or null when there is no lock or it is unreadable (being written, or torn by a crash). */
-async function readLock(lockPath: string): Promise<LockRecord | null> {
-  const text = await fs.readFile(lockPath, 'utf8').catch(() => null);
-  if (text === null) return null;
+/** The lock's record, or null when there is no lock or it is unreadable (torn by a crash). */
+async function readLock(store: LakeStore, key: string): Promise<LockRecord | null> {
+  const bytes = await store.read(key).catch(() => null);
+  if (bytes === null) return null;
   try {
-    const parsed = JSON.parse(text) as Partial<LockRecord>;
+    const parsed = JSON.parse(Buffer.from(bytes).toString('utf8')) as Partial<LockRecord>;
     return typeof parsed.owner === 'string' && typeof parsed.expiresAtMs === 'number' ? { owner: parsed.owner, expiresAtMs: parsed.expiresAtMs } : null;
   } catch {
     return null;
   }
 }
 
-async function isOlderThan(filePath: string, ageMs: number, nowMs: number): Promise<boolean> {
-  const stat = await fs.stat(filePath).catch(() => null);
-  return stat === null || nowMs - stat.mtimeMs >= ageMs;
+/** By the store's clock: the object's modification time is the store's too. */
+async function isOlderThan(store: LakeStore, key: string, ageMs: number): Promise<boolean> {
+  const stat = await store.stat(key).catch(() => null);
+  return stat === null || (await store.now()) - stat.modifiedMs >= ageMs;
 }

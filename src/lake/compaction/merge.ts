@@ -1,5 +1,6 @@
 import type { Table } from 'apache-arrow';
 import type { CellValue, ColumnData, SealedBatch } from '../../parquet/batch';
+import type { LakeStore } from '../store/lake-store';
 import type { MergeWindow, SourceSummary, UnifiedColumn } from './plan';
 import { OFFSET_COLUMN, PARTITION_COLUMN, readSourceRowGroups, unifiedCell } from './sources';
 
@@ -23,6 +24,7 @@ interface RowRef {
 }
 
 export async function* mergeWindows(
+  store: LakeStore,
   sources: readonly SourceSummary[],
   columns: readonly UnifiedColumn[],
   windows: readonly MergeWindow[],
@@ -30,7 +32,7 @@ export async function* mergeWindows(
   progress: (update: MergeProgress) => void = () => undefined,
 ): AsyncGenerator<SealedBatch> {
   for (const window of windows) {
-    const { tables, tableSource } = await readWindow(sources, window);
+    const { tables, tableSource } = await readWindow(store, sources, window);
     const { rows, duplicates } = selectRows(tables, tableSource, window);
     progress({ rows: rows.length, duplicates });
     for (let start = 0; start < rows.length; start += batchRows) {
@@ -39,13 +41,13 @@ export async function* mergeWindows(
   }
 }
 
-async function readWindow(sources: readonly SourceSummary[], window: MergeWindow): Promise<{ tables: Table[]; tableSource: number[] }> {
+async function readWindow(store: LakeStore, sources: readonly SourceSummary[], window: MergeWindow): Promise<{ tables: Table[]; tableSource: number[] }> {
   const bySource = new Map<number, number[]>();
   for (const { source, rowGroup } of window.rowGroups) bySource.set(source, [...(bySource.get(source) ?? []), rowGroup]);
   const tables: Table[] = [];
   const tableSource: number[] = [];
   for (const [source, rowGroups] of [...bySource].sort((a, b) => a[0] - b[0])) {
-    tables.push(await readSourceRowGroups(sources[source].path, rowGroups));
+    tables.push(await readSourceRowGroups(store, sources[source].key, rowGroups));
     tableSource.push(source);
   }
   return { tables, tableSource };

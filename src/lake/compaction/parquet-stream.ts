@@ -1,7 +1,8 @@
 import { Table as WasmTable, transformParquetStream, type RecordBatch as WasmRecordBatch } from 'parquet-wasm';
 import type { ColumnLayout, EncodeOptions, SealedBatch } from '../../parquet/batch';
 import { batchToIpc, writerProperties } from '../../parquet/encode';
-import { writeChunksDurably } from '../publish';
+import { CollectorError } from '../../errors';
+import type { LakeStore } from '../store/lake-store';
 
 /**
  * Writes one Parquet file from a stream of batches with parquet-wasm's streaming writer: batches
@@ -15,8 +16,10 @@ export interface StreamedFile {
   readonly bytes: number;
 }
 
+/** Creates `key` in the store from the batches; it must not exist yet (a hidden key the caller cleared). */
 export async function writeParquetStream(
-  filePath: string,
+  store: LakeStore,
+  key: string,
   batches: AsyncIterable<SealedBatch>,
   columns: ColumnLayout,
   metadata: Readonly<Record<string, string>>,
@@ -48,7 +51,16 @@ export async function writeParquetStream(
     },
   });
   const output = (await transformParquetStream(input, writerProperties(metadata, options, columns))) as ReadableStream<Uint8Array>;
-  const bytes = await writeChunksDurably(filePath, output);
+  let bytes = 0;
+  const counted = async function* (): AsyncGenerator<Uint8Array> {
+    for await (const chunk of output) {
+      bytes += chunk.byteLength;
+      yield chunk;
+    }
+  };
+  if (!(await store.create(key, counted()))) {
+    throw new CollectorError('COMPACTION_INCONSISTENT', `${key} already exists: another compaction wrote it`, { context: { key } });
+  }
   return { rows, bytes };
 }
 

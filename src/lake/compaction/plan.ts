@@ -38,7 +38,7 @@ export interface RowGroupSummary {
 }
 
 export interface SourceSummary {
-  readonly path: string;
+  readonly key: string;
   readonly columns: readonly SourceColumn[];
   /** The footer's `collector.offsets`. */
   readonly ranges: PartitionRanges;

@@ -1,10 +1,8 @@
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import { findDayFiles, listTopicDays, type TopicDay } from '../files';
 import { readFooter } from '../footer';
-import { compactionJournalName, compactionLockName, isCompactingName, topicFolder, type LakeLayout } from '../layout';
+import type { Lake } from '../lake';
+import { compactionJournalName, compactionLockName, isCompactingName, topicFolder } from '../layout';
 import { mergeRanges, type OffsetRange, type PartitionRanges } from '../offset-range';
-import { removeDurably } from '../publish';
 import { finishOrUndo } from './compact-day';
 import { CompactionLock } from './lock';
 
@@ -18,8 +16,7 @@ import { CompactionLock } from './lock';
  */
 
 export interface RepairOptions {
-  readonly outputDir: string;
-  readonly layout: LakeLayout;
+  readonly lake: Lake;
   readonly owner: string;
   readonly leaseMs: number;
   readonly now: () => number;
@@ -34,18 +31,19 @@ export interface RepairReport {
 
 export async function repairLake(options: RepairOptions): Promise<RepairReport> {
   const report: RepairReport = { finished: [], undone: [], coveredPartsRemoved: [], skippedLocked: [] };
-  for (const target of await listTopicDays(options.outputDir, options.layout)) {
-    const folder = options.layout.dayFileFolder(options.outputDir, target.topic, target.day, target.kind);
-    const files = await findDayFiles({ ...target, outputDir: options.outputDir, layout: options.layout });
+  const { lake } = options;
+  for (const target of await listTopicDays(lake)) {
+    const folder = lake.layout.dayFileFolder(target.topic, target.day, target.kind);
+    const files = await findDayFiles(lake, target);
     const overlap = files.compacted.length > 0 && files.parts.length > 0;
-    if (!overlap && !(await hasCompactionTraces(folder, target.topic))) continue;
-    const lock = await CompactionLock.acquire(path.join(folder, compactionLockName(target.topic)), options);
+    if (!overlap && !(await hasCompactionTraces(lake, folder, target.topic))) continue;
+    const lock = await CompactionLock.acquire(lake.store, `${folder}${compactionLockName(target.topic)}`, options);
     if (lock === null) {
       report.skippedLocked.push(target);
       continue;
     }
     try {
-      const outcome = await finishOrUndo(options.outputDir, folder, target.topic);
+      const outcome = await finishOrUndo(lake, folder, target.topic);
       if (outcome === 'finished') report.finished.push(target);
       if (outcome === 'undone') report.undone.push(target);
       report.coveredPartsRemoved.push(...(await removeCoveredParts(options, target)));
@@ -56,27 +54,28 @@ export async function repairLake(options: RepairOptions): Promise<RepairReport> 
   return report;
 }
 
-async function hasCompactionTraces(folder: string, topic: string): Promise<boolean> {
-  const prefix = `.${topicFolder(topic)}`;
-  const names = await fs.readdir(folder).catch(() => [] as string[]);
-  return names.some((name) => name === compactionJournalName(topic) || name === compactionLockName(topic) || (name.startsWith(prefix) && isCompactingName(name)));
+async function hasCompactionTraces(lake: Lake, folder: string, topic: string): Promise<boolean> {
+  const { objects } = await lake.store.list(`${folder}.${topicFolder(topic)}`, { delimiter: true });
+  const names = objects.map((object) => object.key.slice(folder.length));
+  return names.some((name) => name === compactionJournalName(topic) || name === compactionLockName(topic) || isCompactingName(name));
 }
 
 /** Parts of the day whose offsets the day's compacted files already hold. */
 async function removeCoveredParts(options: RepairOptions, target: TopicDay): Promise<string[]> {
-  const files = await findDayFiles({ ...target, outputDir: options.outputDir, layout: options.layout });
+  const { store } = options.lake;
+  const files = await findDayFiles(options.lake, target);
   if (files.compacted.length === 0 || files.parts.length === 0) return [];
   const held = new Map<number, OffsetRange[]>();
   for (const file of files.compacted) {
-    for (const [partition, ranges] of (await readFooter(file.path)).ranges) held.set(partition, [...(held.get(partition) ?? []), ...ranges]);
+    for (const [partition, ranges] of (await readFooter(store, file.key)).ranges) held.set(partition, [...(held.get(partition) ?? []), ...ranges]);
   }
   const covering = new Map([...held].map(([partition, ranges]) => [partition, mergeRanges(ranges)]));
   const covered: string[] = [];
   for (const part of files.parts) {
-    const footer = await readFooter(part.path);
-    if (footer.ranges.size > 0 && isCovered(footer.ranges, covering)) covered.push(part.path);
+    const footer = await readFooter(store, part.key);
+    if (footer.ranges.size > 0 && isCovered(footer.ranges, covering)) covered.push(part.key);
   }
-  await removeDurably(covered);
+  await store.remove(covered);
   return covered;
 }
 

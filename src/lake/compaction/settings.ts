@@ -1,16 +1,16 @@
 import type { CollectorConfig } from '../../config/schema';
-import { layoutFor } from '../layout';
+import type { Lake } from '../lake';
 import type { CompactorOptions } from './compact-day';
 
 /** The compactor's options from the configuration: one mapping for the daemon and the `compact` command. */
 export function compactorOptionsFrom(
   config: CollectorConfig,
+  lake: Lake,
   run: { readonly owner: string; readonly version: string; readonly now: () => number },
 ): CompactorOptions {
   const compaction = config.lake.compaction;
   return {
-    outputDir: config.output.dir,
-    layout: layoutFor(config.lake.layout),
+    lake,
     owner: run.owner,
     version: run.version,
     memoryBytes: compaction.memoryBytes,

@@ -1,9 +1,9 @@
-import { openAsBlob } from 'node:fs';
 import { DataType, tableFromIPC, type Field, type Table, type Vector } from 'apache-arrow';
-import { ParquetFile } from 'parquet-wasm';
+import type { ParquetFile } from 'parquet-wasm';
 import type { CellValue, ColumnType } from '../../parquet/batch';
 import { coerce, type RawValue } from '../../parquet/schema';
-import { parseOffsetRanges } from '../offset-range';
+import { footerOf, withParquetFile } from '../footer';
+import type { LakeStore } from '../store/lake-store';
 import type { PartitionSpan, RowGroupSummary, SourceColumn, SourceSummary } from './plan';
 
 /**
@@ -15,20 +15,10 @@ import type { PartitionSpan, RowGroupSummary, SourceColumn, SourceSummary } from
 export const PARTITION_COLUMN = 'kafka_partition';
 export const OFFSET_COLUMN = 'kafka_offset';
 
-async function withParquetFile<T>(filePath: string, use: (file: ParquetFile) => Promise<T>): Promise<T> {
-  const file = await ParquetFile.fromFile(await openAsBlob(filePath));
-  try {
-    return await use(file);
-  } finally {
-    file.free();
-  }
-}
-
 /** Reads one source's summary; memory: one row group's two Kafka columns at a time. */
-export async function scanSource(filePath: string): Promise<SourceSummary> {
-  return withParquetFile(filePath, async (file) => {
+export async function scanSource(store: LakeStore, key: string): Promise<SourceSummary> {
+  return withParquetFile(store, key, async (file) => {
     const metadata = file.metadata();
-    const keyValue = metadata.fileMetadata().keyValueMetadata() as Map<string, string>;
     const columns = tableFromIPC(file.schema().intoIPCStream()).schema.fields.map(sourceColumn);
     const rowGroups: RowGroupSummary[] = [];
     for (let index = 0; index < metadata.numRowGroups(); index++) {
@@ -42,7 +32,7 @@ export async function scanSource(filePath: string): Promise<SourceSummary> {
         partitions: partitionSpans(table),
       });
     }
-    return { path: filePath, columns, ranges: parseOffsetRanges(keyValue.get('collector.offsets') ?? '{}'), rowGroups };
+    return { key, columns, ranges: footerOf(file).ranges, rowGroups };
   });
 }
 
@@ -86,8 +76,8 @@ function sourceColumn(field: Field): SourceColumn {
 }
 
 /** The rows of some row groups of a file, all columns. */
-export async function readSourceRowGroups(filePath: string, rowGroups: number[]): Promise<Table> {
-  return withParquetFile(filePath, (file) => readRowGroups(file, rowGroups));
+export async function readSourceRowGroups(store: LakeStore, key: string, rowGroups: number[]): Promise<Table> {
+  return withParquetFile(store, key, (file) => readRowGroups(file, rowGroups));
 }
 
 /**

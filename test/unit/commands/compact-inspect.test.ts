@@ -4,7 +4,7 @@ import { runCompactCommand } from '../../../src/commands/compact-cli';
 import { inspectLake } from '../../../src/commands/inspect';
 import { parseInspectDay, runInspectCommand } from '../../../src/commands/inspect-cli';
 import { verifyOutput } from '../../../src/commands/verify';
-import { seedLayout } from '../../../src/lake/layout';
+import { localLake } from '../../harness/local-lake';
 import { dayInTimeZone } from '../../../src/lake/day-cut';
 import { queryFiles } from '../../harness/lake';
 import { DAY, compactorOptions, records, removeLake, tempLake, writePart } from '../lake/compaction/lake-fixture';
@@ -44,7 +44,7 @@ describe('compact and inspect on a lake mixing compacted days and open parts', (
     ]);
     const [count] = await queryFiles([path.join(lake, '2025/10/17/*.parquet'), path.join(lake, '2025/10/18/*.parquet')], 'SELECT count(*) AS n FROM {files}');
     expect(count.n).toBe(10n);
-    expect((await verifyOutput({ outputDir: lake, topics: [] })).failed).toBe(false);
+    expect((await verifyOutput({ lake: localLake(lake), topics: [] })).failed).toBe(false);
   });
 
   it('compacts only the topic and day asked for, and refuses an open day', async () => {
@@ -63,7 +63,7 @@ describe('compact and inspect on a lake mixing compacted days and open parts', (
 
   it('inspect lists days and topics, then describes a day: files, columns, nulls, numeric stats, offsets with gaps, first rows', async () => {
     await compactClosedDays({ compactor: compactorOptions(lake), topics: ['quotes'], timeZone: 'UTC', graceMs: 0 });
-    const overview = await inspectLake({ outputDir: lake, layout: seedLayout, topics: [], firstRows: 3 });
+    const overview = await inspectLake({ lake: localLake(lake), topics: [], firstRows: 3 });
     expect(overview.topics).toEqual(['quotes', 'trades']);
     expect(overview.entries.map((e) => [e.date, e.topic, e.state, e.rows])).toEqual([
       ['2025-10-17', 'trades', 'open', 7],
@@ -71,7 +71,7 @@ describe('compact and inspect on a lake mixing compacted days and open parts', (
       [expect.any(String), 'trades', 'open', 2],
     ]);
 
-    const day = await inspectLake({ outputDir: lake, layout: seedLayout, topics: ['trades'], day: DAY, firstRows: 3 });
+    const day = await inspectLake({ lake: localLake(lake), topics: ['trades'], day: DAY, firstRows: 3 });
     const [entry] = day.entries;
     expect(entry.files.map((f) => f.form)).toEqual(['part', 'part']);
     expect(entry.offsets).toEqual([{ partition: 0, ranges: [[0, 4], [8, 9]], gaps: [[5, 7]] }]);

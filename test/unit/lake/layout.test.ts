@@ -42,8 +42,8 @@ describe('routing', () => {
 
   it('places data and dead letters under the day folder', () => {
     const day = dayOfTimestamp(Date.UTC(2025, 9, 17));
-    expect(outputFolder('/out', 'trades', day, 'data')).toBe(path.join('/out', '2025/10/17', 'trades'));
-    expect(outputFolder('/out', 'trades', day, 'dead-letter')).toBe(path.join('/out', '2025/10/17', '_dead_letter', 'trades'));
+    expect(outputFolder('trades', day, 'data')).toBe('2025/10/17/trades/');
+    expect(outputFolder('trades', day, 'dead-letter')).toBe('2025/10/17/_dead_letter/trades/');
   });
 });
 
@@ -51,18 +51,18 @@ describe('layout presets', () => {
   const day = dayOfTimestamp(Date.UTC(2025, 9, 17));
 
   it('seed: parts in YYYY/MM/DD/<topic>/, compacted files, lock, journal and marker in YYYY/MM/DD/', () => {
-    expect(seedLayout.partFolder('/out', 'trades', day, 'data')).toBe(path.join('/out', '2025/10/17/trades'));
-    expect(seedLayout.dayFileFolder('/out', 'trades', day, 'data')).toBe(path.join('/out', '2025/10/17'));
-    expect(seedLayout.dayFileFolder('/out', 'trades', day, 'dead-letter')).toBe(path.join('/out', '2025/10/17/_dead_letter'));
+    expect(seedLayout.partFolder('trades', day, 'data')).toBe('2025/10/17/trades/');
+    expect(seedLayout.dayFileFolder('trades', day, 'data')).toBe('2025/10/17/');
+    expect(seedLayout.dayFileFolder('trades', day, 'dead-letter')).toBe('2025/10/17/_dead_letter/');
     expect([compactedFileName('trades', 0), compactedFileName('trades', 1), compactedFileName('trades', 12)]).toEqual(['trades.parquet', 'trades-0001.parquet', 'trades-0012.parquet']);
     expect([compactionLockName('trades'), compactionJournalName('trades'), closedMarkerName('trades')]).toEqual(['.trades.compact.lock', '.trades.compact.journal', '_SUCCESS.trades.json']);
   });
 
   it('hive: topic=<topic>/date=YYYY-MM-DD for parts and compacted files alike', () => {
-    const folder = path.join('/out', 'topic=trades', 'date=2025-10-17');
-    expect(hiveLayout.partFolder('/out', 'trades', day, 'data')).toBe(folder);
-    expect(hiveLayout.dayFileFolder('/out', 'trades', day, 'data')).toBe(folder);
-    expect(hiveLayout.partFolder('/out', 'trades', day, 'dead-letter')).toBe(path.join('/out', '_dead_letter', 'topic=trades', 'date=2025-10-17'));
+    const folder = 'topic=trades/date=2025-10-17/';
+    expect(hiveLayout.partFolder('trades', day, 'data')).toBe(folder);
+    expect(hiveLayout.dayFileFolder('trades', day, 'data')).toBe(folder);
+    expect(hiveLayout.partFolder('trades', day, 'dead-letter')).toBe('_dead_letter/topic=trades/date=2025-10-17/');
     expect(topicOfHiveFolder('topic=trades')).toBe('trades');
     expect(dayOfHiveFolder('date=2025-10-17')).toBe(day);
     expect(dayOfHiveFolder('date=2025-02-30')).toBeNull();
@@ -72,9 +72,10 @@ describe('layout presets', () => {
 
   it.each([seedLayout, hiveLayout])('keeps hostile topic names inside OUTPUT_DIR ($name)', (layout) => {
     for (const topic of ['..', '../../etc', 'a/b', 'topic=x/date=y']) {
-      for (const folder of [layout.partFolder('/out', topic, day, 'data'), layout.dayFileFolder('/out', topic, day, 'dead-letter')]) {
-        expect(path.resolve(folder).startsWith('/out/')).toBe(true);
-        expect(path.join(folder, compactedFileName(topic, 3)).startsWith(folder + path.sep)).toBe(true);
+      for (const folder of [layout.partFolder(topic, day, 'data'), layout.dayFileFolder(topic, day, 'dead-letter')]) {
+        expect(path.resolve('/out', folder).startsWith('/out/')).toBe(true);
+        expect(folder.split('/').every((segment) => segment !== '..' && segment !== '.')).toBe(true);
+        expect(path.resolve('/out', `${folder}${compactedFileName(topic, 3)}`).startsWith(path.resolve('/out', folder) + path.sep)).toBe(true);
       }
     }
   });

@@ -11,9 +11,11 @@ const meta = (partition: number, offset: number, previousOffset = offset - 1, ke
   key: keyBytes,
 });
 
+const FOOTER = { version: 'test', topic: 't', kind: 'data' };
+
 /** Seal once, then look columns up: sealing hands the values over and empties the buffer. */
 function columnsOf(buffer: RecordBuffer): (name: string) => { type: string; values: unknown[] } | undefined {
-  const sealed = buffer.seal({});
+  const sealed = buffer.seal(FOOTER);
   return (name) => column(sealed, name);
 }
 
@@ -32,7 +34,7 @@ describe('RecordBuffer', () => {
     const buffer = new RecordBuffer(key, 0);
     row(buffer, meta(0, 1), [['symbol', 'AAPL'], ['bid', 1.5]]);
     row(buffer, meta(0, 2), [['volume', 10]]);
-    const sealed = buffer.seal({});
+    const sealed = buffer.seal(FOOTER);
     expect(sealed.columns.map((c) => c.name)).toEqual(['kafka_topic', 'kafka_partition', 'kafka_offset', 'kafka_timestamp', 'kafka_key', 'symbol', 'bid', 'volume']);
     expect(column(sealed, 'volume')?.values).toEqual([null, 10]);
     expect(column(sealed, 'symbol')?.values).toEqual(['AAPL', null]);
@@ -82,13 +84,13 @@ describe('RecordBuffer', () => {
     row(buffer, meta(0, 5, -1), []);
     row(buffer, meta(2, 11, 10), []);
     row(buffer, meta(0, 8, 7), []); // 6 and 7 went to another buffer: a new range starts
-    const sealed = buffer.seal({ extra: 'x' });
+    const sealed = buffer.seal(FOOTER);
     const offsets = sealed.columns.find((c) => c.name === 'kafka_offset')?.values;
     const partitions = sealed.columns.find((c) => c.name === 'kafka_partition')?.values;
     expect(partitions).toEqual([0, 0, 2, 2]);
     expect(offsets).toEqual([5, 8, 10, 11]);
     expect(JSON.parse(sealed.metadata['collector.offsets'])).toEqual({ '0': [[5, 5], [8, 8]], '2': [[10, 11]] });
-    expect(sealed.metadata.extra).toBe('x');
+    expect(sealed.metadata['collector.topic']).toBe('t');
     expect(buffer.lowestOffsets()).toEqual(new Map([[2, 10], [0, 5]]));
   });
 });

@@ -11,7 +11,7 @@ import type { CommittedOffset, ConsumerClient, PartitionRef, RebalanceHandlers, 
 import { encodeParquet } from '../../../src/parquet/encode';
 import type { SealedBatch } from '../../../src/parquet/batch';
 import type { PipelineEvents } from '../../../src/pipeline/events';
-import { seedLayout } from '../../../src/lake/layout';
+import { localLake } from '../../harness/local-lake';
 import { Pipeline, type PipelineOptions } from '../../../src/pipeline/pipeline';
 
 export function message(topic: string, partition: number, offset: number, payload: unknown = { data: { n: offset } }): SourceMessage {
@@ -165,7 +165,7 @@ export interface TestPipeline {
 }
 
 export function testPipeline(
-  overrides: Partial<PipelineOptions> & { encode?: (batch: SealedBatch) => Promise<Uint8Array> } = {},
+  overrides: Partial<PipelineOptions> & { outputDir?: string; encode?: (batch: SealedBatch) => Promise<Uint8Array> } = {},
 ): TestPipeline {
   const outputDir = overrides.outputDir ?? mkdtempSync(path.join(os.tmpdir(), 'rpc-pipeline-'));
   const consumer = new FakeConsumer();
@@ -173,8 +173,7 @@ export function testPipeline(
   const clock = { now: Date.UTC(2025, 9, 17, 12) };
   const encode = overrides.encode ?? (async (batch: SealedBatch) => encodeParquet(batch, { compression: 'zstd', rowGroupSize: 10_000 }));
   const options: PipelineOptions = {
-    outputDir,
-    layout: seedLayout,
+    lake: localLake(outputDir),
     instanceId: 'abcd1234',
     version: 'test',
     ingest: DEFAULT_INGEST,

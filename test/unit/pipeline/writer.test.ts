@@ -1,5 +1,5 @@
 import { CollectorError } from '../../../src/errors';
-import { readFooter } from '../../../src/lake/footer';
+import { footerAt } from '../../harness/local-lake';
 import { encodeParquet } from '../../../src/parquet/encode';
 import type { SealedBatch } from '../../../src/parquet/batch';
 import { parquetFiles, queryLake } from '../../harness/lake';
@@ -26,9 +26,9 @@ describe('writer', () => {
     const deadLetters = await queryLake(test.outputDir, "SELECT kafka_offset::INT AS o, error_stage, error_reason, error_message, decode(raw_value) AS raw FROM {files} ORDER BY o", 'dead-letter');
     expect(deadLetters).toEqual([3, 7].map((o) => ({ o, error_stage: 'encode', error_reason: 'rejected-by-encoder', error_message: 'parquet-wasm failed: poison', raw: `{"n":${o},"poison":true}` })));
     const [dataFile] = parquetFiles(test.outputDir);
-    expect((await readFooter(dataFile)).ranges).toEqual(new Map([[0, [[0, 2], [4, 6], [8, 9]]]]));
+    expect((await footerAt(dataFile)).ranges).toEqual(new Map([[0, [[0, 2], [4, 6], [8, 9]]]]));
     const [deadLetterFile] = parquetFiles(test.outputDir, 'dead-letter');
-    expect((await readFooter(deadLetterFile)).ranges).toEqual(new Map([[0, [[3, 3], [7, 7]]]]));
+    expect((await footerAt(deadLetterFile)).ranges).toEqual(new Map([[0, [[3, 3], [7, 7]]]]));
     expect(test.recorded.named('rowsRejectedByEncoder')).toHaveLength(1);
     expect(test.recorded.named('writeFailed')).toEqual([]);
   });

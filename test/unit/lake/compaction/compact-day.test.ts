@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { compactDay } from '../../../../src/lake/compaction/compact-day';
-import { readFooter } from '../../../../src/lake/footer';
+import { footerAt, localLake } from '../../../harness/local-lake';
 import { hiveLayout, compactionLockName } from '../../../../src/lake/layout';
 import { verifyOutput } from '../../../../src/commands/verify';
 import { parquetFiles, queryFiles } from '../../../harness/lake';
@@ -46,14 +46,14 @@ describe('compactDay', () => {
       price: 'DOUBLE',
       flag: 'VARCHAR',
     });
-    const footer = await readFooter(file);
+    const footer = await footerAt(file);
     expect(footer).toMatchObject({ topic: TOPIC, kind: 'data', version: 'test', rows: 18 });
     expect(Object.fromEntries(footer.ranges)).toEqual({ 0: [[0, 11]], 1: [[0, 5]] });
     expect(existsSync(path.join(dayDir(lake), TOPIC))).toBe(false);
     const marker = JSON.parse(readFileSync(path.join(dayDir(lake), `_SUCCESS.${TOPIC}.json`), 'utf8')) as Record<string, unknown>;
     expect(marker).toMatchObject({ topic: TOPIC, date: '2025-10-17', closed: true, rows: 18, partsMerged: 3 });
     expect(readdirSync(dayDir(lake)).filter((name) => name.startsWith('.'))).toEqual([]);
-    expect((await verifyOutput({ outputDir: lake, topics: [] })).failed).toBe(false);
+    expect((await verifyOutput({ lake: localLake(lake), topics: [] })).failed).toBe(false);
   });
 
   it('merges late parts of an already compacted day into the day file at the next pass', async () => {
@@ -61,7 +61,7 @@ describe('compactDay', () => {
     await compactDay(target, compactorOptions(lake));
     // Late records, one of them a replay of an offset already compacted.
     await writePart(lake, TOPIC, [...records(0, 9, 12, (o) => ({ v: o, late: true })), ...records(2, 0, 1, (o) => ({ v: o }))]);
-    const verifyMixed = await verifyOutput({ outputDir: lake, topics: [] });
+    const verifyMixed = await verifyOutput({ lake: localLake(lake), topics: [] });
     expect(verifyMixed.files).toBe(2);
     expect(verifyMixed.reports.find((r) => r.partition === 0)?.duplicates).toBe(1);
 
@@ -72,9 +72,9 @@ describe('compactDay', () => {
     expect(rows).toHaveLength(15);
     expect(rows[9]).toMatchObject({ o: 9n, v: 9n, late: null });
     expect(rows[12]).toMatchObject({ o: 12n, late: true });
-    const footer = await readFooter(path.join(dayDir(lake), `${TOPIC}.parquet`));
+    const footer = await footerAt(path.join(dayDir(lake), `${TOPIC}.parquet`));
     expect(Object.fromEntries(footer.ranges)).toEqual({ 0: [[0, 12]], 2: [[0, 1]] });
-    expect((await verifyOutput({ outputDir: lake, topics: [] })).failed).toBe(false);
+    expect((await verifyOutput({ lake: localLake(lake), topics: [] })).failed).toBe(false);
   });
 
   it('compacts dead letters into _dead_letter/<topic>.parquet and leaves the data parts alone', async () => {
@@ -85,7 +85,7 @@ describe('compactDay', () => {
 
     expect(result).toMatchObject({ status: 'compacted', rows: 2 });
     const file = path.join(dayDir(lake), '_dead_letter', `${TOPIC}.parquet`);
-    expect(await readFooter(file)).toMatchObject({ kind: 'dead-letter', topic: TOPIC });
+    expect(await footerAt(file)).toMatchObject({ kind: 'dead-letter', topic: TOPIC });
     expect(existsSync(path.join(dayDir(lake), TOPIC))).toBe(true);
     expect(existsSync(path.join(dayDir(lake), '_dead_letter', TOPIC))).toBe(false);
   });
@@ -94,7 +94,7 @@ describe('compactDay', () => {
     await writePart(lake, TOPIC, records(0, 0, 4), { layout: hiveLayout });
     await writePart(lake, TOPIC, records(0, 5, 6), { layout: hiveLayout });
 
-    await compactDay(target, compactorOptions(lake, { layout: hiveLayout }));
+    await compactDay(target, compactorOptions(lake, { lake: localLake(lake, hiveLayout) }));
 
     const folder = path.join(lake, `topic=${TOPIC}`, 'date=2025-10-17');
     expect(readdirSync(folder).sort()).toEqual([`_SUCCESS.${TOPIC}.json`, `${TOPIC}.parquet`]);
@@ -124,12 +124,12 @@ describe('compactDay', () => {
     expect(summary).toEqual({ n: 4000n, d: 4000n, ok: 4000n });
     let covered = 0;
     for (const file of result.files) {
-      const footer = await readFooter(path.join(dayDir(lake), file.name));
+      const footer = await footerAt(path.join(dayDir(lake), file.name));
       expect(footer.rows).toBe(file.rows);
       for (const ranges of footer.ranges.values()) for (const [first, last] of ranges) covered += last - first + 1;
     }
     expect(covered).toBe(4000);
-    expect((await verifyOutput({ outputDir: lake, topics: [] })).failed).toBe(false);
+    expect((await verifyOutput({ lake: localLake(lake), topics: [] })).failed).toBe(false);
   });
 
   it('refuses to replace another topic\'s file when a split name clashes with a topic name', async () => {
@@ -140,7 +140,7 @@ describe('compactDay', () => {
 
     await expect(compactDay({ ...target, topic: 'x' }, compactorOptions(lake, { maxFileBytes: 1 }))).rejects.toMatchObject({ code: 'COMPACTION_INCONSISTENT' });
 
-    expect((await readFooter(path.join(dayDir(lake), 'x-0001.parquet'))).topic).toBe('x-0001');
+    expect((await footerAt(path.join(dayDir(lake), 'x-0001.parquet'))).topic).toBe('x-0001');
     expect(readdirSync(path.join(dayDir(lake), 'x'))).toHaveLength(2);
   });
 

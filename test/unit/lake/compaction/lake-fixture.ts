@@ -6,8 +6,10 @@ import type { ColumnData, SealedBatch } from '../../../../src/parquet/batch';
 import { encodeParquet } from '../../../../src/parquet/encode';
 import { coerce, inferColumnType, type RawValue } from '../../../../src/parquet/schema';
 import { partFileName, seedLayout, type LakeLayout, type OutputKind } from '../../../../src/lake/layout';
-import { mergeRanges, serializeRanges, type OffsetRange } from '../../../../src/lake/offset-range';
-import { publishFile } from '../../../../src/lake/publish';
+import { footerMetadata } from '../../../../src/lake/footer';
+import { mergeRanges, type OffsetRange } from '../../../../src/lake/offset-range';
+import { LocalStore } from '../../../../src/lake/store/local';
+import { localLake } from '../../../harness/local-lake';
 import type { CompactorOptions } from '../../../../src/lake/compaction/compact-day';
 
 export interface TestRecord {
@@ -56,7 +58,7 @@ export function batchOf(topic: string, records: readonly TestRecord[], kind: Out
   return {
     rowCount: sorted.length,
     columns,
-    metadata: { 'collector.topic': topic, 'collector.kind': kind, 'collector.version': 'test', 'collector.offsets': serializeRanges(ranges) },
+    metadata: footerMetadata({ topic, kind, version: 'test', offsets: ranges }),
   };
 }
 
@@ -70,10 +72,10 @@ export async function writePart(
 ): Promise<string> {
   const layout = options.layout ?? seedLayout;
   const kind = options.kind ?? 'data';
-  const folder = layout.partFolder(outputDir, topic, options.day ?? DAY, kind);
-  const file = path.join(folder, partFileName(options.publishedAtMs ?? Date.UTC(2025, 9, 17, 12) + ++sequence, 'abcd1234', ++sequence));
-  await publishFile(file, encodeParquet(batchOf(topic, records, kind), { compression: 'zstd', rowGroupSize: 1000 }));
-  return file;
+  const key = `${layout.partFolder(topic, options.day ?? DAY, kind)}${partFileName(options.publishedAtMs ?? Date.UTC(2025, 9, 17, 12) + ++sequence, 'abcd1234', ++sequence)}`;
+  const store = new LocalStore(outputDir);
+  await store.create(key, encodeParquet(batchOf(topic, records, kind), { compression: 'zstd', rowGroupSize: 1000 }));
+  return store.pathOf(key);
 }
 
 export function records(partition: number, from: number, to: number, fields: (offset: number) => Record<string, RawValue> = () => ({})): TestRecord[] {
@@ -84,8 +86,7 @@ export function records(partition: number, from: number, to: number, fields: (of
 
 export function compactorOptions(outputDir: string, overrides: Partial<CompactorOptions> = {}): CompactorOptions {
   return {
-    outputDir,
-    layout: seedLayout,
+    lake: localLake(outputDir),
     owner: 'owner-a',
     version: 'test',
     memoryBytes: 64 * 1024 * 1024,

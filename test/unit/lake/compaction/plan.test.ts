@@ -12,7 +12,7 @@ function source(spans: Array<[number, number, number]>, bytes = 100, columns: So
   }));
   const ranges = new Map<number, OffsetRange[]>();
   for (const [partition, min, max] of spans) ranges.set(partition, [...(ranges.get(partition) ?? []), [min, max]]);
-  return { path: 'x', columns, ranges, rowGroups };
+  return { key: 'x', columns, ranges, rowGroups };
 }
 
 describe('unifySchema', () => {

@@ -2,8 +2,8 @@ import { existsSync, readdirSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { compactDay, type CompactionStep, type CompactorOptions } from '../../../../src/lake/compaction/compact-day';
 import { repairLake } from '../../../../src/lake/compaction/repair';
-import { readFooter } from '../../../../src/lake/footer';
-import { compactionJournalName, seedLayout } from '../../../../src/lake/layout';
+import { footerAt, localLake } from '../../../harness/local-lake';
+import { compactionJournalName } from '../../../../src/lake/layout';
 import { readJournal } from '../../../../src/lake/compaction/journal';
 import { parquetFiles, queryFiles } from '../../../harness/lake';
 import { DAY, compactorOptions, records, removeLake, snapshotLake, tempLake, writePart } from './lake-fixture';
@@ -68,7 +68,7 @@ describe('repairLake after a crash at each step of a compaction', () => {
     lakes.push(lake, snapshot);
 
     // A restarted collector: the crashed one's lease has run out by then.
-    const report = await repairLake({ outputDir: snapshot, layout: seedLayout, owner: 'restarted', leaseMs: 30_000, now: () => Date.now() + 120_000 });
+    const report = await repairLake({ lake: localLake(snapshot), owner: 'restarted', leaseMs: 30_000, now: () => Date.now() + 120_000 });
 
     // Undone before the commit (the lake as before, late replays included), finished after it.
     const committed = STEPS.indexOf(crashStep) >= STEPS.indexOf('committed');
@@ -84,12 +84,12 @@ describe('repairLake after a crash at each step of a compaction', () => {
     const lake = await lakeWithLateParts();
     const snapshot = await crashAt(lake, 'committed', { maxFileBytes: SPLIT_EVERY_WINDOW });
     lakes.push(lake, snapshot);
-    const journal = await readJournal(path.join(snapshot, '2025/10/17', compactionJournalName(TOPIC)));
+    const journal = await readJournal(localLake(snapshot).store, `2025/10/17/${compactionJournalName(TOPIC)}`);
     expect(journal?.outputs.length).toBeGreaterThan(1);
     const first = journal?.outputs[0];
     if (first !== undefined) renameSync(path.join(snapshot, first.temp), path.join(snapshot, first.final));
 
-    await repairLake({ outputDir: snapshot, layout: seedLayout, owner: 'restarted', leaseMs: 30_000, now: () => Date.now() + 120_000 });
+    await repairLake({ lake: localLake(snapshot), owner: 'restarted', leaseMs: 30_000, now: () => Date.now() + 120_000 });
 
     await expectExactlyOnce(snapshot);
     expect(existsSync(path.join(snapshot, '2025/10/17', TOPIC))).toBe(false);
@@ -104,11 +104,11 @@ describe('repairLake after a crash at each step of a compaction', () => {
     const covered = await writePart(lake, TOPIC, records(0, 2, 5));
     const late = await writePart(lake, TOPIC, records(0, 8, 12));
 
-    const report = await repairLake({ outputDir: lake, layout: seedLayout, owner: 'restarted', leaseMs: 30_000, now: Date.now });
+    const report = await repairLake({ lake: localLake(lake), owner: 'restarted', leaseMs: 30_000, now: Date.now });
 
-    expect(report.coveredPartsRemoved).toEqual([covered]);
+    expect(report.coveredPartsRemoved).toEqual([path.relative(lake, covered)]);
     expect(existsSync(late)).toBe(true);
-    expect(Object.fromEntries((await readFooter(path.join(lake, '2025/10/17', `${TOPIC}.parquet`))).ranges)).toEqual({ 0: [[0, 9]] });
+    expect(Object.fromEntries((await footerAt(path.join(lake, '2025/10/17', `${TOPIC}.parquet`))).ranges)).toEqual({ 0: [[0, 9]] });
   });
 
   it('leaves a day whose lock a live collector holds', async () => {
@@ -116,7 +116,7 @@ describe('repairLake after a crash at each step of a compaction', () => {
     const snapshot = await crashAt(lake, 'written');
     lakes.push(lake, snapshot);
 
-    const report = await repairLake({ outputDir: snapshot, layout: seedLayout, owner: 'other', leaseMs: 30_000, now: Date.now });
+    const report = await repairLake({ lake: localLake(snapshot), owner: 'other', leaseMs: 30_000, now: Date.now });
 
     expect(report.skippedLocked).toEqual([target]);
     expect(hiddenFiles(snapshot).some((name) => name.endsWith('.compacting'))).toBe(true);

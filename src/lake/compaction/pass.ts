@@ -1,0 +1,61 @@
+import { dayStartMs, isDayClosed } from '../day-cut';
+import type { TopicDay } from '../files';
+import { compactDay, daysToCompact, type CompactionResult, type CompactorOptions } from './compact-day';
+import { repairLake, type RepairReport } from './repair';
+
+/**
+ * One compaction pass, the daemon's day closer and the `compact` command alike: repair what a crash
+ * left (when asked), then compact every closed (topic, day) with parts that the caller wants and
+ * does not still hold. A day is closed once it is over in DAY_TIME_ZONE plus COMPACTION_GRACE_MS.
+ */
+
+export interface PassOptions {
+  readonly compactor: CompactorOptions;
+  readonly timeZone: string;
+  readonly graceMs: number;
+  /** Repair interrupted compactions first (the first pass of a run). */
+  readonly repair: boolean;
+  /** Only these (topic, day)s; all by default. */
+  readonly wanted?: (target: TopicDay) => boolean;
+  /** A (topic, day) the caller still buffers or writes: left for a later pass. */
+  readonly holds?: (target: TopicDay) => boolean;
+  /** Checked between days: a pass asked to stop ends after the day under way. */
+  readonly stopped?: () => boolean;
+  readonly onCompacted?: (result: CompactionResult) => void;
+  readonly onFailed?: (target: TopicDay, error: unknown) => void;
+}
+
+export interface PassResult {
+  readonly repair: RepairReport | null;
+  readonly results: CompactionResult[];
+  readonly failures: Array<{ readonly target: TopicDay; readonly error: unknown }>;
+  /** How long the oldest closed day left uncompacted (held, locked, failed) has been closed; null when none. */
+  readonly oldestLeftMs: number | null;
+}
+
+export async function compactionPass(options: PassOptions): Promise<PassResult> {
+  const { compactor, timeZone, graceMs } = options;
+  const repair = options.repair ? await repairLake(compactor) : null;
+  const nowMs = compactor.now();
+  const targets = (await daysToCompact(compactor.lake, (day) => isDayClosed(day, timeZone, graceMs, nowMs))).filter((target) => options.wanted?.(target) ?? true);
+  const results: CompactionResult[] = [];
+  const failures: PassResult['failures'] = [];
+  let oldestLeftMs: number | null = null;
+  for (const target of targets) {
+    if (options.stopped?.() === true) break;
+    let done = false;
+    if (options.holds?.(target) !== true) {
+      try {
+        const result = await compactDay(target, compactor);
+        results.push(result);
+        options.onCompacted?.(result);
+        done = result.status !== 'locked';
+      } catch (error) {
+        failures.push({ target, error });
+        options.onFailed?.(target, error);
+      }
+    }
+    if (!done) oldestLeftMs = Math.max(oldestLeftMs ?? 0, nowMs - (dayStartMs(target.day + 1, timeZone) + graceMs));
+  }
+  return { repair, results, failures, oldestLeftMs };
+}

@@ -215,6 +215,18 @@ describe('loadConfigForRun', () => {
     await expect(loadConfigForRun({ file: EMPTY, env: { OUTPUT_DIR: path.join(file, 'sub') } })).rejects.toThrow(/output\.dir \(OUTPUT_DIR\): .* ENOTDIR/);
   });
 
+  it('rejects a URL of a store it cannot write to, and creates no folder named after it', async () => {
+    const cwd = process.cwd();
+    const dir = tempDir();
+    process.chdir(dir);
+    try {
+      await expect(loadConfigForRun({ file: EMPTY, env: { OUTPUT_DIR: 'gs://bucket/lake' } })).rejects.toThrow(/output\.dir \(OUTPUT_DIR\): gs:\/\/bucket\/lake .*is a URL/);
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
   it('leaves no probe file behind', async () => {
     const dir = tempDir();
     await loadConfigForRun({ file: EMPTY, env: { OUTPUT_DIR: dir } });

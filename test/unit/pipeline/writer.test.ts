@@ -1,4 +1,10 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { CollectorError } from '../../../src/errors';
+import { seedLayout } from '../../../src/lake/layout';
+import type { Body } from '../../../src/lake/store/lake-store';
+import { LocalStore } from '../../../src/lake/store/local';
 import { footerAt } from '../../harness/local-lake';
 import { encodeParquet } from '../../../src/parquet/encode';
 import type { SealedBatch } from '../../../src/parquet/batch';
@@ -50,5 +56,29 @@ describe('writer', () => {
     expect(parquetFiles(test.outputDir, 'dead-letter')).toEqual([]);
     expect(await queryLake(test.outputDir, 'SELECT count(*)::INT AS n FROM {files}')).toEqual([{ n: 4 }]);
     expect(test.pipeline.isWriteFailing).toBe(false);
+  });
+
+  it('settles a create whose answer was lost by finding the object, instead of writing the file again under a new key', async () => {
+    const outputDir = mkdtempSync(path.join(os.tmpdir(), 'rpc-pipeline-'));
+    /** Creates the object, then loses the answer once: what a timeout after an upload looks like. */
+    class LosingFirstAnswer extends LocalStore {
+      lost = 0;
+      override async create(key: string, body: Body): Promise<boolean> {
+        const created = await super.create(key, body);
+        if (this.lost++ === 0) throw new CollectorError('PUBLISH_FAILED', 'connection reset after the upload');
+        return created;
+      }
+    }
+    const store = new LosingFirstAnswer(outputDir);
+    const test = testPipeline({ outputDir, lake: { store, layout: seedLayout } });
+    await assign(test, [{ topic: 't', partition: 0 }]);
+    const { loop } = await startWithBatch(test, messages('t', 0, 0, 4));
+    await test.pipeline.drain();
+    await loop;
+
+    expect(test.recorded.named('writeFailed')).toHaveLength(1);
+    expect(parquetFiles(outputDir)).toHaveLength(1);
+    expect(await queryLake(outputDir, 'SELECT count(*)::INT AS n FROM {files}')).toEqual([{ n: 4 }]);
+    expect(test.consumer.committedOffset('t', 0)).toBe(4);
   });
 });

@@ -16,6 +16,7 @@ import { Pipeline } from './pipeline/pipeline';
 import { DayCloser } from './pipeline/day-closer';
 import { compactorOptionsFrom } from './lake/compaction/settings';
 import { lakeAt, type Lake } from './lake/lake';
+import { MeasuredStore } from './lake/store/measured';
 import type { ConsumerClient } from './kafka/consumer-port';
 import { KafkaSource } from './kafka/kafka-source';
 import { newInstanceId } from './lake/instance-id';
@@ -72,7 +73,6 @@ export class CollectorApp implements HealthSource {
   constructor(options: AppOptions) {
     const { config, logger } = options;
     this.config = config;
-    this.lake = lakeAt(config.output.dir, config.lake.layout);
     this.logger = logger;
     this.now = options.now ?? Date.now;
     this.onProgress = options.onProgress;
@@ -83,6 +83,8 @@ export class CollectorApp implements HealthSource {
     this.source = options.consumer ?? new KafkaSource({ properties: consumerProperties(config), subscription: subscription(config), consumeTimeoutMs: CONSUME_TIMEOUT_MS, logger });
     const instanceId = newInstanceId();
     const telemetry = new Telemetry(logger, this.metrics);
+    const lake = lakeAt(config.output.dir, config.lake.layout);
+    this.lake = { ...lake, store: new MeasuredStore(lake.store, telemetry) };
     this.pipeline = new Pipeline(
       {
         lake: this.lake,

@@ -40,6 +40,8 @@ export interface LakeQuery {
   /** Inclusive day range (days since the epoch). */
   readonly fromDay?: number;
   readonly toDay?: number;
+  /** Only these days, without listing the lake's days; null or absent: every day. */
+  readonly days?: readonly number[] | null;
 }
 
 const KINDS: readonly OutputKind[] = ['data', 'dead-letter'];
@@ -47,7 +49,7 @@ const KINDS: readonly OutputKind[] = ['data', 'dead-letter'];
 /** Every part and compacted file of a topic (data and dead letters), day by day. */
 export async function findTopicFiles(lake: Lake, query: LakeQuery): Promise<LakeFile[]> {
   const found: LakeFile[] = [];
-  for (const day of await listTopicDaysOf(lake, query.topic)) {
+  for (const day of query.days ?? (await listTopicDaysOf(lake, query.topic))) {
     if (query.fromDay !== undefined && day < query.fromDay) continue;
     if (query.toDay !== undefined && day > query.toDay) continue;
     for (const kind of KINDS) {

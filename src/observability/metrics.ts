@@ -77,6 +77,18 @@ export class CollectorMetrics {
 
   readonly oldestUncompactedDayAge = gauge(this.registry, 'collector_oldest_uncompacted_closed_day_seconds', 'How long the oldest closed day that still holds part files has been closed (0 when none).', [], 'max');
 
+  readonly storeRequests = counter(this.registry, 'collector_store_requests_total', 'Requests to the lake\'s store (the filesystem or S3), by operation and result (ok, or the error code).', ['operation', 'result'] as const);
+
+  readonly storeRequestDuration = new Histogram({
+    name: 'collector_store_request_duration_seconds',
+    help: 'Time the lake\'s store took to answer a request, by operation (a create includes its upload and fsync).',
+    labelNames: ['operation'] as const,
+    buckets: [0.001, 0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 60],
+    registers: [this.registry],
+  });
+
+  readonly storeBytesWritten = counter(this.registry, 'collector_store_written_bytes_total', 'Bytes written to the lake\'s store (data, compacted files and metadata objects).');
+
   readonly buildInfo = gauge(this.registry, 'collector_build_info', 'Always 1; the labels name the build: collector version, git commit, Node.js and librdkafka versions.', ['version', 'commit', 'node', 'librdkafka'] as const, 'first');
 
   constructor(options: { defaultMetrics: boolean } = { defaultMetrics: true }) {

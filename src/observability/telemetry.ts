@@ -2,6 +2,7 @@ import { describeError, errorCode } from '../errors';
 import type { PartitionRef } from '../kafka/consumer-port';
 import type { CompactionResult } from '../lake/compaction/compact-day';
 import type { RepairReport } from '../lake/compaction/repair';
+import type { StoreEvents, StoreRequest } from '../lake/store/measured';
 import type { TopicDay } from '../lake/files';
 import { isoDate } from '../lake/layout';
 import type { DayFallback } from '../lake/day-cut';
@@ -10,7 +11,7 @@ import type { Logger } from './logger';
 import type { CollectorMetrics } from './metrics';
 
 /** The one implementation of the pipeline's events: each is counted and logged here, and nowhere else. */
-export class Telemetry implements PipelineEvents {
+export class Telemetry implements PipelineEvents, StoreEvents {
   private readonly logger: Logger;
   private readonly metrics: CollectorMetrics;
 
@@ -171,6 +172,14 @@ export class Telemetry implements PipelineEvents {
   compactionFailed(target: TopicDay | null, error: unknown): void {
     this.metrics.compactionFailures.inc({ code: errorCode(error) });
     this.logger.error({ event: 'compaction_failed', day: target === null ? null : describeDay(target), err: error, error: describeError(error) }, 'compaction failed; the next pass tries again');
+  }
+
+  storeRequest({ operation, durationMs, bytesWritten, error }: StoreRequest): void {
+    this.metrics.storeRequests.inc({ operation, result: error === undefined ? 'ok' : errorCode(error) });
+    this.metrics.storeRequestDuration.observe({ operation }, durationMs / 1000);
+    if (bytesWritten > 0) this.metrics.storeBytesWritten.inc(bytesWritten);
+    // Debug only: the caller (writer, recovery, compaction) reports what the failure meant.
+    if (error !== undefined) this.logger.debug({ event: 'store_request_failed', operation, durationMs, err: error }, 'a request to the lake store failed');
   }
 
   closedDaysLeft(oldestClosedForMs: number | null): void {

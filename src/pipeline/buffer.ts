@@ -69,6 +69,10 @@ export class RecordBuffer {
     return this.key.topic;
   }
 
+  get day(): number {
+    return this.key.day;
+  }
+
   get rowCount(): number {
     return this.rows;
   }

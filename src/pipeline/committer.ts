@@ -47,11 +47,11 @@ export class Committer {
    * OffsetLedger.recoveryPointsNeeded). Rejects when the broker did not store them: the file must
    * not be published yet.
    */
-  async ensureRecoveryPoints(topic: string, partitions: Iterable<number>, publishedAtMs: number): Promise<void> {
+  async ensureRecoveryPoints(topic: string, day: number, partitions: Iterable<number>, publishedAtMs: number): Promise<void> {
     const list = [...partitions];
-    if (this.deps.ledger.recoveryPointsNeeded(topic, list, publishedAtMs).length === 0) return;
+    if (this.deps.ledger.recoveryPointsNeeded(topic, list, publishedAtMs, day).length === 0) return;
     await this.enqueue(async () => {
-      const needed = this.deps.ledger.recoveryPointsNeeded(topic, list, publishedAtMs);
+      const needed = this.deps.ledger.recoveryPointsNeeded(topic, list, publishedAtMs, day);
       if (needed.length === 0) return;
       try {
         await this.deps.port.commit(needed, this.deps.timeoutMs);

@@ -1,6 +1,6 @@
 import type { CommittedOffset } from '../kafka/consumer-port';
 import { mergeRanges, type OffsetRange, type PartitionRanges } from '../lake/offset-range';
-import { encodeCommitMetadata } from './commit-metadata';
+import { ANY_DAY, boundedDays, decodeCommitMetadata, encodeCommitMetadata, type RecoverDays } from './commit-metadata';
 
 /**
  * Every per-partition fact the pipeline keeps, in one place, and the computation of what may be
@@ -15,7 +15,16 @@ import { encodeCommitMetadata } from './commit-metadata';
 /** Anything that holds records not yet published: an open buffer or a write in flight. */
 export interface OffsetHolder {
   readonly topic: string;
+  /** The day its file will belong to. */
+  readonly day: number;
   lowestOffsets(): ReadonlyMap<number, number>;
+}
+
+/** A published file holding offsets past the commit. */
+export interface FileAbove {
+  readonly last: number;
+  readonly publishedAtMs: number;
+  readonly day: number;
 }
 
 /** What the ledger knows of one assigned partition. */
@@ -28,8 +37,10 @@ export class PartitionState {
   hasRecoveryPoint = false;
   /** Offsets already in published files past the commit (found by recovery): skipped when consumed. */
   skip: OffsetRange[] = [];
-  /** Files holding offsets past the commit: their last offset and publish time. */
-  publishedAbove: Array<{ readonly last: number; readonly publishedAtMs: number }> = [];
+  /** Files holding offsets past the commit: their last offset, publish time and day. */
+  publishedAbove: FileAbove[] = [];
+  /** The recovery metadata of the group's latest commit (see commit-metadata.ts); null before one is known. */
+  stored: { readonly sinceMs: number; readonly days: RecoverDays } | null = null;
 
   /** Records a consumed offset; returns the offset of the previous record seen of this partition, or -1. */
   advance(offset: number): number {
@@ -51,6 +62,11 @@ export class PartitionState {
   recoverSince(committed: number, nowMs: number): number {
     this.publishedAbove = this.publishedAbove.filter((entry) => entry.last >= committed);
     return this.publishedAbove.reduce((earliest, entry) => Math.min(earliest, entry.publishedAtMs), nowMs);
+  }
+
+  /** Whether the group's commit tells recovery to look on `day`: a file of another day needs a new recovery point first. */
+  coversDay(day: number): boolean {
+    return this.stored !== null && (this.stored.days === ANY_DAY || this.stored.days.has(day));
   }
 }
 
@@ -85,41 +101,46 @@ export class OffsetLedger {
   }
 
   /** What recovery found: the group's commit carried recovery metadata, and these offsets are on disk past it. */
-  recovered(topic: string, partition: number, onDisk: readonly OffsetRange[], files: ReadonlyArray<{ last: number; publishedAtMs: number }>): void {
+  recovered(topic: string, partition: number, onDisk: readonly OffsetRange[], files: readonly FileAbove[], stored: { sinceMs: number; days: RecoverDays }): void {
     const state = this.partition(topic, partition);
     state.hasRecoveryPoint = true;
+    state.stored = stored;
     state.skip = mergeRanges(onDisk);
     state.publishedAbove.push(...files);
   }
 
-  /** A file holding these ranges was published. */
-  filePublished(topic: string, ranges: PartitionRanges, publishedAtMs: number): void {
+  /** A file of `day` holding these ranges was published. */
+  filePublished(topic: string, day: number, ranges: PartitionRanges, publishedAtMs: number): void {
     for (const [partition, list] of ranges) {
-      if (list.length > 0) this.partition(topic, partition).publishedAbove.push({ last: list[list.length - 1][1], publishedAtMs });
+      if (list.length > 0) this.partition(topic, partition).publishedAbove.push({ last: list[list.length - 1][1], publishedAtMs, day });
     }
   }
 
   /**
-   * Commits that must be stored before the first file of a partition is published: a partition the
-   * group never committed has no recovery metadata, so a crash right after its first publish would
-   * leave that file unknown to the next owner. The commit is the partition's start offset (no record
-   * past it is claimed) with a recover-since time that predates the file.
+   * Commits that must be stored before a file of `day` is published: a partition the group never
+   * committed has no recovery metadata, and a commit whose days do not include `day` would not send
+   * recovery there, so a crash right after the publish would leave that file unknown to the next
+   * owner. The commit is the offset the group already has (no record past it is claimed), with a
+   * recover-since time that predates the file and the day added to the days it already names.
    */
-  recoveryPointsNeeded(topic: string, partitions: Iterable<number>, publishedAtMs: number): CommittedOffset[] {
+  recoveryPointsNeeded(topic: string, partitions: Iterable<number>, publishedAtMs: number, day: number): CommittedOffset[] {
     const needed: CommittedOffset[] = [];
     for (const partition of partitions) {
       const state = this.partition(topic, partition);
-      if (state.hasRecoveryPoint || state.committed === null) continue;
-      needed.push({ topic, partition, offset: state.committed, metadata: encodeCommitMetadata({ recoverSinceMs: publishedAtMs }) });
+      if ((state.hasRecoveryPoint && state.coversDay(day)) || state.committed === null) continue;
+      const stored = state.hasRecoveryPoint ? state.stored : null;
+      const days = stored === null ? new Set([day]) : stored.days === ANY_DAY ? ANY_DAY : boundedDays([...stored.days, day]);
+      const recoverSinceMs = Math.min(stored?.sinceMs ?? publishedAtMs, publishedAtMs);
+      needed.push({ topic, partition, offset: state.committed, metadata: encodeCommitMetadata({ recoverSinceMs, recoverDays: days }) });
     }
     return needed;
   }
 
   /** The commits that move partitions forward now, each with its recovery metadata. */
   nextCommit(holders: Iterable<OffsetHolder>, nowMs: number): CommittedOffset[] {
-    const candidates = new Map<PartitionState, { topic: string; partition: number; offset: number }>();
+    const candidates = new Map<PartitionState, { topic: string; partition: number; offset: number; heldDays: Set<number> }>();
     for (const [topic, partitions] of this.topics) {
-      for (const [partition, state] of partitions) if (state.next !== null) candidates.set(state, { topic, partition, offset: state.next });
+      for (const [partition, state] of partitions) if (state.next !== null) candidates.set(state, { topic, partition, offset: state.next, heldDays: new Set() });
     }
     for (const holder of holders) {
       const partitions = this.topics.get(holder.topic);
@@ -127,23 +148,32 @@ export class OffsetLedger {
       for (const [partition, lowest] of holder.lowestOffsets()) {
         const state = partitions.get(partition);
         const candidate = state === undefined ? undefined : candidates.get(state);
-        if (candidate !== undefined && lowest < candidate.offset) candidate.offset = lowest;
+        if (candidate === undefined) continue;
+        if (lowest < candidate.offset) candidate.offset = lowest;
+        candidate.heldDays.add(holder.day);
       }
     }
     const commits: CommittedOffset[] = [];
-    for (const [state, { topic, partition, offset }] of candidates) {
+    for (const [state, { topic, partition, offset, heldDays }] of candidates) {
       if (state.committed !== null && offset <= state.committed) continue;
-      commits.push({ topic, partition, offset, metadata: encodeCommitMetadata({ recoverSinceMs: state.recoverSince(offset, nowMs) }) });
+      const recoverSinceMs = state.recoverSince(offset, nowMs);
+      // Every holder of the partition holds offsets past the commit, and so does every file still above it.
+      const recoverDays = boundedDays([...heldDays, ...state.publishedAbove.map((file) => file.day)]);
+      commits.push({ topic, partition, offset, metadata: encodeCommitMetadata({ recoverSinceMs, recoverDays }) });
     }
     return commits;
   }
 
   /** The broker stored these commits. */
   committed(offsets: readonly CommittedOffset[]): void {
-    for (const { topic, partition, offset } of offsets) {
+    for (const { topic, partition, offset, metadata } of offsets) {
       const state = this.partition(topic, partition);
       state.hasRecoveryPoint = true;
-      if (state.committed === null || offset > state.committed) state.committed = offset;
+      if (state.committed === null || offset >= state.committed) {
+        state.committed = offset;
+        const decoded = decodeCommitMetadata(metadata);
+        state.stored = decoded === null ? null : { sinceMs: decoded.recoverSinceMs, days: decoded.recoverDays };
+      }
     }
   }
 

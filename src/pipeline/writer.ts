@@ -240,10 +240,10 @@ export class Writer {
 
   private async publish(key: BufferKey, file: EncodedFile, placement: Placement, trigger: SealTrigger, sealedAtMs: number, abandoned: () => boolean): Promise<void> {
     const { publishedAtMs } = placement;
-    await this.deps.committer.ensureRecoveryPoints(key.topic, file.ranges.keys(), publishedAtMs);
+    await this.deps.committer.ensureRecoveryPoints(key.topic, key.day, file.ranges.keys(), publishedAtMs);
     if (abandoned()) return;
     await this.create(placement.key, file.bytes);
-    this.deps.ledger.filePublished(key.topic, file.ranges, publishedAtMs);
+    this.deps.ledger.filePublished(key.topic, key.day, file.ranges, publishedAtMs);
     this.deps.afterPublish?.();
     this.failing = false;
     this.lastPublishedAtMs = publishedAtMs;

@@ -77,8 +77,11 @@ export class LocalStore implements LakeStore {
     return fs.readFile(this.pathOf(key)).catch(ifAbsent(null));
   }
 
+  /** openAsBlob of a missing file fails only when read: the stat makes a missing key fail here. */
   async open(key: string): Promise<Blob> {
-    return openAsBlob(this.pathOf(key));
+    const filePath = this.pathOf(key);
+    await fs.stat(filePath);
+    return openAsBlob(filePath);
   }
 
   async stat(key: string): Promise<StoredObject | null> {

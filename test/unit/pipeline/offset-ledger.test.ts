@@ -1,7 +1,8 @@
-import { decodeCommitMetadata } from '../../../src/pipeline/commit-metadata';
+import { ANY_DAY, decodeCommitMetadata } from '../../../src/pipeline/commit-metadata';
 import { OffsetLedger, type OffsetHolder } from '../../../src/pipeline/offset-ledger';
 
-const holder = (topic: string, lowest: Array<[number, number]>): OffsetHolder => ({ topic, lowestOffsets: () => new Map(lowest) });
+const DAY = 20_378;
+const holder = (topic: string, lowest: Array<[number, number]>, day = DAY): OffsetHolder => ({ topic, day, lowestOffsets: () => new Map(lowest) });
 
 /** A ledger that consumed these (topic, partition, offsets) in order. */
 function ledgerAfter(consumed: Array<[string, number, number[]]>): OffsetLedger {
@@ -46,8 +47,8 @@ describe('OffsetLedger: what may be committed', () => {
 
   it('stores the earliest publish time of files still past the commit as recover-since', () => {
     const ledger = ledgerAfter([['t', 0, [0, 299]]]);
-    ledger.filePublished('t', new Map([[0, [[0, 99]]]]), 1000);
-    ledger.filePublished('t', new Map([[0, [[100, 199]]]]), 2000);
+    ledger.filePublished('t', DAY, new Map([[0, [[0, 99]]]]), 1000);
+    ledger.filePublished('t', DAY, new Map([[0, [[100, 199]]]]), 2000);
     const since = (held: number): number | undefined =>
       decodeCommitMetadata(ledger.nextCommit([holder('t', [[0, held]])], 5000)[0]?.metadata)?.recoverSinceMs;
     expect(since(50)).toBe(1000);
@@ -71,29 +72,50 @@ describe('OffsetLedger: per-partition facts', () => {
       ['t', 0, [7, 8]],
       ['t', 1, [3]],
     ]);
-    const needed = ledger.recoveryPointsNeeded('t', [0, 1], 1234);
+    const needed = ledger.recoveryPointsNeeded('t', [0, 1], 1234, DAY);
     expect(needed.map(({ partition, offset }) => [partition, offset])).toEqual([
       [0, 7],
       [1, 3],
     ]);
-    expect(decodeCommitMetadata(needed[0].metadata)).toEqual({ recoverSinceMs: 1234 });
+    expect(decodeCommitMetadata(needed[0].metadata)).toEqual({ recoverSinceMs: 1234, recoverDays: new Set([DAY]) });
     ledger.committed(needed.slice(0, 1));
-    expect(ledger.recoveryPointsNeeded('t', [0, 1], 1234).map(({ partition }) => partition)).toEqual([1]);
+    expect(ledger.recoveryPointsNeeded('t', [0, 1], 1234, DAY).map(({ partition }) => partition)).toEqual([1]);
   });
 
   it('skips offsets recovery found on disk, in offset order', () => {
     const ledger = new OffsetLedger();
-    ledger.recovered('t', 0, [[8, 8], [3, 4]], [{ last: 8, publishedAtMs: 1 }]);
+    ledger.recovered('t', 0, [[8, 8], [3, 4]], [{ last: 8, publishedAtMs: 1, day: DAY }], { sinceMs: 1, days: new Set([DAY]) });
     const state = ledger.partition('t', 0);
     expect([1, 3, 4, 5, 8, 9].map((offset) => state.isPublished(offset))).toEqual([false, true, true, false, true, false]);
-    expect(ledger.recoveryPointsNeeded('t', [0], 0)).toEqual([]);
+    expect(ledger.recoveryPointsNeeded('t', [0], 0, DAY)).toEqual([]);
   });
 
   it('forgets every fact of a revoked partition at once', () => {
     const ledger = ledgerAfter([['t', 0, [1, 2]]]);
-    ledger.recovered('t', 0, [[5, 6]], []);
+    ledger.recovered('t', 0, [[5, 6]], [], { sinceMs: 1, days: ANY_DAY });
     ledger.revoke('t', 0);
     const state = ledger.partition('t', 0);
-    expect([state.next, state.committed, state.hasRecoveryPoint, state.skip, state.publishedAbove]).toEqual([null, null, false, [], []]);
+    expect([state.next, state.committed, state.hasRecoveryPoint, state.skip, state.publishedAbove, state.stored]).toEqual([null, null, false, [], [], null]);
+  });
+
+  it('stores the days of what is held or published past the commit, and asks for a recovery point before a file of another day', () => {
+    const ledger = ledgerAfter([['t', 0, [0, 299]]]);
+    ledger.filePublished('t', DAY - 1, new Map([[0, [[0, 99]]]]), 1000);
+    const commits = ledger.nextCommit([holder('t', [[0, 50]], DAY - 1), holder('t', [[0, 200]], DAY)], 5000);
+    expect(decodeCommitMetadata(commits[0].metadata)).toEqual({ recoverSinceMs: 1000, recoverDays: new Set([DAY - 1, DAY]) });
+    ledger.committed(commits);
+
+    expect(ledger.recoveryPointsNeeded('t', [0], 6000, DAY)).toEqual([]);
+    const needed = ledger.recoveryPointsNeeded('t', [0], 6000, DAY + 1);
+    expect(needed.map(({ offset }) => offset)).toEqual([50]);
+    expect(decodeCommitMetadata(needed[0].metadata)).toEqual({ recoverSinceMs: 1000, recoverDays: new Set([DAY - 1, DAY, DAY + 1]) });
+    ledger.committed(needed);
+    expect(ledger.recoveryPointsNeeded('t', [0], 7000, DAY + 1)).toEqual([]);
+  });
+
+  it('never asks again when the group commit says any day', () => {
+    const ledger = ledgerAfter([['t', 0, [0, 9]]]);
+    ledger.recovered('t', 0, [], [], { sinceMs: 1, days: ANY_DAY });
+    expect(ledger.recoveryPointsNeeded('t', [0], 10, DAY + 5)).toEqual([]);
   });
 });

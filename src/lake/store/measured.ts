@@ -1,0 +1,98 @@
+import type { Body, LakeStore, ListOptions, Listing, StoredObject } from './lake-store';
+
+/**
+ * Any LakeStore, with every request reported: what it was, how long it took, the bytes it wrote
+ * and how it failed. The store's own code stays free of metrics; Telemetry counts and logs.
+ */
+
+export type StoreOperation = 'create' | 'replace' | 'move' | 'read' | 'open' | 'stat' | 'list' | 'remove' | 'sweep' | 'probe';
+
+export interface StoreRequest {
+  readonly operation: StoreOperation;
+  readonly durationMs: number;
+  /** Bytes written to the store by the request. */
+  readonly bytesWritten: number;
+  /** What the request threw, or undefined when it succeeded. */
+  readonly error?: unknown;
+}
+
+export interface StoreEvents {
+  storeRequest(request: StoreRequest): void;
+}
+
+export class MeasuredStore implements LakeStore {
+  readonly location: string;
+
+  constructor(
+    private readonly inner: LakeStore,
+    private readonly events: StoreEvents,
+    private readonly clock: () => number = () => performance.now(),
+  ) {
+    this.location = inner.location;
+  }
+
+  create(key: string, body: Body): Promise<boolean> {
+    let bytes = 0;
+    const counted = body instanceof Uint8Array ? body : countChunks(body, (size) => (bytes += size));
+    return this.measure('create', () => this.inner.create(key, counted), () => (body instanceof Uint8Array ? body.byteLength : bytes));
+  }
+
+  replace(key: string, body: Uint8Array): Promise<void> {
+    return this.measure('replace', () => this.inner.replace(key, body), () => body.byteLength);
+  }
+
+  move(from: string, to: string): Promise<void> {
+    return this.measure('move', () => this.inner.move(from, to));
+  }
+
+  read(key: string): Promise<Uint8Array | null> {
+    return this.measure('read', () => this.inner.read(key));
+  }
+
+  open(key: string): Promise<Blob> {
+    return this.measure('open', () => this.inner.open(key));
+  }
+
+  stat(key: string): Promise<StoredObject | null> {
+    return this.measure('stat', () => this.inner.stat(key));
+  }
+
+  list(prefix: string, options?: ListOptions): Promise<Listing> {
+    return this.measure('list', () => this.inner.list(prefix, options));
+  }
+
+  remove(keys: readonly string[]): Promise<void> {
+    return keys.length === 0 ? Promise.resolve() : this.measure('remove', () => this.inner.remove(keys));
+  }
+
+  now(): Promise<number> {
+    return this.inner.now();
+  }
+
+  sweepAbandoned(minAgeMs: number): Promise<string[]> {
+    return this.measure('sweep', () => this.inner.sweepAbandoned(minAgeMs));
+  }
+
+  probe(): Promise<string | null> {
+    return this.measure('probe', () => this.inner.probe());
+  }
+
+  private async measure<T>(operation: StoreOperation, request: () => Promise<T>, bytesWritten: () => number = () => 0): Promise<T> {
+    const started = this.clock();
+    try {
+      const result = await request();
+      this.events.storeRequest({ operation, durationMs: this.clock() - started, bytesWritten: bytesWritten() });
+      return result;
+    } catch (error) {
+      this.events.storeRequest({ operation, durationMs: this.clock() - started, bytesWritten: 0, error });
+      throw error;
+    }
+  }
+}
+
+async function* countChunks(chunks: AsyncIterable<Uint8Array>, count: (size: number) => void): AsyncGenerator<Uint8Array> {
+  for await (const chunk of chunks) {
+    count(chunk.byteLength);
+    yield chunk;
+  }
+}

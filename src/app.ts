@@ -56,7 +56,7 @@ export interface AppOptions {
 export class CollectorApp implements HealthSource {
   readonly metrics = new CollectorMetrics();
   private readonly config: CollectorConfig;
-  private readonly lake: Lake;
+  private readonly lake: Lake & { readonly store: MeasuredStore };
   private readonly logger: Logger;
   private readonly now: () => number;
   private readonly pool: EncoderPool;
@@ -231,6 +231,11 @@ export class CollectorApp implements HealthSource {
     this.logger.info({ event: 'shutdown_complete' }, 'stopped');
   }
 
+  private storeProblem(): string | null {
+    const problem = this.lake.store.problem();
+    return problem === null ? null : `${this.lake.store.location}: ${problem}`;
+  }
+
   liveness(): HealthCheck {
     const stalledMs = this.pipeline.loopStallMs();
     if (stalledMs === null) return { name: 'consume-loop', ok: true, detail: 'starting' };
@@ -239,7 +244,7 @@ export class CollectorApp implements HealthSource {
   }
 
   async readiness(): Promise<HealthCheck[]> {
-    const unwritable = await this.lake.store.probe();
+    const unwritable = (await this.lake.store.probe()) ?? this.storeProblem();
     const writeFailing = this.pipeline.isWriteFailing ? 'writing files fails and is retried (see write_failed in the log); consuming waits for the output' : undefined;
     return [
       { name: 'not-stopping', ok: this.stopping === null },

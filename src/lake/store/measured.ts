@@ -1,3 +1,4 @@
+import { describeError } from '../../errors';
 import type { Body, LakeStore, ListOptions, Listing, StoredObject } from './lake-store';
 
 /**
@@ -20,8 +21,14 @@ export interface StoreEvents {
   storeRequest(request: StoreRequest): void;
 }
 
+/** A request waiting longer than this means the store is not answering (a frozen server, a hung connection). */
+const STALLED_AFTER_MS = 30_000;
+
 export class MeasuredStore implements LakeStore {
   readonly location: string;
+  private readonly inFlight = new Set<number>();
+  /** The first failure since the last request that succeeded. */
+  private failure: { readonly error: unknown; readonly atMs: number } | null = null;
 
   constructor(
     private readonly inner: LakeStore,
@@ -77,15 +84,35 @@ export class MeasuredStore implements LakeStore {
     return this.measure('probe', () => this.inner.probe());
   }
 
+  /**
+   * Null while the store answers; else why not, for readiness: its last request failed and none has
+   * succeeded since, or a request has waited too long.
+   */
+  problem(): string | null {
+    const now = this.clock();
+    const oldest = Math.min(...this.inFlight);
+    if (now - oldest > STALLED_AFTER_MS) return `a request has waited ${Math.round((now - oldest) / 1000)} s for an answer`;
+    if (this.failure !== null) return `failing for ${Math.round((now - this.failure.atMs) / 1000)} s: ${describeError(this.failure.error)}`;
+    return null;
+  }
+
   private async measure<T>(operation: StoreOperation, request: () => Promise<T>, bytesWritten: () => number = () => 0): Promise<T> {
     const started = this.clock();
+    // Two requests may start in the same millisecond: nudge the key, the age stays right to a millisecond.
+    let key = started;
+    while (this.inFlight.has(key)) key += 1e-6;
+    this.inFlight.add(key);
     try {
       const result = await request();
+      this.failure = null;
       this.events.storeRequest({ operation, durationMs: this.clock() - started, bytesWritten: bytesWritten() });
       return result;
     } catch (error) {
+      this.failure ??= { error, atMs: this.clock() };
       this.events.storeRequest({ operation, durationMs: this.clock() - started, bytesWritten: 0, error });
       throw error;
+    } finally {
+      this.inFlight.delete(key);
     }
   }
 }

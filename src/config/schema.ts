@@ -150,7 +150,7 @@ export const configSchema = {
       env: 'GROUP_ID',
     },
     topics: {
-      doc: 'Comma-separated topic names. Empty with an empty TOPIC_PATTERN: every non-internal topic.',
+      doc: 'Comma-separated topic names. Empty with an empty TOPIC_PATTERN: every topic whose name does not start with _ (internal topics such as __consumer_offsets and _schemas); name such a topic here or in TOPIC_PATTERN to collect it.',
       format: 'string-list',
       default: [] as string[],
       env: 'TOPICS',

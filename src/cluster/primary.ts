@@ -18,6 +18,8 @@ import { HEALTH_REPORT_INTERVAL_MS, WORKER_ENV, isWorkerMessage, type PrimaryMes
 /** More crashes than this within the window end the run. */
 const MAX_CRASHES = 5;
 const CRASH_WINDOW_MS = 5 * 60_000;
+/** The primary's own metric, served on its /metrics beside the processes' aggregated ones. */
+export const CRASHES_METRIC = 'collector_consumer_process_crashes_total';
 
 export interface PrimaryOptions {
   readonly config: CollectorConfig;
@@ -44,7 +46,7 @@ export class ClusterPrimary implements HealthSource {
   /** The primary's own metrics, served after the processes' aggregated ones. */
   private readonly own = new Registry();
   private readonly crashes = new Counter({
-    name: 'collector_consumer_process_crashes_total',
+    name: CRASHES_METRIC,
     help: 'Consumer processes that ended unexpectedly; each is restarted with backoff until more than 5 crash within 5 minutes, which stops the run.',
     registers: [this.own],
   });

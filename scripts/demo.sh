@@ -11,8 +11,10 @@
 # The broker is stopped and its data deleted on exit, whatever happens.
 #
 # Settings (environment):
-#   KAFKA_BOOTSTRAP_SERVERS  use this broker instead of starting one (e.g. localhost:19092 for the
-#                            compose stack's Redpanda); the topic is appended to if it exists
+#   BOOTSTRAP_SERVERS        use this broker instead of starting one (e.g. localhost:19092 for the
+#                            compose stack's Redpanda), as the collector reads it; the topic is
+#                            appended to if it exists. KAFKA_BOOTSTRAP_SERVERS (the test harness's
+#                            name) works too.
 #   DEMO_OUTPUT_DIR          output directory, emptied first (default demo-output)
 #   DEMO_TOPIC               topic name (default market_data)
 #   DEMO_MESSAGES            messages to produce (default 20000)
@@ -60,9 +62,9 @@ step "2/5 Compiling the demo helpers"
 node_modules/.bin/tsc -p scripts/demo/tsconfig.json
 
 step "3/5 Kafka broker"
-if [[ -n ${KAFKA_BOOTSTRAP_SERVERS:-} ]]; then
-  bootstrap=$KAFKA_BOOTSTRAP_SERVERS
-  echo "using the broker at $bootstrap (KAFKA_BOOTSTRAP_SERVERS)"
+if [[ -n ${BOOTSTRAP_SERVERS:-${KAFKA_BOOTSTRAP_SERVERS:-}} ]]; then
+  bootstrap=${BOOTSTRAP_SERVERS:-$KAFKA_BOOTSTRAP_SERVERS}
+  echo "using the broker at $bootstrap"
 else
   broker_log=$(mktemp -t demo-broker.XXXXXX)
   node "$BUILD_DIR/test/harness/broker-cli.js" >"$broker_log" 2>&1 &

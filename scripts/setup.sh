@@ -5,7 +5,8 @@
 #   3. the classpath of the Kafka broker the test harness runs (jars from Maven Central),
 #   4. dist/, when package.json has a build script,
 #   5. pyarrow and Polars in a venv under .cache/pyenv, which tests read the lake back with,
-#   6. confluent-kafka and msgpack in the same venv, for the benchmark's Python peer.
+#   6. confluent-kafka and msgpack in the same venv, for the benchmark's Python peer,
+#   7. Prometheus' promtool in .cache/, built with Go from the module proxy, for the alert rule tests.
 # Every step checks first whether it is already done, so a second run takes about a second.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -138,10 +139,32 @@ ensure_python_peer() {
   touch "$stamp"
 }
 
+# The alert rules are tested with Prometheus' own promtool (test/unit/deploy/promtool.test.ts).
+# Built once from the Go module proxy (about 3 minutes on 2 cores); without Go it is skipped and so
+# are those tests. The version must match PROMTOOL_VERSION in that test.
+ensure_promtool() {
+  local version=v0.316.0
+  local dir=.cache/promtool-$version
+  if [[ -x $dir/promtool ]]; then
+    log "promtool $version: up to date"
+    return
+  fi
+  if ! command -v go >/dev/null; then
+    log "promtool: no Go toolchain, skipped (the promtool rule tests are skipped too)"
+    return
+  fi
+  log "promtool $version: building with go install (about 3 minutes)"
+  mkdir -p "$dir.tmp"
+  GOBIN="$PWD/$dir.tmp" go install "github.com/prometheus/prometheus/cmd/promtool@$version" ||
+    die "go install of promtool $version failed"
+  rm -rf "$dir" && mv "$dir.tmp" "$dir"
+}
+
 ensure_system_packages
 ensure_node_modules
 ensure_broker_classpath
 ensure_build
 ensure_python_readers
 ensure_python_peer
+ensure_promtool
 log "done"

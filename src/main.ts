@@ -5,7 +5,7 @@ import cluster from 'node:cluster';
 import { CollectorApp } from './app';
 import { ClusterPrimary } from './cluster/primary';
 import { availableCores } from './cluster/process-count';
-import { processRole, processesFor, workerConfig } from './cluster/roles';
+import { chooseProcesses, processRole, workerConfig } from './cluster/roles';
 import { WorkerLink } from './cluster/worker-link';
 import { parseCommandLine, type CommandLine } from './command-line';
 import { runCompactCommand } from './commands/compact-cli';
@@ -99,12 +99,13 @@ function print(text: string, code: number): number {
 }
 
 async function run(loaded: LoadedConfig): Promise<number> {
-  const role = processRole(cluster.isWorker, processesFor(loaded.config, availableCores()), process.env);
+  const choice = chooseProcesses(loaded.config, availableCores());
+  const role = processRole(cluster.isWorker, choice.processes, process.env);
   const config = role.kind === 'worker' ? workerConfig(loaded.config, role) : loaded.config;
   const baseLogger = createLogger({ level: config.log.level, format: config.log.format, terminal: process.stdout.isTTY === true });
   const logger = role.kind === 'worker' ? baseLogger.child({ worker: role.index, pid: process.pid }) : baseLogger;
   if (role.kind !== 'worker') {
-    logger.info({ event: 'config_loaded', version: COLLECTOR_VERSION, file: loaded.file ?? null, config: loaded.redacted, runtime: runtimeSettings(config), processes: role.kind === 'primary' ? role.processes : 1 }, 'configuration loaded');
+    logger.info({ event: 'config_loaded', version: COLLECTOR_VERSION, file: loaded.file ?? null, config: loaded.redacted, runtime: runtimeSettings(config), processes: role.kind === 'primary' ? role.processes : 1, processesWhy: choice.why }, 'configuration loaded');
     for (const { key, env, message } of loaded.warnings) logger.warn({ event: 'config_warning', key, env }, message);
   }
   const progress = config.mode === 'once' && role.kind !== 'worker' ? createProgressReporter(logger, process.stderr.isTTY === true) : undefined;

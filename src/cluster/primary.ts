@@ -1,5 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
-import { AggregatorRegistry } from 'prom-client';
+import { AggregatorRegistry, Counter, Registry } from 'prom-client';
 import { HEAP_SIZE_OPTION, heapOptions, memoryPlan, processBudget } from '../config/memory-plan';
 import { isHttpEnabled, type CollectorConfig } from '../config/schema';
 import { HttpServer, type HealthCheck, type HealthSource } from '../http/server';
@@ -18,6 +18,8 @@ import { HEALTH_REPORT_INTERVAL_MS, WORKER_ENV, isWorkerMessage, type PrimaryMes
 /** More crashes than this within the window end the run. */
 const MAX_CRASHES = 5;
 const CRASH_WINDOW_MS = 5 * 60_000;
+/** The primary's own metric, served on its /metrics beside the processes' aggregated ones. */
+export const CRASHES_METRIC = 'collector_consumer_process_crashes_total';
 
 export interface PrimaryOptions {
   readonly config: CollectorConfig;
@@ -41,6 +43,13 @@ export class ClusterPrimary implements HealthSource {
   private readonly slots: Slot[];
   private readonly http: HttpServer | null;
   private readonly aggregator = new AggregatorRegistry();
+  /** The primary's own metrics, served after the processes' aggregated ones. */
+  private readonly own = new Registry();
+  private readonly crashes = new Counter({
+    name: CRASHES_METRIC,
+    help: 'Consumer processes that ended unexpectedly; each is restarted with backoff until more than 5 crash within 5 minutes, which stops the run.',
+    registers: [this.own],
+  });
   private stopping = false;
   private failed = false;
   private resolveDone: (code: number) => void = () => undefined;
@@ -51,7 +60,7 @@ export class ClusterPrimary implements HealthSource {
     this.options = options;
     this.slots = Array.from({ length: options.processes }, (_, index) => ({ index, worker: null, report: null, progress: [], finished: false, crashes: [] }));
     const { config } = options;
-    const metrics = { contentType: this.aggregator.contentType, metrics: () => this.aggregator.clusterMetrics() };
+    const metrics = { contentType: this.aggregator.contentType, metrics: async () => `${await this.aggregator.clusterMetrics()}\n${await this.own.metrics()}` };
     this.http = isHttpEnabled(config) ? new HttpServer({ host: config.http.host, port: config.http.port }, this, metrics) : null;
     this.done = new Promise((resolve) => {
       this.resolveDone = resolve;
@@ -141,6 +150,7 @@ export class ClusterPrimary implements HealthSource {
       if (this.slots.every((entry) => entry.finished)) this.resolveDone(this.failed ? 1 : 0);
       return;
     }
+    this.crashes.inc();
     const now = Date.now();
     slot.crashes = [...slot.crashes.filter((at) => now - at < CRASH_WINDOW_MS), now];
     const total = this.slots.reduce((sum, entry) => sum + entry.crashes.length, 0);

@@ -5,13 +5,15 @@ import type { ConfigWarning } from './seed-variables';
 export type KafkaProperties = Record<string, string | number | boolean>;
 
 /**
- * librdkafka regular expression for "every topic that is not internal": the seed skipped names
- * starting with `__` (`__consumer_offsets`, Redpanda's `__redpanda*`). librdkafka subscribes by
- * regex when a name starts with `^`.
+ * librdkafka regular expression for "every topic that is not internal": names starting with `_`
+ * are skipped. The seed skipped only `__` (`__consumer_offsets`, Redpanda's `__redpanda*`), which
+ * also took Schema Registry's `_schemas` and Redpanda's other `_`-prefixed internal topics. TOPICS
+ * or TOPIC_PATTERN name such a topic when it is wanted. librdkafka subscribes by regex when a name
+ * starts with `^`.
  */
-export const ALL_USER_TOPICS_PATTERN = '^([^_]|_[^_]).*';
+export const ALL_USER_TOPICS_PATTERN = '^[^_].*';
 
-/** What the consumer subscribes to: the topic list, the pattern, or every non-internal topic. */
+/** What the consumer subscribes to: the topic list, the pattern, or every topic not starting with `_`. */
 export function subscription(config: CollectorConfig): string[] {
   if (config.kafka.topics.length > 0) return [...config.kafka.topics];
   const pattern = config.kafka.topicPattern;

@@ -81,6 +81,33 @@ export function heapOptions(plan: MemoryPlan): string[] {
   return [`--max-old-space-size=${plan.heapLimitMiB}`, `--max-semi-space-size=${plan.semiSpaceMiB}`, `--initial-old-space-size=${plan.oldSpaceFloorMiB}`];
 }
 
+/**
+ * Below this share of the budget a process seals files too small to be useful (its buffers get an
+ * eighth of the share: 8 MiB here) and the prefetch queue's floors take a larger part of it.
+ * MAX_WORKERS=auto never starts more processes than the budget has shares of this size.
+ */
+export const MIN_PROCESS_SHARE_BYTES = 64 * MIB;
+/**
+ * The runtime on top of the budget, measured by `npm run bench:memory` on a 1,000-message topic
+ * (docs/performance.md, Memory): about 140 MiB for a single process; with several, about 90 MiB
+ * for the primary and 130 MiB for each consumer process.
+ */
+const SINGLE_PROCESS_RUNTIME_BYTES = 140 * MIB;
+const PRIMARY_RUNTIME_BYTES = 90 * MIB;
+const CONSUMER_PROCESS_RUNTIME_BYTES = 130 * MIB;
+
+/** What `processes` consumer processes are expected to take at most: the budget plus their runtime. */
+export function expectedPeakBytes(budgetBytes: number, processes: number): number {
+  return budgetBytes + (processes <= 1 ? SINGLE_PROCESS_RUNTIME_BYTES : PRIMARY_RUNTIME_BYTES + processes * CONSUMER_PROCESS_RUNTIME_BYTES);
+}
+
+/** The most consumer processes (at least 1) whose expected peak fits in a memory limit. */
+export function processesWithin(limitBytes: number, budgetBytes: number): number {
+  let processes = 1;
+  while (expectedPeakBytes(budgetBytes, processes + 1) <= limitBytes) processes++;
+  return processes;
+}
+
 /** One consumer process's share of the budget when `processes` consumer processes split it. */
 export function processBudget(budgetBytes: number, processes: number): number {
   return Math.floor(budgetBytes / Math.max(1, processes));

@@ -150,7 +150,7 @@ export const configSchema = {
       env: 'GROUP_ID',
     },
     topics: {
-      doc: 'Comma-separated topic names. Empty with an empty TOPIC_PATTERN: every non-internal topic.',
+      doc: 'Comma-separated topic names. Empty with an empty TOPIC_PATTERN: every topic whose name does not start with _ (internal topics such as __consumer_offsets and _schemas); name such a topic here or in TOPIC_PATTERN to collect it.',
       format: 'string-list',
       default: [] as string[],
       env: 'TOPICS',
@@ -254,13 +254,13 @@ export const configSchema = {
   },
   workers: {
     processes: {
-      doc: 'Consumer processes (the seed\'s MAX_WORKERS, parallel processing): each is a member of the group running the whole pipeline on its share of the partitions and of MEMORY_BUDGET_BYTES; one primary process serves HTTP and signals. auto: the cores available to the process (cgroup CPU limits respected).',
+      doc: 'Consumer processes (the seed\'s MAX_WORKERS, parallel processing): each is a member of the group running the whole pipeline on its share of the partitions and of MEMORY_BUDGET_BYTES; one primary process serves HTTP and signals. auto: the cores available to the process (a cgroup v2 CPU limit respected), but no more than leave each process 64 MiB of MEMORY_BUDGET_BYTES and no more than fit, with their runtime, in the container\'s memory limit (cgroup v2); the start-up log (config_loaded, processesWhy) says which bound chose.',
       format: 'auto-count',
       default: 'auto' as number | 'auto',
       env: 'MAX_WORKERS',
     },
     encoderThreads: {
-      doc: 'Worker threads encoding Parquet in each consumer process (MAX_WORKERS meant these before version 0.2). auto: the available cores divided by the consumer processes, at least 1.',
+      doc: 'Worker threads encoding Parquet in each consumer process. auto: the available cores divided by the consumer processes, at least 1.',
       format: 'auto-count',
       default: 'auto' as number | 'auto',
       env: 'ENCODER_THREADS',

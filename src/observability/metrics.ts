@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { containerMemoryLimit } from '../cluster/process-count';
 import { buildInfo } from '../version';
 
 function counter<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
@@ -91,8 +92,11 @@ export class CollectorMetrics {
 
   readonly buildInfo = gauge(this.registry, 'collector_build_info', 'Always 1; the labels name the build: collector version, git commit, Node.js and librdkafka versions.', ['version', 'commit', 'node', 'librdkafka'] as const, 'first');
 
+  readonly memoryLimit = gauge(this.registry, 'collector_container_memory_limit_bytes', 'The container\'s memory limit (cgroup v2 memory.max); 0 when there is none or it cannot be read.', [], 'first');
+
   constructor(options: { defaultMetrics: boolean } = { defaultMetrics: true }) {
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });
     this.buildInfo.set({ ...buildInfo() }, 1);
+    this.memoryLimit.set(containerMemoryLimit() ?? 0);
   }
 }

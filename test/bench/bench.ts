@@ -71,7 +71,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { librdkafkaVersion } from '@confluentinc/kafka-javascript';
-import { availableCores, consumerProcesses } from '../../src/cluster/process-count';
+import { availableCores } from '../../src/cluster/process-count';
+import { processesFor } from '../../src/cluster/roles';
 import { consumerProperties } from '../../src/config/kafka-properties';
 import { loadConfig } from '../../src/config/load';
 import { repoRoot, startBroker, type BrokerHandle } from '../harness/broker';
@@ -628,7 +629,7 @@ function collectorEnv(
 /** The consumer processes the collector starts under the bench's environment (MAX_WORKERS, auto: the cores). */
 function collectorProcesses(bench: Bench): number {
   const env = collectorEnv(bench, 'unused', 'unused', bench.workDir, {});
-  return consumerProcesses(loadConfig({ env, file: EMPTY_CONFIG }).config.workers.processes, availableCores());
+  return processesFor(loadConfig({ env, file: EMPTY_CONFIG }).config, availableCores());
 }
 
 /** Newer than the librdkafka 2.0.2 built into kcat 1.7.1. */

@@ -64,9 +64,12 @@ describe('MAX_WORKERS consumer processes', () => {
       expect(argv).toEqual(expect.arrayContaining(['--max-old-space-size=192', '--max-semi-space-size=4', '--initial-old-space-size=64']));
     }
 
-    // A crashed process is restarted, and picks its partitions up where the commits stand.
+    // A crashed process is restarted, and picks its partitions up where the commits stand; the
+    // primary counts the crash (the crash-looping alert's metric).
+    expect((await scrape(cli)).metrics).toMatch(/^collector_consumer_process_crashes_total 0$/m);
     process.kill(pids.get(1) ?? -1, 'SIGKILL');
     await cli.waitForEvents('worker_crashed', 1);
+    expect((await scrape(cli)).metrics).toMatch(/^collector_consumer_process_crashes_total 1$/m);
     await produce(topic, messages(2000, 1000));
     await waitUntil(async () => workerPids(cli).get(1) !== pids.get(1), { timeoutMs: 30_000, what: 'the restarted process' });
     await waitUntil(async () => (await scrape(cli)).ready === 200, { timeoutMs: 60_000, what: 'readiness after the restart' });

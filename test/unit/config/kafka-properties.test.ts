@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { ALL_USER_TOPICS_PATTERN, consumerProperties } from '../../../src/config/kafka-properties';
+import { ALL_USER_TOPICS_PATTERN, consumerProperties, subscription } from '../../../src/config/kafka-properties';
 import { loadConfig } from '../../../src/config/load';
 
 const EMPTY = path.join(__dirname, '..', '..', 'harness', 'empty-config.json');
@@ -8,12 +8,21 @@ describe('the default subscription', () => {
   it.each([
     ['market_data', true],
     ['trades.v2', true],
-    ['_schemas', true],
     ['a', true],
+    ['a_b', true],
+    ['_schemas', false],
+    ['_redpanda_e2e_probe', false],
     ['__consumer_offsets', false],
     ['__redpanda.audit', false],
   ])('%s is collected: %s', (topic, collected) => {
     expect(new RegExp(ALL_USER_TOPICS_PATTERN).test(topic)).toBe(collected);
+  });
+
+  it('is what an empty TOPICS and TOPIC_PATTERN subscribe to, and either of them overrides it', () => {
+    const subscribed = (env: Record<string, string>): string[] => subscription(loadConfig({ file: EMPTY, env }).config);
+    expect(subscribed({})).toEqual([ALL_USER_TOPICS_PATTERN]);
+    expect(subscribed({ TOPICS: '_schemas,trades' })).toEqual(['_schemas', 'trades']);
+    expect(subscribed({ TOPIC_PATTERN: '_?schemas' })).toEqual(['^_?schemas']);
   });
 });
 

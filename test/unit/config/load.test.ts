@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigInvalidError, loadConfig, loadConfigForRun, type LoadConfigOptions } from '../../../src/config/load';
-import { isHttpEnabled, schemaKeys, type CollectorConfig } from '../../../src/config/schema';
+import { configSchema, isHttpEnabled, schemaKeys, type CollectorConfig } from '../../../src/config/schema';
 
 const REPO = path.resolve(__dirname, '..', '..', '..');
 const EXAMPLE = path.join(REPO, 'config', 'collector.example.json');
@@ -244,5 +244,14 @@ describe('isHttpEnabled', () => {
     [{ HTTP_ENABLED: 'auto' }, true],
   ])('%j → %s', (env, expected) => {
     expect(isHttpEnabled(load(env))).toBe(expected);
+  });
+});
+
+describe('config/collector.example.json', () => {
+  it('keeps the memory plan: no prefetch or fetch sizes of its own, the default consume batch', () => {
+    const example = JSON.parse(readFileSync(EXAMPLE, 'utf8')) as { kafka: { consumeBatchSize: number; properties: Record<string, unknown> } };
+    const planned = ['fetch.max.bytes', 'max.partition.fetch.bytes', 'message.max.bytes', 'queued.min.messages', 'queued.max.messages.kbytes', 'fetch.queue.backoff.ms'];
+    expect(Object.keys(example.kafka.properties).filter((name) => planned.includes(name))).toEqual([]);
+    expect(example.kafka.consumeBatchSize).toBe(configSchema.kafka.consumeBatchSize.default);
   });
 });

@@ -24,6 +24,7 @@ interface Service {
   entrypoint?: string[] | string;
   logging?: { driver?: string; options?: Record<string, string> };
   environment?: Record<string, string | number | boolean | null>;
+  env_file?: ({ path: string; required?: boolean } | string)[];
   volumes?: string[];
   ports?: string[];
   profiles?: string[];
@@ -66,6 +67,20 @@ function volumeParts(spec: string): { source: string; target: string } {
 }
 
 describe('compose.yaml', () => {
+  it('passes broker security and any other setting to both collector services through an optional env file', () => {
+    for (const name of ['collector', 'collector-once']) {
+      expect({ name, envFile: service(name).env_file }).toEqual({ name, envFile: [{ path: 'collector.env', required: false }] });
+      // The file's values reach the collector only where `environment:` does not set them.
+      const set = Object.keys(service(name).environment ?? {});
+      for (const env of ['SECURITY_PROTOCOL', 'SASL_MECHANISM', 'SASL_USERNAME', 'SASL_PASSWORD', 'SSL_CA_LOCATION', 'KAFKA_PROPERTIES', 'LAYOUT']) {
+        expect({ env, known: CONFIG_ENV.has(env), setInCompose: set.includes(env) }).toEqual({ env, known: true, setInCompose: false });
+      }
+    }
+    const raw = loadYaml('compose.yaml') as ComposeFile;
+    expect(interpolate(raw, { COLLECTOR_ENV_FILE: '/etc/collector.env' }).services.collector.env_file).toEqual([{ path: '/etc/collector.env', required: false }]);
+    expect(readRepoFile('.gitignore').split('\n')).toContain('collector.env');
+  });
+
   it('has the broker, the daemon, the one-shot run and the monitoring services', () => {
     expect(Object.keys(services).sort()).toEqual(['collector', 'collector-once', 'grafana', 'prometheus', 'redpanda']);
   });

@@ -22,6 +22,19 @@ describe('npm run demo', () => {
     expect(script).toMatch(/bin\/redpanda-parquet-collector --once/);
   });
 
+  it('uses the broker named by BOOTSTRAP_SERVERS, as the collector does, or KAFKA_BOOTSTRAP_SERVERS', () => {
+    const script = readRepoFile('scripts', 'demo.sh');
+    const condition = /^if \[\[ (.*) \]\]; then$\n^  bootstrap=(.*)$/m.exec(script);
+    expect(condition).not.toBeNull();
+    const [, test, value] = condition as RegExpExecArray;
+    const chosen = (env: Record<string, string>): string =>
+      spawnSync('bash', ['-c', `if [[ ${test} ]]; then echo ${value}; else echo start; fi`], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' }).stdout.trim();
+    expect(chosen({ BOOTSTRAP_SERVERS: 'a:1' })).toBe('a:1');
+    expect(chosen({ KAFKA_BOOTSTRAP_SERVERS: 'b:2' })).toBe('b:2');
+    expect(chosen({ BOOTSTRAP_SERVERS: 'a:1', KAFKA_BOOTSTRAP_SERVERS: 'b:2' })).toBe('a:1');
+    expect(chosen({})).toBe('start');
+  });
+
   it('has helpers that type-check against the harness they import', () => {
     const tsc = spawnSync(process.execPath, [repoPath('node_modules', 'typescript', 'bin', 'tsc'), '--noEmit', '-p', repoPath('scripts', 'demo', 'tsconfig.json')], {
       encoding: 'utf8',

@@ -4,10 +4,12 @@
  * config from a ConfigMap and the SASL password from the Secret in secret.yaml, the output on a
  * claim, a Service for /metrics, and pods scraped once.
  */
-import { CONFIG_ENV, configDefault, loadYamlDocuments } from './artefacts';
+import { CONFIG_ENV, configDefault, loadYaml, loadYamlDocuments } from './artefacts';
 
 interface Probe {
   httpGet?: { path: string; port: string | number };
+  periodSeconds?: number;
+  failureThreshold?: number;
 }
 
 interface Container {
@@ -15,7 +17,7 @@ interface Container {
   image: string;
   ports?: { name?: string; containerPort: number }[];
   envFrom?: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
-  env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
+  env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string }; resourceFieldRef?: { containerName?: string; resource: string; divisor?: string } } }[];
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
   livenessProbe?: Probe;
   readinessProbe?: Probe;
@@ -29,7 +31,7 @@ interface PodSpec {
   automountServiceAccountToken?: boolean;
   securityContext?: { runAsUser?: number; runAsGroup?: number; runAsNonRoot?: boolean; fsGroup?: number; fsGroupChangePolicy?: string };
   containers: Container[];
-  volumes?: { name: string; persistentVolumeClaim?: { claimName: string } }[];
+  volumes?: { name: string; persistentVolumeClaim?: { claimName: string }; emptyDir?: { sizeLimit?: string } }[];
 }
 
 interface Manifest {
@@ -48,6 +50,7 @@ interface Manifest {
 
 const manifests = loadYamlDocuments('config', 'kubernetes', 'deployment.yaml') as Manifest[];
 const secretManifests = loadYamlDocuments('config', 'kubernetes', 'secret.yaml') as Manifest[];
+const operatorManifests = [...loadYamlDocuments('config', 'kubernetes', 'servicemonitor.yaml'), ...loadYamlDocuments('config', 'kubernetes', 'prometheusrule.yaml')] as Manifest[];
 const MIB = 1024 * 1024;
 
 function one(kind: string, from: readonly Manifest[] = manifests): Manifest {
@@ -83,7 +86,7 @@ function probePort(probe: Probe | undefined): number | undefined {
 
 describe('Kubernetes example', () => {
   it('holds a ConfigMap, a PersistentVolumeClaim, a Deployment and a Service; the Secret is in its own file', () => {
-    expect(manifests.map((m) => m.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'PersistentVolumeClaim', 'Service']);
+    expect(manifests.map((m) => m.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'PersistentVolumeClaim', 'PodDisruptionBudget', 'Service']);
     expect(secretManifests.map((m) => m.kind)).toEqual(['Secret']);
     expect(secret.metadata.labels).toEqual(deployment.metadata.labels);
   });
@@ -99,10 +102,42 @@ describe('Kubernetes example', () => {
     const port = Number(setting('HTTP_PORT'));
     expect(probePort(container.livenessProbe)).toBe(port);
     expect(probePort(container.readinessProbe)).toBe(port);
-    if (container.startupProbe) {
-      expect(container.startupProbe.httpGet?.path).toBe('/healthz');
-      expect(probePort(container.startupProbe)).toBe(port);
-    }
+    expect(probePort(container.startupProbe)).toBe(port);
+  });
+
+  it('counts a pod as started once it is ready (/healthz answers 200 from the first moment), within minutes', () => {
+    expect(container.startupProbe?.httpGet?.path).toBe('/readyz');
+    const windowSeconds = (container.startupProbe?.periodSeconds ?? 10) * (container.startupProbe?.failureThreshold ?? 3);
+    expect(windowSeconds).toBeGreaterThanOrEqual(120);
+    expect(windowSeconds).toBeLessThanOrEqual(600);
+  });
+
+  it('limits CPU, and sizes the encoder threads from that limit through the downward API', () => {
+    expect(container.resources?.limits?.cpu).toBeDefined();
+    const threads = container.env?.find((entry) => entry.name === 'ENCODER_THREADS');
+    expect(threads?.valueFrom?.resourceFieldRef).toEqual({ containerName: container.name, resource: 'limits.cpu', divisor: '1' });
+    expect(CONFIG_ENV.has('ENCODER_THREADS')).toBe(true);
+  });
+
+  it('bounds /tmp, the only writable path besides the output', () => {
+    const tmp = container.volumeMounts?.find((m) => m.mountPath === '/tmp');
+    expect(pod.volumes?.find((v) => v.name === tmp?.name)?.emptyDir?.sizeLimit).toMatch(/^\d+(Mi|Gi)$/);
+  });
+
+  it('labels everything with the standard labels and lets a drain evict one pod at a time', () => {
+    const standard = ['app.kubernetes.io/name', 'app.kubernetes.io/instance', 'app.kubernetes.io/component', 'app.kubernetes.io/part-of', 'app.kubernetes.io/version'];
+    for (const manifest of [...manifests, ...secretManifests, ...operatorManifests]) expect({ kind: manifest.kind, labels: Object.keys(manifest.metadata.labels ?? {}).sort() }).toEqual({ kind: manifest.kind, labels: [...standard].sort() });
+    const budget = one('PodDisruptionBudget') as Manifest & { spec: { maxUnavailable?: number; selector?: unknown } };
+    expect(budget.spec.maxUnavailable).toBe(1);
+    expect(budget.spec.selector).toEqual(deployment.spec?.selector);
+  });
+
+  it('has an optional ServiceMonitor on the Service\'s port and a PrometheusRule holding alerts.yml\'s rules', () => {
+    const monitor = one('ServiceMonitor', operatorManifests) as Manifest & { spec: { selector: { matchLabels: Record<string, string> }; endpoints: { port: string; path: string }[] } };
+    expect(monitor.spec.selector.matchLabels).toEqual(one('Service').spec?.selector);
+    expect(monitor.spec.endpoints).toEqual([expect.objectContaining({ port: one('Service').spec?.ports?.[0]?.name, path: '/metrics' })]);
+    const rule = one('PrometheusRule', operatorManifests) as Manifest & { spec: { groups: unknown } };
+    expect(rule.spec.groups).toEqual((loadYaml('config', 'prometheus', 'alerts.yml') as { groups: unknown }).groups);
   });
 
   it('gives the graceful stop more time than SHUTDOWN_DEADLINE_MS before the kubelet kills the pod', () => {
@@ -156,7 +191,11 @@ describe('Kubernetes example', () => {
     const service = one('Service');
     const labels = deployment.spec?.template?.metadata.labels ?? {};
     expect(labels).toMatchObject((service.spec?.selector ?? {}) as Record<string, string>);
-    expect(deployment.spec?.selector).toEqual({ matchLabels: labels });
+    // The selector picks the pods by their stable labels; a Deployment's selector cannot change,
+    // so the version label stays out of it.
+    const matchLabels = (deployment.spec?.selector as { matchLabels: Record<string, string> }).matchLabels;
+    expect(labels).toMatchObject(matchLabels);
+    expect(Object.keys(matchLabels).sort()).toEqual(['app.kubernetes.io/instance', 'app.kubernetes.io/name']);
     const port = service.spec?.ports?.[0];
     expect(port?.targetPort === 'http' || Number(port?.targetPort) === Number(setting('HTTP_PORT'))).toBe(true);
     const annotations = deployment.spec?.template?.metadata.annotations ?? {};

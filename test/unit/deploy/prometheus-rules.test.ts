@@ -6,12 +6,13 @@
  */
 import { request } from 'node:http';
 import type { CollectorApp } from '../../../src/app';
+import { CRASHES_METRIC } from '../../../src/cluster/primary';
 import { buildInfo, COLLECTOR_VERSION } from '../../../src/version';
 import { createTestApp, tempOutputDir } from '../../harness/collector';
 import { createTopic, produce, uniqueName, waitUntil } from '../../harness/kafka';
 import { sampleSum } from '../../harness/prometheus';
 import { encodeEvent, marketEvent } from '../../harness/market-data';
-import { TARGET_LABELS, exportedSeries, loadYaml, promqlReferences, type ExportedSeries } from './artefacts';
+import { TARGET_LABELS, exportedSeries, loadYaml, promqlReferences, readRepoFile, type ExportedSeries } from './artefacts';
 
 interface Rule {
   alert?: string;
@@ -23,8 +24,14 @@ interface Rule {
 }
 
 const rules = (loadYaml('config', 'prometheus', 'alerts.yml') as { groups: { name: string; rules: Rule[] }[] }).groups.flatMap((group) => group.rules);
-/** Series Prometheus makes itself for every scrape target. */
-const PROMETHEUS_SERIES = new Map<string, ExportedSeries>([['up', { metric: 'up', labels: [] }]]);
+/**
+ * Series Prometheus makes itself for every scrape target, and the one the primary of several
+ * consumer processes adds to their aggregated metrics (test/integration/workers.test.ts scrapes it).
+ */
+const PROMETHEUS_SERIES = new Map<string, ExportedSeries>([
+  ['up', { metric: 'up', labels: [] }],
+  [CRASHES_METRIC, { metric: CRASHES_METRIC, labels: [] }],
+]);
 
 function get(port: number, path: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -84,13 +91,18 @@ afterAll(async () => {
 describe('Prometheus alert rules', () => {
   it('alert on what the issue asks for, each with a severity, a summary and a hold time', () => {
     expect(rules.map((rule) => rule.alert).sort()).toEqual([
+      'CollectorAbsent',
       'CollectorCommitErrors',
+      'CollectorCompactionStuck',
       'CollectorConsumerLagGrowing',
+      'CollectorConsumerProcessesCrashLooping',
+      'CollectorDeadLetters',
       'CollectorDown',
       'CollectorMemoryNearLimit',
       'CollectorNoFilePublished',
       'CollectorOldestUnflushedRecordTooOld',
       'CollectorPartitionsLost',
+      'CollectorPartitionsPaused',
       'CollectorWriteErrors',
     ]);
     for (const rule of rules) {
@@ -100,6 +112,21 @@ describe('Prometheus alert rules', () => {
         summary: 'string',
         for: expect.stringMatching(/^\d+[smh]$/),
       });
+    }
+  });
+
+  it('name no job, so they fire under compose, pod annotations and the Prometheus Operator alike', () => {
+    const named = rules.filter((rule) => promqlReferences(rule.expr).matcherLabels.some(({ label }) => label === 'job'));
+    expect(named.map((rule) => rule.alert)).toEqual([]);
+    expect(rules.filter((rule) => /\babsent\(/.test(rule.expr)).map((rule) => rule.alert)).toEqual(['CollectorAbsent']);
+  });
+
+  it('link each alert to its runbook section in docs/operations.md', () => {
+    const anchors = new Set([...readRepoFile('docs', 'operations.md').matchAll(/^#{1,6} (.+)$/gm)].map((match) => match[1].trim().toLowerCase().replace(/[^\w\- ]/g, '').replace(/ /g, '-')));
+    for (const rule of rules) {
+      const url = rule.annotations?.runbook_url ?? '';
+      expect({ alert: rule.alert, url }).toEqual({ alert: rule.alert, url: `docs/operations.md#${String(rule.alert).toLowerCase()}` });
+      expect({ alert: rule.alert, section: anchors.has(String(rule.alert).toLowerCase()) }).toEqual({ alert: rule.alert, section: true });
     }
   });
 

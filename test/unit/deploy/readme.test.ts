@@ -3,12 +3,13 @@
  * every link into the repository resolves, and the measurement history lives in docs/ with the
  * commands that reproduce it.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { CONFIG_ENV, readRepoFile, repoPath } from './artefacts';
 
 const readme = readRepoFile('README.md');
-const documents = ['README.md', 'docs/design.md', 'docs/performance.md'];
+const configuration = readRepoFile('docs', 'configuration.md');
+const documents = ['README.md', 'CHANGELOG.md', ...readdirSync(repoPath('docs')).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`)];
 
 /** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to dashes. */
 function anchor(heading: string): string {
@@ -20,15 +21,34 @@ function anchorsOf(file: string): Set<string> {
 }
 
 describe('README', () => {
-  it('lists every configuration variable in the configuration table, with its key', () => {
-    const missing = [...CONFIG_ENV].filter(([env, { key }]) => !readme.includes(`| \`${env}\` | \`${key}\` |`)).map(([env]) => env);
+  it('is short: at most 20,000 bytes, the details in docs/', () => {
+    expect(statSync(repoPath('README.md')).size).toBeLessThanOrEqual(20_000);
+    for (const doc of ['docs/configuration.md', 'docs/operations.md', 'docs/lake.md', 'docs/design.md', 'docs/performance.md', 'CHANGELOG.md']) expect(readme).toContain(`(${doc})`);
+  });
+
+  it('keeps the two commands of a fresh machine', () => {
+    expect(readme).toMatch(/^npm run demo\b/m);
+    expect(readme).toMatch(/^npm test\b/m);
+  });
+
+  it('and docs/configuration.md list every configuration variable with its key', () => {
+    const missing = [...CONFIG_ENV].filter(([env, { key }]) => !configuration.includes(`| \`${env}\` | \`${key}\` |`)).map(([env]) => env);
     expect(missing).toEqual([]);
   });
 
-  it('lists every variable the launcher reads', () => {
+  it('and docs/configuration.md list every variable the launcher reads', () => {
     const launcher = new Set([...readRepoFile('bin', 'redpanda-parquet-collector').matchAll(/\$\{([A-Z][A-Z0-9_]*)/g)].map((match) => match[1]));
     expect(launcher.size).toBeGreaterThan(0);
-    for (const name of [...launcher, 'CONFIG_FILE']) expect({ name, listed: readme.includes(`| \`${name}\` |`) }).toEqual({ name, listed: true });
+    for (const name of [...launcher, 'CONFIG_FILE']) expect({ name, listed: configuration.includes(`| \`${name}\` |`) }).toEqual({ name, listed: true });
+  });
+
+  it('reads closed and open days alike in its query examples', () => {
+    const examples = [...readme.matchAll(/```(?:sql|python)\n([\s\S]*?)```/g)].map((match) => match[1]);
+    expect(examples.length).toBeGreaterThanOrEqual(2);
+    for (const example of examples) {
+      expect(example).toMatch(/\/\*\/\*\/\*\/(market_data|\{topic\})\.parquet/);
+      expect(example).toMatch(/\/\*\/\*\/\*\/(market_data|\{topic\})\/\*\.parquet/);
+    }
   });
 
   it.each(documents)('%s links only to files and headings that exist', (file) => {
@@ -50,6 +70,7 @@ describe('README', () => {
     expect(prose).not.toMatch(/\b20\d\d-\d\d-\d\d\b|earlier the same day/i);
     expect(readme).toContain('(docs/performance.md)');
     expect(readme).toContain('(docs/design.md)');
+    expect(readme).not.toMatch(/\bbefore version 0\.\d\b/);
   });
 });
 

@@ -32,6 +32,8 @@ export interface S3ServerOptions {
   bucket?: string;
   /** How long start and resume may take before they fail (default 60 s). */
   startTimeoutMs?: number;
+  /** 'none' accepts any request, signed or not: for a proxy in front that must change signed headers. */
+  authorization?: 'aws-v2-or-v4' | 'none';
 }
 
 export interface S3ServerHandle {
@@ -92,7 +94,8 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
   };
 
   try {
-    await writeFile(layout.propertiesFile, renderProperties(s3ProxyProperties(layout, endpoint, accessKeyId, secretAccessKey)));
+    const properties = s3ProxyProperties(layout, endpoint, options.authorization ?? 'aws-v2-or-v4', accessKeyId, secretAccessKey);
+    await writeFile(layout.propertiesFile, renderProperties(properties));
     await writeFile(layout.logbackFile, logbackConfig(layout.logFile));
     await launchAndWait();
     await createBucket(endpoint, accessKeyId, secretAccessKey, bucket);
@@ -165,10 +168,10 @@ async function createLayout(): Promise<Layout> {
   };
 }
 
-function s3ProxyProperties(layout: Layout, endpoint: string, identity: string, credential: string): Record<string, string> {
+function s3ProxyProperties(layout: Layout, endpoint: string, authorization: string, identity: string, credential: string): Record<string, string> {
   return {
     's3proxy.endpoint': endpoint,
-    's3proxy.authorization': 'aws-v2-or-v4',
+    's3proxy.authorization': authorization,
     's3proxy.identity': identity,
     's3proxy.credential': credential,
     'jclouds.provider': 'filesystem-nio2',

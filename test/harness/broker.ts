@@ -271,7 +271,7 @@ function brokerProperties(
   };
 }
 
-function renderProperties(properties: Readonly<Record<string, string>>): string {
+export function renderProperties(properties: Readonly<Record<string, string>>): string {
   return Object.entries(properties)
     .map(([key, value]) => `${key}=${value}`)
     .join('\n')

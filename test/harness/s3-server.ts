@@ -17,6 +17,7 @@ import {
   liveDirs,
   ownedTempDir,
   portOf,
+  renderProperties,
   repoRoot,
   sleep,
   tail,
@@ -177,13 +178,6 @@ function s3ProxyProperties(layout: Layout, endpoint: string, authorization: stri
     'jclouds.provider': 'filesystem-nio2',
     'jclouds.filesystem.basedir': layout.dataDir,
   };
-}
-
-function renderProperties(properties: Readonly<Record<string, string>>): string {
-  return Object.entries(properties)
-    .map(([key, value]) => `${key}=${value}`)
-    .join('\n')
-    .concat('\n');
 }
 
 /** S3Proxy ships no logback.xml, and logback's default is DEBUG on stdout: every request, several lines. */

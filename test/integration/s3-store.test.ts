@@ -198,6 +198,16 @@ describe('S3LakeStore on S3Proxy', () => {
       expect(decoded(await store.read('move/out.parquet'))).toBe('compacted 2');
     });
 
+    it('lists and removes more keys than one S3 page or DeleteObjects batch holds (1000)', async () => {
+      const keys = Array.from({ length: 1005 }, (_, index) => `bulk/${String(index).padStart(4, '0')}`);
+      for (let first = 0; first < keys.length; first += 25) {
+        await Promise.all(keys.slice(first, first + 25).map((key) => store.create(key, text(key))));
+      }
+      expect((await store.list('bulk/')).objects.map((object) => object.key)).toEqual(keys);
+      await store.remove(keys.slice(2));
+      expect((await store.list('bulk/')).objects.map((object) => object.key)).toEqual(keys.slice(0, 2));
+    }, 120_000);
+
     it('removes objects, absent ones included', async () => {
       await Promise.all(['rm/a', 'rm/b', 'rm/c'].map((key) => store.create(key, text(key))));
       await store.remove(['rm/a', 'rm/c', 'rm/never-there']);
@@ -342,6 +352,13 @@ describe('S3LakeStore on S3Proxy', () => {
       }
       expect(await store.stat('meta/s.txt')).not.toBeNull();
     });
+
+    it('finds its objects again after the server was stopped and resumed', async () => {
+      await server.pause();
+      expect(refusal(await store.read('meta/s.txt').catch((error: unknown) => error))).toMatchObject({ code: 'LAKE_STORE_UNAVAILABLE', retryable: true });
+      await server.resume();
+      expect(decoded(await store.read('meta/s.txt'))).toBe('12345');
+    }, 90_000);
   });
 });
 

@@ -14,15 +14,14 @@ export type S3Settings = CollectorConfig['s3'];
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
-const TRUE_WORDS = ['true', '1', 'yes', 'on'];
-
 /**
  * The endpoint the installed SDK (@smithy/core's getEndpointUrlConfig) takes from the environment:
  * AWS_ENDPOINT_URL_S3 before AWS_ENDPOINT_URL, both ignored with AWS_IGNORE_CONFIGURED_ENDPOINT_URLS.
  * An `endpoint_url` in a profile is honoured by the SDK too but is not visible here.
  */
 export function configuredEndpoint(env: Environment): string | undefined {
-  if (TRUE_WORDS.includes((env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS ?? '').trim().toLowerCase())) return undefined;
+  // The SDK's booleanSelector: exactly "true" (anything but "true"/"false" makes the SDK throw).
+  if (env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS === 'true') return undefined;
   const endpoint = env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL;
   return endpoint === undefined || endpoint === '' ? undefined : endpoint;
 }

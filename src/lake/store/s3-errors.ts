@@ -31,7 +31,6 @@ const TRANSIENT_NAMES = new Set([
   'TooManyRequestsException',
   'RequestTimeoutException',
   'TimeoutError',
-  'AbortError',
 ]);
 // Failures of the client's own set-up: retrying cannot help until someone changes the configuration.
 const CONFIGURATION_NAMES = new Set(['CredentialsProviderError', 'InvalidEndpointError']);

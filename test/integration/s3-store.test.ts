@@ -116,6 +116,27 @@ describe('S3LakeStore on S3Proxy', () => {
       expect(uploads.Uploads ?? []).toEqual([]);
     });
 
+    it('pulls a streamed body only a few parts ahead of what the server has stored', async () => {
+      const traffic = await tap();
+      const tapped = openStore({ client: { endpoint: traffic.endpoint } });
+      const partSize = 5 * MIB;
+      const storedParts = (): number => traffic.requests.filter((request) => request.url.includes('partNumber=') && request.status === 200).length;
+      let pulled = 0;
+      let mostAhead = 0;
+      async function* body(): AsyncGenerator<Uint8Array> {
+        for (let index = 0; index < 40; index += 1) {
+          mostAhead = Math.max(mostAhead, pulled - storedParts() * partSize);
+          pulled += MIB;
+          yield new Uint8Array(MIB).fill(index);
+        }
+      }
+      expect(await tapped.create('big/streamed.bin', body())).toBe(true);
+      expect(storedParts()).toBe(8);
+      // Two parts uploading, one filling, and the chunk that tips it over: never the whole 40 MiB.
+      expect(mostAhead).toBeLessThanOrEqual(3 * partSize + MIB);
+      expect((await store.stat('big/streamed.bin'))?.size).toBe(40 * MIB);
+    });
+
     it('settles a lost answer by the object\'s write id: the retry\'s 412 is still our create', async () => {
       const lossy = await tap(server.endpoint, { losePutAnswers: 1 });
       const lossyStore = openStore({ client: { endpoint: lossy.endpoint } });

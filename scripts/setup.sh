@@ -3,6 +3,7 @@
 #   1. the Debian packages librdkafka is compiled against (plus java and mvn for the test broker),
 #   2. node_modules, with @confluentinc/kafka-javascript built against those system libraries,
 #   3. the classpath of the Kafka broker the test harness runs (jars from Maven Central),
+#   3b. the classpath of S3Proxy, the S3 server the harness runs for the S3 lake (same way),
 #   4. dist/, when package.json has a build script,
 #   5. pyarrow and Polars in a venv under .cache/pyenv, which tests read the lake back with,
 #   6. confluent-kafka and msgpack in the same venv, for the benchmark's Python peer,
@@ -92,6 +93,22 @@ ensure_broker_classpath() {
   mv "$CLASSPATH_FILE.tmp" "$CLASSPATH_FILE"
 }
 
+# The same for S3Proxy (test/harness/s3-server.ts). Its pom imports three BOMs; see the pom for why.
+ensure_s3proxy_classpath() {
+  local pom=test/harness/s3proxy/pom.xml classpath=.cache/s3proxy-classpath.txt
+  if [[ -s $classpath && ! $pom -nt $classpath ]]; then
+    log "s3proxy classpath: up to date"
+    return
+  fi
+  log "s3proxy classpath: resolving S3Proxy jars with Maven"
+  mkdir -p "$(dirname "$classpath")"
+  if ! mvn -B -q -f "$pom" dependency:build-classpath -Dmdep.outputFile="$PWD/$classpath.tmp" >.cache/mvn-s3proxy.log 2>&1; then
+    cat .cache/mvn-s3proxy.log >&2
+    die "maven could not resolve the S3Proxy jars (output above, also in .cache/mvn-s3proxy.log)"
+  fi
+  mv "$classpath.tmp" "$classpath"
+}
+
 # Tests run the TypeScript through ts-jest, which does not type-check (isolatedModules): this build
 # is where CI catches type errors, and dist/ serves tests that start the daemon as a process.
 # The stamp skips tsc when nothing it compiles changed since the last successful build.
@@ -163,6 +180,7 @@ ensure_promtool() {
 ensure_system_packages
 ensure_node_modules
 ensure_broker_classpath
+ensure_s3proxy_classpath
 ensure_build
 ensure_python_readers
 ensure_python_peer

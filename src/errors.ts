@@ -22,6 +22,12 @@ export const ErrorCodes = {
   POOL_CLOSED: { retryable: false, area: 'parquet' },
   /** Writing, fsyncing or renaming a file failed (disk full, read-only, permissions): the disk may recover. */
   PUBLISH_FAILED: { retryable: true, area: 'lake' },
+  /** The object store did not answer, or answered 5xx, throttling (503 SlowDown) or a timeout: it may recover. */
+  LAKE_STORE_UNAVAILABLE: { retryable: true, area: 'lake' },
+  /** The object store refused for good: no such bucket, credentials refused, a store that ignores `If-None-Match`. */
+  LAKE_STORE_REFUSED: { retryable: false, area: 'lake' },
+  /** A lake object that had to be there (`open`) is not. */
+  LAKE_OBJECT_MISSING: { retryable: false, area: 'lake' },
   KAFKA_CONNECT_FAILED: { retryable: true, area: 'kafka' },
   KAFKA_COMMIT_FAILED: { retryable: true, area: 'kafka' },
   KAFKA_CONSUME_FAILED: { retryable: true, area: 'kafka' },

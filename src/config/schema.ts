@@ -13,6 +13,11 @@ const RUN_MODES = ['daemon', 'once'] as const;
 const SECURITY_PROTOCOLS = ['plaintext', 'ssl', 'sasl_plaintext', 'sasl_ssl'] as const;
 const SASL_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
 const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+/** '' leaves it to the bucket's default. */
+export const S3_SERVER_SIDE_ENCRYPTIONS = ['', 'AES256', 'aws:kms', 'aws:kms:dsse'] as const;
+// Only classes whose objects can be read back at once: GLACIER and DEEP_ARCHIVE need a restore
+// before a GET, which recovery, compaction and `verify` cannot wait for.
+export const S3_STORAGE_CLASSES = ['', 'STANDARD', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER_IR', 'REDUCED_REDUNDANCY'] as const;
 
 const INTEGER_TEXT = /^\s*\d+\s*$/;
 
@@ -379,6 +384,34 @@ export const configSchema = {
         default: 60_000,
         env: 'COMPACTION_LOCK_LEASE_MS',
       },
+    },
+  },
+  // A lake at s3://bucket/prefix. Credentials, region and endpoint follow the AWS SDK's own
+  // conventions (AWS_* variables, ~/.aws profiles, web identity, instance metadata): none are here.
+  s3: {
+    forcePathStyle: {
+      doc: 'Address buckets as http(s)://endpoint/bucket (path style) instead of http(s)://bucket.endpoint. auto: on when AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL names a custom endpoint (MinIO, Ceph, S3Proxy, …), off for AWS. Set it to true for an endpoint configured only in an AWS profile.',
+      format: 'auto-boolean',
+      default: 'auto' as 'auto' | boolean,
+      env: 'S3_FORCE_PATH_STYLE',
+    },
+    serverSideEncryption: {
+      doc: 'Server-side encryption of new objects: AES256, aws:kms or aws:kms:dsse. Empty: the bucket\'s default.',
+      format: S3_SERVER_SIDE_ENCRYPTIONS,
+      default: '' as (typeof S3_SERVER_SIDE_ENCRYPTIONS)[number],
+      env: 'S3_SERVER_SIDE_ENCRYPTION',
+    },
+    sseKmsKeyId: {
+      doc: 'KMS key (id, ARN or alias) for S3_SERVER_SIDE_ENCRYPTION aws:kms or aws:kms:dsse. Empty: the account\'s AWS managed key.',
+      format: String,
+      default: '',
+      env: 'S3_SSE_KMS_KEY_ID',
+    },
+    storageClass: {
+      doc: 'Storage class of new objects (STANDARD, STANDARD_IA, ONEZONE_IA, INTELLIGENT_TIERING, GLACIER_IR, REDUCED_REDUNDANCY). Empty: the bucket\'s default. Classes that need a restore before reading are refused.',
+      format: S3_STORAGE_CLASSES,
+      default: '' as (typeof S3_STORAGE_CLASSES)[number],
+      env: 'S3_STORAGE_CLASS',
     },
   },
   shutdown: {

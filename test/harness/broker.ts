@@ -68,7 +68,7 @@ interface Layout {
 }
 
 /** A launched JVM with a promise that settles when it has exited, whatever the reason. */
-interface JavaRun {
+export interface JavaRun {
   child: ChildProcess;
   exited: Promise<void>;
   exitDescription: string | undefined;
@@ -158,7 +158,7 @@ async function allocatePorts(): Promise<Ports> {
   return { plaintext, sasl, ssl, controller };
 }
 
-function listenOnAnyPort(): Promise<net.Server> {
+export function listenOnAnyPort(): Promise<net.Server> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);
@@ -166,7 +166,7 @@ function listenOnAnyPort(): Promise<net.Server> {
   });
 }
 
-function portOf(server: net.Server): number {
+export function portOf(server: net.Server): number {
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('probe socket has no TCP port');
   return address.port;
@@ -176,9 +176,7 @@ const DIR_PREFIX = 'rpc-kafka-';
 const OWNER_FILE = 'owner.pid';
 
 async function createLayout(): Promise<Layout> {
-  await removeOrphanedDirs();
-  const dir = await mkdtemp(path.join(os.tmpdir(), DIR_PREFIX));
-  await writeFile(path.join(dir, OWNER_FILE), String(process.pid));
+  const dir = await ownedTempDir(DIR_PREFIX);
   return {
     dir,
     propertiesFile: path.join(dir, 'server.properties'),
@@ -188,13 +186,21 @@ async function createLayout(): Promise<Layout> {
   };
 }
 
+/** A fresh temp dir named `<prefix>…`, marked as this process's, after removing those of dead processes. */
+export async function ownedTempDir(prefix: string): Promise<string> {
+  await removeOrphanedDirs(prefix);
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  await writeFile(path.join(dir, OWNER_FILE), String(process.pid));
+  return dir;
+}
+
 /**
  * Inside a Jest test file `process.on` reaches a sandbox copy of `process`, so the exit hooks below
  * never fire there; the kernel still kills the JVM (setpriv), but its temp dir stays. Each start
  * removes the dirs whose owning process is gone, including a failed start's dir kept for reading.
  */
-async function removeOrphanedDirs(): Promise<void> {
-  const names = (await readdir(os.tmpdir())).filter((name) => name.startsWith(DIR_PREFIX));
+async function removeOrphanedDirs(prefix: string): Promise<void> {
+  const names = (await readdir(os.tmpdir())).filter((name) => name.startsWith(prefix));
   await Promise.all(
     names.map(async (name) => {
       const dir = path.join(os.tmpdir(), name);
@@ -265,7 +271,7 @@ function brokerProperties(
   };
 }
 
-function renderProperties(properties: Readonly<Record<string, string>>): string {
+export function renderProperties(properties: Readonly<Record<string, string>>): string {
   return Object.entries(properties)
     .map(([key, value]) => `${key}=${value}`)
     .join('\n')
@@ -348,7 +354,7 @@ function javaCommand(args: string[]): { file: string; args: string[] } {
   return { file: SETPRIV, args: ['--pdeathsig', 'KILL', javaBinary(), ...args] };
 }
 
-function launchJava(args: string[], outputFile: string): JavaRun {
+export function launchJava(args: string[], outputFile: string): JavaRun {
   // A file, not a pipe: nobody has to drain it, and it survives for the post-mortem.
   const fd = openSync(outputFile, 'a');
   const command = javaCommand(args);
@@ -406,7 +412,7 @@ async function logContains(file: string, fromOffset: number, needle: string): Pr
   }
 }
 
-function acceptsConnections(port: number): Promise<boolean> {
+export function acceptsConnections(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ host: '127.0.0.1', port });
     socket.setTimeout(2_000);
@@ -421,7 +427,7 @@ function acceptsConnections(port: number): Promise<boolean> {
 }
 
 /** SIGTERM lets the broker close its logs cleanly; SIGKILL after the grace period bounds the wait. */
-async function terminate(run: JavaRun): Promise<void> {
+export async function terminate(run: JavaRun): Promise<void> {
   if (run.exitDescription !== undefined) return;
   run.child.kill('SIGTERM');
   const timer = setTimeout(() => run.child.kill('SIGKILL'), STOP_GRACE_MS);
@@ -445,7 +451,7 @@ async function fileSize(file: string): Promise<number> {
   }
 }
 
-async function tail(file: string, lines = 40): Promise<string> {
+export async function tail(file: string, lines = 40): Promise<string> {
   try {
     return (await readFile(file, 'utf8')).trimEnd().split('\n').slice(-lines).join('\n');
   } catch {
@@ -457,7 +463,7 @@ async function logTails(layout: Layout): Promise<string> {
   return `--- jvm.out ---\n${await tail(layout.jvmOutputFile, 15)}\n--- broker.log ---\n${await tail(layout.logFile)}`;
 }
 
-function sleep(ms: number): Promise<void> {
+export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
@@ -467,10 +473,10 @@ function sleep(ms: number): Promise<void> {
 // They work where `process` is the real one: Jest's global setup and teardown, the CLI.
 
 const liveChildren = new Set<ChildProcess>();
-const liveDirs = new Set<string>();
+export const liveDirs = new Set<string>();
 let exitHooksInstalled = false;
 
-function installExitHooks(): void {
+export function installExitHooks(): void {
   if (exitHooksInstalled) return;
   exitHooksInstalled = true;
   process.on('exit', killEverything);

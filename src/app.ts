@@ -83,7 +83,7 @@ export class CollectorApp implements HealthSource {
     this.source = options.consumer ?? new KafkaSource({ properties: consumerProperties(config), subscription: subscription(config), consumeTimeoutMs: CONSUME_TIMEOUT_MS, logger });
     const instanceId = newInstanceId();
     const telemetry = new Telemetry(logger, this.metrics);
-    const lake = lakeAt(config.output.dir, config.lake.layout);
+    const lake = lakeAt(config);
     this.lake = { ...lake, store: new MeasuredStore(lake.store, telemetry) };
     this.pipeline = new Pipeline(
       {
@@ -227,6 +227,7 @@ export class CollectorApp implements HealthSource {
     // One-shot with COMPACT_AFTER_ONCE: everything consumed is published, so closed days can be merged.
     if (this.config.mode === 'once' && reason === ONCE_CAUGHT_UP) await this.dayCloser?.pass();
     await this.pool.close();
+    this.lake.store.close();
     await this.http?.stop();
     this.logger.info({ event: 'shutdown_complete' }, 'stopped');
   }
@@ -244,7 +245,7 @@ export class CollectorApp implements HealthSource {
   }
 
   async readiness(): Promise<HealthCheck[]> {
-    const unwritable = (await this.lake.store.probe()) ?? this.storeProblem();
+    const unwritable = (await this.lake.store.check()) ?? this.storeProblem();
     const writeFailing = this.pipeline.isWriteFailing ? 'writing files fails and is retried (see write_failed in the log); consuming waits for the output' : undefined;
     return [
       { name: 'not-stopping', ok: this.stopping === null },

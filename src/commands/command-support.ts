@@ -21,7 +21,7 @@ export function commandConfig(values: { readonly config?: string; readonly 'outp
 
 /** The lake a subcommand reads or compacts: OUTPUT_DIR (or `--output-dir`) with LAYOUT. */
 export function commandLake(config: CollectorConfig): Lake {
-  return lakeAt(config.output.dir, config.lake.layout);
+  return lakeAt(config);
 }
 
 /** Prints why a subcommand failed; exit 2 for bad arguments or configuration, 1 for anything else. */

@@ -78,12 +78,23 @@ export async function loadConfigForRun(options: LoadConfigOptions = {}): Promise
   const problems = [...candidate.problems];
   const dir: unknown = candidate.config.output.dir;
   if (typeof dir === 'string' && dir.trim() !== '') {
-    const reason = await Promise.resolve()
-      .then(() => storeAt(dir).probe())
-      .catch((error: unknown) => describeError(error));
-    if (reason !== null) problems.push({ key: 'output.dir', message: `${dir} is not a usable directory: ${reason}` });
+    const reason = await probeLake(dir, candidate.config.s3);
+    if (reason !== null) problems.push({ key: 'output.dir', message: `${dir} cannot hold the lake: ${reason}` });
   }
   return accept(candidate, problems);
+}
+
+/** Null when a lake can be kept at `location`, else why not; the store's connections are closed after. */
+async function probeLake(location: string, s3: CollectorConfig['s3']): Promise<string | null> {
+  let store;
+  try {
+    store = storeAt(location, s3);
+    return await store.probe();
+  } catch (error) {
+    return describeError(error);
+  } finally {
+    store?.close();
+  }
 }
 
 /** "key (ENV): message", the form every problem is shown in. */

@@ -213,7 +213,7 @@ export const configSchema = {
   },
   output: {
     dir: {
-      doc: 'Root of the date-partitioned output: OUTPUT_DIR/YYYY/MM/DD/<topic>/<file>.parquet.',
+      doc: 'Where the lake is: a folder, or s3://bucket/prefix for S3-compatible object storage. Files go to OUTPUT_DIR/YYYY/MM/DD/<topic>/<file>.parquet (see LAYOUT).',
       format: String,
       default: './data/redpanda_parquet',
       env: 'OUTPUT_DIR',

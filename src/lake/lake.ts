@@ -1,7 +1,10 @@
 import { CollectorError } from '../errors';
-import { layoutFor, type LakeLayout, type LayoutName } from './layout';
+import type { CollectorConfig } from '../config/schema';
+import { layoutFor, type LakeLayout } from './layout';
 import type { LakeStore } from './store/lake-store';
 import { LocalStore } from './store/local';
+import { S3LakeStore } from './store/s3';
+import type { S3Settings } from './store/s3-config';
 
 /**
  * The lake: where its bytes live (the store, rooted at OUTPUT_DIR) and how its keys are laid out.
@@ -12,19 +15,21 @@ export interface Lake {
   readonly layout: LakeLayout;
 }
 
-const OBJECT_STORE_URL = /^[a-z][a-z0-9+.-]*:\/\//i;
+const URL_SCHEME = /^([a-z][a-z0-9+.-]*):\/\//i;
 
-/** The store at OUTPUT_DIR: a folder. */
-export function storeAt(location: string): LakeStore {
-  if (OBJECT_STORE_URL.test(location)) {
-    throw new CollectorError('CONFIG_INVALID', `OUTPUT_DIR ${location} is a URL: object storage is not supported by this version; give a folder`, { context: { location } });
+/** The store at OUTPUT_DIR: a folder, or `s3://bucket/prefix` (with the S3 settings). */
+export function storeAt(location: string, s3: S3Settings): LakeStore {
+  const scheme = URL_SCHEME.exec(location)?.[1].toLowerCase();
+  if (scheme === 's3') return new S3LakeStore({ url: location, settings: s3 });
+  if (scheme !== undefined) {
+    throw new CollectorError('CONFIG_INVALID', `OUTPUT_DIR ${location} is a URL of a store the collector cannot write to: give a folder or s3://bucket/prefix`, { context: { location } });
   }
   return new LocalStore(location);
 }
 
 /** The lake at OUTPUT_DIR with the configured layout. */
-export function lakeAt(location: string, layout: LayoutName): Lake {
-  return { store: storeAt(location), layout: layoutFor(layout) };
+export function lakeAt(config: Pick<CollectorConfig, 'output' | 'lake' | 's3'>): Lake {
+  return { store: storeAt(config.output.dir, config.s3), layout: layoutFor(config.lake.layout) };
 }
 
 /** Where a key of the lake is, for people: a path under OUTPUT_DIR, or an object's URL. */

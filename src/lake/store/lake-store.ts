@@ -76,6 +76,10 @@ export interface LakeStore {
    * multipart uploads) are removed; returns what was removed.
    */
   sweepAbandoned(minAgeMs: number): Promise<string[]>;
-  /** Null when objects can be created here and a second create of one key is refused; else what is wrong. */
+  /** At start-up: null when objects can be created here and a second create of one key is refused; else what is wrong. */
   probe(): Promise<string | null>;
+  /** For readiness, cheap enough to ask every few seconds: null when the lake can be reached (and written); else what is wrong. */
+  check(): Promise<string | null>;
+  /** Releases what the store holds open (connections); the store is not used afterwards. */
+  close(): void;
 }

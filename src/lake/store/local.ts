@@ -168,12 +168,17 @@ export class LocalStore implements LakeStore {
     return removed;
   }
 
+  /** A filesystem refuses a second link to one name by itself: what is left to probe is whether files can be created. */
+  probe(): Promise<string | null> {
+    return this.check();
+  }
+
   /**
    * Whether files can really be created here. access(W_OK) is not enough: it says yes to root on a
    * read-only bind mount's permission bits, and to a path that is a file. Creating and removing a
    * probe file asks the filesystem itself.
    */
-  async probe(): Promise<string | null> {
+  async check(): Promise<string | null> {
     try {
       // EEXIST: the path is taken by a file; the stat below says so more plainly.
       await fs.mkdir(this.root, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
@@ -188,6 +193,10 @@ export class LocalStore implements LakeStore {
     } catch (error) {
       return (error as Error).message;
     }
+  }
+
+  close(): void {
+    // Nothing is held open between requests.
   }
 
   /** The file of a key; keys come from layout.ts, which keeps every one inside the root. */

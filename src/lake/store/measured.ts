@@ -6,7 +6,7 @@ import type { Body, LakeStore, ListOptions, Listing, StoredObject } from './lake
  * and how it failed. The store's own code stays free of metrics; Telemetry counts and logs.
  */
 
-export type StoreOperation = 'create' | 'replace' | 'move' | 'read' | 'open' | 'stat' | 'list' | 'remove' | 'sweep' | 'probe';
+export type StoreOperation = 'create' | 'replace' | 'move' | 'read' | 'open' | 'stat' | 'list' | 'remove' | 'sweep' | 'probe' | 'check';
 
 export interface StoreRequest {
   readonly operation: StoreOperation;
@@ -82,6 +82,14 @@ export class MeasuredStore implements LakeStore {
 
   probe(): Promise<string | null> {
     return this.measure('probe', () => this.inner.probe());
+  }
+
+  check(): Promise<string | null> {
+    return this.measure('check', () => this.inner.check());
+  }
+
+  close(): void {
+    this.inner.close();
   }
 
   /**

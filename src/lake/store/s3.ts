@@ -294,19 +294,29 @@ export class S3LakeStore implements LakeStore {
     }
   }
 
+  /** HeadBucket: the bucket is there and the credentials are taken. */
+  async check(): Promise<string | null> {
+    try {
+      await this.call('check', undefined, () => this.client.send(new HeadBucketCommand({ Bucket: this.target.bucket })));
+      return null;
+    } catch (error) {
+      if (error instanceof CollectorError && isNotFound(error.cause)) return `bucket ${this.target.bucket} does not exist at ${this.endpoint}`;
+      if (error instanceof CollectorError) return error.message;
+      throw error;
+    }
+  }
+
   async probe(): Promise<string | null> {
+    const reachable = await this.check();
+    if (reachable !== null) return reachable;
     const key = `_probe-${Date.now()}-${randomUUID()}`;
     try {
-      await this.call('probe', undefined, () => this.client.send(new HeadBucketCommand({ Bucket: this.target.bucket })));
       if (!(await this.create(key, PROBE_BODY))) return `${this.describe(key)} refused the first create of a fresh key`;
       if (await this.create(key, PROBE_BODY)) {
         return `${this.describe(key)} accepted a second create of one key: the store ignores If-None-Match, so it cannot keep files from being overwritten`;
       }
       return null;
     } catch (error) {
-      if (error instanceof CollectorError && isNotFound(error.cause)) {
-        return `bucket ${this.target.bucket} does not exist at ${this.endpoint}`;
-      }
       if (error instanceof CollectorError) return error.message;
       throw error;
     } finally {
@@ -315,6 +325,7 @@ export class S3LakeStore implements LakeStore {
       });
     }
   }
+
 
   private async upload(key: string, body: Uint8Array | Readable, writeId: string): Promise<void> {
     const upload = new Upload({

@@ -206,7 +206,7 @@ describe('loadConfigForRun', () => {
     const error = await loadConfigForRun({ file: EMPTY, env: { OUTPUT_DIR: file, BATCH_SIZE: 'x' } }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ConfigInvalidError);
     expect((error as ConfigInvalidError).problems.map((problem) => problem.key)).toEqual(['flush.maxRows', 'output.dir']);
-    expect((error as Error).message).toContain(`output.dir (OUTPUT_DIR): ${file} is not a usable directory: exists but is not a directory`);
+    expect((error as Error).message).toContain(`output.dir (OUTPUT_DIR): ${file} cannot hold the lake: exists but is not a directory`);
   });
 
   it('rejects an output directory below a file', async () => {
@@ -220,7 +220,7 @@ describe('loadConfigForRun', () => {
     const dir = tempDir();
     process.chdir(dir);
     try {
-      await expect(loadConfigForRun({ file: EMPTY, env: { OUTPUT_DIR: 'gs://bucket/lake' } })).rejects.toThrow(/output\.dir \(OUTPUT_DIR\): gs:\/\/bucket\/lake .*is a URL/);
+      await expect(loadConfigForRun({ file: EMPTY, env: { OUTPUT_DIR: 'gs://bucket/lake' } })).rejects.toThrow(/output\.dir \(OUTPUT_DIR\): gs:\/\/bucket\/lake .*is a URL of a store the collector cannot write to/);
       expect(readdirSync(dir)).toEqual([]);
     } finally {
       process.chdir(cwd);

@@ -1,0 +1,176 @@
+/**
+ * The lake on S3-compatible object storage, end to end: the built collector (`--once`, two consumer
+ * processes, the daemon) with OUTPUT_DIR=s3://bucket/prefix against S3Proxy started by the harness,
+ * read back from the bucket by pyarrow and Polars, and compared with the same run into a folder.
+ */
+import { execFileSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { killRunningCollectors, runCli, startCollector } from '../harness/cli';
+import { tempOutputDir } from '../harness/collector';
+import { bootstrapServers, committedOffsets, createTopic, endOffsets, produce, uniqueName, type TestMessage } from '../harness/kafka';
+import { queryLake } from '../harness/lake';
+import { encodeEvent, marketEvent } from '../harness/market-data';
+import { startS3Server, type S3ServerHandle } from '../harness/s3-server';
+import { startS3Tap, type S3TapHandle } from '../harness/s3-tap';
+
+const PARTITIONS = 3;
+const PYTHON = path.resolve(__dirname, '../../.cache/pyenv/bin/python');
+const READ_S3_LAKE = path.resolve(__dirname, '../harness/read-s3-lake.py');
+
+interface ReaderView {
+  readonly schema: Record<string, string>;
+  readonly rows: Array<Record<string, unknown>>;
+}
+
+const isUndecodable = (n: number): boolean => n % 250 === 7;
+
+/** Two days of market data, whole-number floats included, and every 250th value decodable as neither format. */
+function messages(count: number): TestMessage[] {
+  return Array.from({ length: count }, (_, n) => {
+    const timestamp = Date.UTC(2025, 9, 17, 20) + n * 60_000;
+    const value = isUndecodable(n) ? Buffer.from([0xc1, 0xff, n % 256]) : encodeEvent(marketEvent(n, timestamp), n % 4 === 0 ? 'json' : 'msgpack');
+    return { partition: n % PARTITIONS, key: String(n), value, timestamp };
+  });
+}
+
+function dataRows(count: number): number {
+  return Array.from({ length: count }, (_, n) => n).filter((n) => !isUndecodable(n)).length;
+}
+
+/** Every file below `dir`, as keys relative to it. */
+function localKeys(dir: string): string[] {
+  const keys: string[] = [];
+  const walk = (folder: string): void => {
+    for (const name of readdirSync(folder)) {
+      const entry = path.join(folder, name);
+      if (statSync(entry).isDirectory()) walk(entry);
+      else keys.push(path.relative(dir, entry).split(path.sep).join('/'));
+    }
+  };
+  walk(dir);
+  return keys.sort();
+}
+
+afterEach(killRunningCollectors);
+
+describe('a lake on S3-compatible object storage', () => {
+  let server: S3ServerHandle;
+  beforeAll(async () => {
+    server = await startS3Server({ bucket: 'collector-lake' });
+  }, 120_000);
+  afterAll(async () => server?.stop());
+
+  const s3Env = (): Record<string, string> => ({
+    AWS_ENDPOINT_URL: server.endpoint,
+    AWS_ACCESS_KEY_ID: server.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: server.secretAccessKey,
+    AWS_REGION: server.region,
+  });
+
+  function readBucket(prefix: string): { keys: string[]; pyarrow: ReaderView; polars: ReaderView } {
+    const out = execFileSync(PYTHON, [READ_S3_LAKE, server.endpoint, server.bucket, prefix], {
+      encoding: 'utf8',
+      env: { ...process.env, AWS_ACCESS_KEY_ID: server.accessKeyId, AWS_SECRET_ACCESS_KEY: server.secretAccessKey },
+      maxBuffer: 256 * 1024 * 1024,
+    });
+    return JSON.parse(out) as { keys: string[]; pyarrow: ReaderView; polars: ReaderView };
+  }
+
+  it('--once with two consumer processes and COMPACT_AFTER_ONCE ends with the same lake as on disk, read back by pyarrow and Polars', async () => {
+    const topic = uniqueName('s3-once');
+    await createTopic(topic, PARTITIONS);
+    await produce(topic, messages(900));
+    const groupId = uniqueName('group');
+    const run = (outputDir: string, group: string, extra: Record<string, string> = {}): ReturnType<typeof runCli> =>
+      runCli(['--once'], { BOOTSTRAP_SERVERS: bootstrapServers(), OUTPUT_DIR: outputDir, TOPICS: topic, GROUP_ID: group, MAX_WORKERS: '2', COMPACT_AFTER_ONCE: 'true', COMPACTION_GRACE_MS: '0', ...extra }, 120_000);
+
+    const local = tempOutputDir();
+    const onDisk = await run(local, uniqueName('group'));
+    expect(onDisk.code).toBe(0);
+    const prefix = uniqueName('lake');
+    const onS3 = await run(`s3://${server.bucket}/${prefix}`, groupId, s3Env());
+    expect(onS3.stderr).toBe('');
+    expect(onS3.code).toBe(0);
+
+    const bucket = readBucket(prefix);
+    // The same keys: one compacted file and marker per closed day, the dead letters beside them, no parts left.
+    expect(bucket.keys).toEqual(localKeys(local));
+    expect(bucket.keys.filter((key) => key.includes('/part-'))).toEqual([]);
+    const [expected] = await queryLake(local, 'SELECT count(*)::INTEGER AS n, count(DISTINCT (kafka_partition, kafka_offset))::INTEGER AS d FROM {files}');
+    expect(expected).toEqual({ n: dataRows(900), d: dataRows(900) });
+    for (const reader of [bucket.pyarrow, bucket.polars]) {
+      expect(reader.rows).toHaveLength(dataRows(900));
+      expect(new Set(reader.rows.map((row) => `${String(row.kafka_partition)}:${String(row.kafka_offset)}`)).size).toBe(dataRows(900));
+    }
+    expect(bucket.pyarrow.schema.bid).toBe('double');
+    expect(bucket.polars.schema.kafka_timestamp).toMatch(/^Datetime/);
+
+    const s3Url = `s3://${server.bucket}/${prefix}`;
+    const verify = await runCli(['verify', '--output-dir', s3Url, '--against-broker', '--json'], { BOOTSTRAP_SERVERS: bootstrapServers(), ...s3Env() });
+    expect(verify.code).toBe(0);
+    expect(JSON.parse(verify.stdout)).toMatchObject({ failed: false, files: 4 });
+    const inspect = await runCli(['inspect', '--output-dir', s3Url, '--json'], s3Env());
+    expect(inspect.code).toBe(0);
+    expect(JSON.parse(inspect.stdout)).toMatchObject({ days: ['2025-10-17', '2025-10-18'], topics: [topic] });
+    const compact = await runCli(['compact', '--output-dir', s3Url], { ...s3Env(), COMPACTION_GRACE_MS: '0' });
+    expect(compact.code).toBe(0);
+    expect(compact.stdout).toContain('nothing to compact');
+    expect(await committedOffsets(groupId, topic)).toEqual(await endOffsets(topic));
+  }, 240_000);
+
+  it('the daemon publishes parts to the bucket while the day is open, and on SIGTERM publishes the rest and commits', async () => {
+    const topic = uniqueName('s3-daemon');
+    const groupId = uniqueName('group');
+    await createTopic(topic, PARTITIONS);
+    const prefix = uniqueName('lake');
+    const daemon = startCollector({ ...s3Env(), OUTPUT_DIR: `s3://${server.bucket}/${prefix}`, TOPICS: topic, GROUP_ID: groupId, FLUSH_INTERVAL_MS: '1000' });
+    await daemon.waitForEvents('partitions_assigned', 1);
+    await produce(topic, messages(300));
+    await daemon.waitForEvents('file_published', 2);
+    daemon.signal('SIGTERM');
+    expect((await daemon.exited).code).toBe(0);
+
+    const bucket = readBucket(prefix);
+    expect(bucket.keys.every((key) => /\/part-\d{8}T\d{9}Z-[0-9a-f]+-\d+\.parquet$/.test(key))).toBe(true);
+    expect(bucket.pyarrow.rows).toHaveLength(dataRows(300));
+    expect(new Set(bucket.polars.rows.map((row) => `${String(row.kafka_partition)}:${String(row.kafka_offset)}`)).size).toBe(dataRows(300));
+    expect(await committedOffsets(groupId, topic)).toEqual(await endOffsets(topic));
+  }, 180_000);
+
+  describe('refuses to start, exit 2 before consuming anything, naming the cause', () => {
+    let tap: S3TapHandle | null = null;
+    let lax: S3ServerHandle | null = null;
+    afterEach(async () => {
+      await tap?.close();
+      await lax?.stop();
+      tap = null;
+      lax = null;
+    });
+
+    const attempt = (env: Record<string, string>): ReturnType<typeof runCli> => runCli(['--once'], { BOOTSTRAP_SERVERS: bootstrapServers(), TOPICS: uniqueName('never-read'), ...env });
+
+    it('a missing bucket', async () => {
+      const result = await attempt({ ...s3Env(), OUTPUT_DIR: 's3://no-such-bucket/lake' });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/no-such-bucket/);
+      expect(result.stderr).toContain(server.endpoint);
+    });
+
+    it('refused credentials', async () => {
+      const result = await attempt({ ...s3Env(), AWS_SECRET_ACCESS_KEY: 'wrong-secret', OUTPUT_DIR: `s3://${server.bucket}/lake` });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/credentials|denied|signature/i);
+      expect(result.stderr).not.toContain('wrong-secret');
+    });
+
+    it('a store that overwrites an object despite If-None-Match', async () => {
+      // Dropping a signed header breaks the signature: the server behind the tap checks none.
+      lax = await startS3Server({ bucket: 'lax-lake', authorization: 'none' });
+      tap = await startS3Tap(lax.endpoint, { dropHeaders: ['if-none-match'] });
+      const result = await attempt({ ...s3Env(), AWS_ENDPOINT_URL: tap.endpoint, OUTPUT_DIR: `s3://${lax.bucket}/lake` });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/If-None-Match/);
+    }, 60_000);
+  });
+});

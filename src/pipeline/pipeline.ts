@@ -1,4 +1,4 @@
-import { partitionKey, type CommittedOffset, type ConsumerPort, type PartitionRef, type RebalanceHandlers, type SourceMessage, type Watermarks } from '../kafka/consumer-port';
+import { partitionKey, watermarksOf, type CommittedOffset, type ConsumerPort, type PartitionRef, type RebalanceHandlers, type SourceMessage, type Watermarks } from '../kafka/consumer-port';
 import type { LakeLayout } from '../lake/layout';
 import type { SealedBatch } from '../parquet/batch';
 import { Committer } from './committer';
@@ -144,10 +144,8 @@ export class Pipeline implements RebalanceHandlers {
     const owned = new Set(port.assignment.map(({ topic, partition }) => partitionKey(topic, partition)));
     const others = (await port.subscribedPartitions(timeoutMs)).filter(({ topic, partition }) => !owned.has(partitionKey(topic, partition)));
     if (others.length === 0) return true;
-    for (const { topic, partition } of others) {
-      const key = partitionKey(topic, partition);
-      if (!this.othersAtStart.has(key)) this.othersAtStart.set(key, await port.watermarks(topic, partition, timeoutMs));
-    }
+    const unseen = others.filter(({ topic, partition }) => !this.othersAtStart.has(partitionKey(topic, partition)));
+    for (const [key, marks] of await port.watermarks(unseen, timeoutMs)) this.othersAtStart.set(key, marks);
     const committed = new Map((await port.committed(others, timeoutMs)).map((entry) => [partitionKey(entry.topic, entry.partition), entry.offset]));
     return others.every(({ topic, partition }) => {
       const key = partitionKey(topic, partition);
@@ -227,10 +225,11 @@ export class Pipeline implements RebalanceHandlers {
   }
 
   private async takeGoals(partitions: readonly PartitionRef[], committed: readonly CommittedOffset[]): Promise<void> {
+    const marks = await this.deps.port.watermarks(partitions, this.options.kafkaTimeoutMs);
+    const groupOffsets = new Map(committed.map((entry) => [partitionKey(entry.topic, entry.partition), entry.offset]));
     for (const { topic, partition } of partitions) {
-      const { low, high } = await this.deps.port.watermarks(topic, partition, this.options.kafkaTimeoutMs);
-      const groupOffset = committed.find((entry) => entry.topic === topic && entry.partition === partition)?.offset;
-      this.goals.set(topic, partition, Math.max(low, groupOffset ?? low), high);
+      const { low, high } = watermarksOf(marks, topic, partition);
+      this.goals.set(topic, partition, Math.max(low, groupOffsets.get(partitionKey(topic, partition)) ?? low), high);
     }
   }
 

@@ -77,23 +77,26 @@ export class TestKafka {
 
   /** Creates the topic and returns once every partition has a leader, so producing can start at once. */
   async createTopic(name: string, partitions = 3, config: Readonly<Record<string, string>> = {}): Promise<void> {
+    await this.createTopics([name], partitions, config);
+  }
+
+  /** createTopic for many topics in one request (hundreds of topics, one admin client). */
+  async createTopics(names: readonly string[], partitions = 3, config: Readonly<Record<string, string>> = {}): Promise<void> {
     await this.withAdmin(async (admin) => {
       const created = await admin.createTopics({
         timeout: ADMIN_TIMEOUT_MS,
-        topics: [
-          {
-            topic: name,
-            numPartitions: partitions,
-            replicationFactor: 1,
-            configEntries: Object.entries(config).map(([key, value]) => ({ name: key, value })),
-          },
-        ],
+        topics: names.map((name) => ({
+          topic: name,
+          numPartitions: partitions,
+          replicationFactor: 1,
+          configEntries: Object.entries(config).map(([key, value]) => ({ name: key, value })),
+        })),
       });
       // A leftover topic would carry old records into the test: refuse rather than reuse it.
-      if (!created) throw new Error(`topic ${name} already exists`);
-      await waitUntil(() => hasAllLeaders(admin, name, partitions), {
+      if (!created) throw new Error(`one of the topics ${names.join(', ')} already exists`);
+      await waitUntil(() => hasAllLeaders(admin, names, partitions), {
         timeoutMs: ADMIN_TIMEOUT_MS,
-        what: `leaders for the ${partitions} partitions of ${name}`,
+        what: `leaders for the ${partitions} partitions of ${names.join(', ')}`,
       });
     });
   }
@@ -109,6 +112,11 @@ export class TestKafka {
 
   /** Produces in batches and resolves once the broker has acknowledged every message (acks=all). */
   async produce(topic: string, messages: readonly TestMessage[]): Promise<void> {
+    await this.produceToTopics(new Map([[topic, messages]]));
+  }
+
+  /** produce to many topics through one producer, the topics at once. */
+  async produceToTopics(messagesByTopic: ReadonlyMap<string, readonly TestMessage[]>): Promise<void> {
     const producer = kafkaClient(this.plaintext).producer({
       // librdkafka's 1 MB default would reject the 10 MB test records before they leave the client.
       'message.max.bytes': 16 * MIB,
@@ -119,9 +127,11 @@ export class TestKafka {
     });
     await producer.connect();
     try {
-      for (const batch of batches(messages)) {
-        await producer.send({ topic, messages: batch.map(toKafkaMessage) });
-      }
+      await Promise.all(
+        [...messagesByTopic].map(async ([topic, messages]) => {
+          for (const batch of batches(messages)) await producer.send({ topic, messages: batch.map(toKafkaMessage) });
+        }),
+      );
     } finally {
       await producer.disconnect();
     }
@@ -218,7 +228,9 @@ export function testKafka(): TestKafka {
 export const createTopic = (...args: Parameters<TestKafka['createTopic']>): Promise<void> => testKafka().createTopic(...args);
 export const deleteTopic = (...args: Parameters<TestKafka['deleteTopic']>): Promise<void> => testKafka().deleteTopic(...args);
 export const listTopics = (...args: Parameters<TestKafka['listTopics']>): Promise<string[]> => testKafka().listTopics(...args);
+export const createTopics = (...args: Parameters<TestKafka['createTopics']>): Promise<void> => testKafka().createTopics(...args);
 export const produce = (...args: Parameters<TestKafka['produce']>): Promise<void> => testKafka().produce(...args);
+export const produceToTopics = (...args: Parameters<TestKafka['produceToTopics']>): Promise<void> => testKafka().produceToTopics(...args);
 export const commitOffsets = (...args: Parameters<TestKafka['commitOffsets']>): Promise<void> =>
   testKafka().commitOffsets(...args);
 export const committedOffsets = (...args: Parameters<TestKafka['committedOffsets']>): Promise<Map<number, number>> =>
@@ -266,9 +278,9 @@ function kafkaClient(connection: Connection): KafkaJS.Kafka {
   });
 }
 
-async function hasAllLeaders(admin: KafkaJS.Admin, topic: string, partitions: number): Promise<boolean> {
-  const [metadata] = await admin.fetchTopicMetadata({ topics: [topic], timeout: ADMIN_TIMEOUT_MS });
-  return metadata !== undefined && metadata.partitions.length === partitions && metadata.partitions.every((p) => p.leader >= 0);
+async function hasAllLeaders(admin: KafkaJS.Admin, topics: readonly string[], partitions: number): Promise<boolean> {
+  const metadata = await admin.fetchTopicMetadata({ topics: [...topics], timeout: ADMIN_TIMEOUT_MS });
+  return metadata.length === topics.length && metadata.every((topic) => topic.partitions.length === partitions && topic.partitions.every((p) => p.leader >= 0));
 }
 
 const COORDINATOR_NOT_READY = new Set([

@@ -147,17 +147,19 @@ export class TestKafka {
    * either: it turns offset 0 into null. Creating the consumer does not join or create the group.
    */
   async committedOffsets(groupId: string, topic: string): Promise<Map<number, number>> {
-    const partitions = await this.partitionIds(topic);
+    return (await this.committedOffsetsOfTopics(groupId, [topic])).get(topic) ?? new Map();
+  }
+
+  /** committedOffsets of many topics in one request, by topic. */
+  async committedOffsetsOfTopics(groupId: string, topics: readonly string[]): Promise<Map<string, Map<number, number>>> {
+    const partitions = await this.partitionsOf(topics);
     return this.withGroupConsumer(groupId, async (consumer) => {
       const query = (): Promise<TopicPartitionOffsetAndMetadata[]> =>
         new Promise((resolve, reject) =>
-          consumer.committed(
-            partitions.map((partition) => ({ topic, partition })),
-            ADMIN_TIMEOUT_MS,
-            (error, result) => (error ? reject(error) : resolve(result)),
-          ),
+          consumer.committed(partitions, ADMIN_TIMEOUT_MS, (error, result) => (error ? reject(error) : resolve(result))),
         );
-      return toOffsetMap(await retryWhileCoordinatorLoads(query), `${groupId}/${topic}`);
+      const committed = await retryWhileCoordinatorLoads(query);
+      return new Map(topics.map((topic) => [topic, toOffsetMap(committed.filter((entry) => entry.topic === topic), `${groupId}/${topic}`)]));
     });
   }
 
@@ -175,16 +177,26 @@ export class TestKafka {
 
   /** High watermark of each partition: the offset the next produced record will get. */
   async endOffsets(topic: string): Promise<Map<number, number>> {
-    const partitions = await this.withAdmin((admin) => admin.fetchTopicOffsets(topic));
-    return new Map(partitions.map((p) => [p.partition, Number(p.high)]));
+    return (await this.endOffsetsOfTopics([topic])).get(topic) ?? new Map();
   }
 
-  private async partitionIds(topic: string): Promise<number[]> {
-    const [metadata] = await this.withAdmin((admin) =>
-      admin.fetchTopicMetadata({ topics: [topic], timeout: ADMIN_TIMEOUT_MS }),
-    );
-    if (metadata === undefined) throw new Error(`no metadata for topic ${topic}`);
-    return metadata.partitions.map((p) => p.partitionId).sort((a, b) => a - b);
+  /** endOffsets of many topics through one client, by topic. */
+  async endOffsetsOfTopics(topics: readonly string[]): Promise<Map<string, Map<number, number>>> {
+    return this.withAdmin(async (admin) => {
+      const result = new Map<string, Map<number, number>>();
+      for (const topic of topics) result.set(topic, new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)])));
+      return result;
+    });
+  }
+
+  /** Every partition of the topics, in order; a missing topic fails. */
+  private async partitionsOf(topics: readonly string[]): Promise<Array<{ topic: string; partition: number }>> {
+    const metadata = await this.withAdmin((admin) => admin.fetchTopicMetadata({ topics: [...topics], timeout: ADMIN_TIMEOUT_MS }));
+    return topics.flatMap((topic) => {
+      const found = metadata.find((entry) => entry.name === topic);
+      if (found === undefined) throw new Error(`no metadata for topic ${topic}`);
+      return found.partitions.map((p) => p.partitionId).sort((a, b) => a - b).map((partition) => ({ topic, partition }));
+    });
   }
 
   private async withAdmin<T>(

@@ -13,8 +13,7 @@ import { processesFor } from './cluster/roles';
 import { EncoderPool } from './parquet/worker-pool';
 import type { TopicProgress } from './pipeline/events';
 import { Pipeline } from './pipeline/pipeline';
-import { DayCloser } from './pipeline/day-closer';
-import { compactorOptionsFrom } from './lake/compaction/settings';
+import { dayCloserFor, type DayCloser } from './pipeline/day-closer';
 import { lakeAt, type Lake } from './lake/lake';
 import { MeasuredStore } from './lake/store/measured';
 import type { ConsumerClient } from './kafka/consumer-port';
@@ -38,11 +37,6 @@ const WRITE_RETRY_MIN_MS = 500;
 const WRITE_RETRY_MAX_MS = 30_000;
 const ONCE_CAUGHT_UP = 'caught up';
 
-/** How often the daemon looks for closed days: a quarter of the grace period, between 1 s and 1 min. */
-function compactionIntervalMs(graceMs: number): number {
-  return Math.max(1000, Math.min(60_000, Math.floor(graceMs / 4)));
-}
-
 export interface AppOptions {
   readonly config: CollectorConfig;
   readonly logger: Logger;
@@ -62,7 +56,10 @@ export class CollectorApp implements HealthSource {
   private readonly pool: EncoderPool;
   private readonly source: ConsumerClient;
   private readonly pipeline: Pipeline;
-  /** Compacts closed days: on a timer in the daemon, once at the end of a one-shot run with COMPACT_AFTER_ONCE, else null. */
+  /**
+   * Compacts closed days: on a timer in the daemon, once at the end of a one-shot run with
+   * COMPACT_AFTER_ONCE (a consumer process leaves that to its primary: roles.ts), else null.
+   */
   private readonly dayCloser: DayCloser | null;
   private readonly http: HttpServer | null;
   private readonly lag: LagMonitor;
@@ -110,15 +107,7 @@ export class CollectorApp implements HealthSource {
     const compaction = config.lake.compaction;
     const wantsCompaction = config.mode === 'once' ? compaction.afterOnce : compaction.enabled;
     this.dayCloser = wantsCompaction
-      ? new DayCloser(
-          {
-            compactor: compactorOptionsFrom(config, this.lake, { owner: instanceId, version: COLLECTOR_VERSION, now: this.now }),
-            timeZone: config.lake.dayTimeZone,
-            graceMs: compaction.graceMs,
-            intervalMs: compactionIntervalMs(compaction.graceMs),
-          },
-          { holdsDay: (topic, day) => this.pipeline.holdsDay(topic, day), events: telemetry },
-        )
+      ? dayCloserFor(config, this.lake, { owner: instanceId, version: COLLECTOR_VERSION, now: this.now }, { holdsDay: (topic, day) => this.pipeline.holdsDay(topic, day), events: telemetry })
       : null;
     this.http = isHttpEnabled(config) ? new HttpServer({ host: config.http.host, port: config.http.port }, this, this.metrics.registry) : null;
     this.lag = new LagMonitor({ source: this.source, gauge: this.metrics.consumerLag, logger, intervalMs: config.metrics.lagIntervalMs, timeoutMs: KAFKA_TIMEOUT_MS });
@@ -220,7 +209,8 @@ export class CollectorApp implements HealthSource {
   private async stopInOrder(reason: string): Promise<void> {
     this.logger.info({ event: 'shutdown_started', reason }, 'stopping: publishing buffers and committing');
     this.stopWatchdog();
-    await this.dayCloser?.stop();
+    // Only the daemon starts the closer's passes; stopping it in one-shot mode would end the final pass below before it began.
+    if (this.config.mode === 'daemon') await this.dayCloser?.stop();
     await this.pipeline.drain();
     await this.lag.stop();
     await this.source.disconnect();

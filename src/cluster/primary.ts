@@ -147,7 +147,7 @@ export class ClusterPrimary implements HealthSource {
     if (config.mode === 'once' && code === 0) {
       slot.finished = true;
       logger.info({ event: 'worker_finished', worker: slot.index }, 'consumer process reached its goals');
-      if (this.slots.every((entry) => entry.finished)) this.resolveDone(this.failed ? 1 : 0);
+      if (this.slots.every((entry) => entry.finished)) void this.finishOnce().then(() => this.resolveDone(this.failed ? 1 : 0));
       return;
     }
     this.crashes.inc();
@@ -167,6 +167,14 @@ export class ClusterPrimary implements HealthSource {
       if (!this.stopping) this.fork(slot);
     }, delayMs);
     this.restartTimers.add(timer);
+  }
+
+  /** One-shot mode, every process finished: with COMPACT_AFTER_ONCE, the closed days are compacted here (final-compaction.ts). */
+  private async finishOnce(): Promise<void> {
+    const { config, logger } = this.options;
+    if (!config.lake.compaction.afterOnce) return;
+    const { compactAfterOnce } = await import('./final-compaction');
+    await compactAfterOnce(config, logger);
   }
 
   private settleIfAllGone(): void {

@@ -36,8 +36,10 @@ export function processRole(isClusterWorker: boolean, processes: number, env: No
 /**
  * A consumer process's configuration: no HTTP (the primary serves it), its share of the memory
  * budget, the primary's process count in place of auto (so that what it derives from the count,
- * its encoder threads, follows the primary's choice and not its own share), and a static group member id of its own when the user set one (two members sharing one
- * would fence each other out).
+ * its encoder threads, follows the primary's choice and not its own share), no compaction at the
+ * end of a one-shot run (the primary's, once every process has finished: final-compaction.ts), and
+ * a static group member id of its own when the user set one (two members sharing one would fence
+ * each other out).
  */
 export function workerConfig(config: CollectorConfig, role: { readonly index: number; readonly processes: number }): CollectorConfig {
   const properties = config.kafka.properties.map(([name, value]): [string, string | number | boolean] =>
@@ -48,6 +50,7 @@ export function workerConfig(config: CollectorConfig, role: { readonly index: nu
     http: { ...config.http, enabled: false },
     flush: { ...config.flush, memoryBudgetBytes: processBudget(config.flush.memoryBudgetBytes, role.processes) },
     workers: { ...config.workers, processes: role.processes },
+    lake: { ...config.lake, compaction: { ...config.lake.compaction, afterOnce: false } },
     kafka: { ...config.kafka, properties },
   };
 }

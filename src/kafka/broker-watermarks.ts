@@ -1,8 +1,8 @@
 import { KafkaConsumer } from '@confluentinc/kafka-javascript';
 import type { KafkaProperties } from '../config/kafka-properties';
 import { CollectorError } from '../errors';
-import type { Watermarks } from './consumer-port';
-import { queryWatermarks, topicPartitions } from './watermarks';
+import { watermarksOf, type Watermarks } from './consumer-port';
+import { queryWatermarksOf, topicPartitions } from './watermarks';
 
 /** Low and high watermarks of every partition of the given topics, asked of the broker by a short-lived client. */
 export async function fetchWatermarks(properties: KafkaProperties, topics: readonly string[], timeoutMs: number): Promise<Map<string, Map<number, Watermarks>>> {
@@ -14,9 +14,9 @@ export async function fetchWatermarks(properties: KafkaProperties, topics: reado
   try {
     const result = new Map<string, Map<number, Watermarks>>();
     for (const topic of topics) {
-      const byPartition = new Map<number, Watermarks>();
-      for (const partition of await topicPartitions(consumer, topic, timeoutMs)) byPartition.set(partition, await queryWatermarks(consumer, topic, partition, timeoutMs));
-      result.set(topic, byPartition);
+      const partitions = await topicPartitions(consumer, topic, timeoutMs);
+      const marks = await queryWatermarksOf(consumer, partitions.map((partition) => ({ topic, partition })), timeoutMs);
+      result.set(topic, new Map(partitions.map((partition) => [partition, watermarksOf(marks, topic, partition)])));
     }
     return result;
   } finally {

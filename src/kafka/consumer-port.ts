@@ -1,4 +1,5 @@
 import type { Message } from '@confluentinc/kafka-javascript';
+import { CollectorError } from '../errors';
 
 /**
  * What the pipeline needs of a consumer group member, and nothing of the client behind it:
@@ -30,6 +31,13 @@ export interface CommittedOffset {
 export interface Watermarks {
   readonly low: number;
   readonly high: number;
+}
+
+/** One partition's entry of a watermark answer, which holds every partition asked for (ConsumerPort.watermarks). */
+export function watermarksOf(answer: ReadonlyMap<string, Watermarks>, topic: string, partition: number): Watermarks {
+  const found = answer.get(partitionKey(topic, partition));
+  if (found === undefined) throw new CollectorError('KAFKA_CONSUME_FAILED', 'watermark query failed: the answer left a partition out', { context: { topic, partition } });
+  return found;
 }
 
 /** The rebalance hand-off: the member assigns or unassigns only once these resolve. */
@@ -66,7 +74,8 @@ export interface ConsumerPort {
   commit(offsets: readonly CommittedOffset[], timeoutMs: number): Promise<void>;
   /** The group's committed offsets; partitions without a commit are left out. */
   committed(partitions: readonly PartitionRef[], timeoutMs: number): Promise<CommittedOffset[]>;
-  watermarks(topic: string, partition: number, timeoutMs: number): Promise<Watermarks>;
+  /** Low and high watermarks of every partition asked for, keyed by partitionKey. */
+  watermarks(partitions: readonly PartitionRef[], timeoutMs: number): Promise<ReadonlyMap<string, Watermarks>>;
   /** Every partition of the topics the member subscribes to (by name or pattern), from the broker's metadata. */
   subscribedPartitions(timeoutMs: number): Promise<PartitionRef[]>;
   pause(partitions: readonly PartitionRef[]): void;

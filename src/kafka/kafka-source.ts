@@ -3,7 +3,7 @@ import { KafkaConsumer, type LibrdKafkaError, type TopicPartition, type TopicPar
 import { CollectorError, describeError, isRetryable } from '../errors';
 import type { KafkaProperties } from '../config/kafka-properties';
 import { partitionKey, type CommittedOffset, type ConsumerClient, type PartitionRef, type RebalanceHandlers, type SourceMessage, type Watermarks } from './consumer-port';
-import { matchingPartitions, queryWatermarks } from './watermarks';
+import { matchingPartitions, queryWatermarksOf } from './watermarks';
 import { describeCause, diagnoseError, diagnoseLog, mergeCause, sameCause, type ConnectionCause } from './connection-diagnosis';
 import type { Logger } from '../observability/logger';
 
@@ -253,8 +253,8 @@ export class KafkaSource implements ConsumerClient {
     return matchingPartitions(this.consumer, (topic) => names.has(topic) || patterns.some((pattern) => pattern.test(topic)), timeoutMs);
   }
 
-  watermarks(topic: string, partition: number, timeoutMs: number): Promise<Watermarks> {
-    return queryWatermarks(this.consumer, topic, partition, timeoutMs);
+  watermarks(partitions: readonly PartitionRef[], timeoutMs: number): Promise<ReadonlyMap<string, Watermarks>> {
+    return queryWatermarksOf(this.consumer, partitions, timeoutMs);
   }
 
   /** The group's committed offsets (with their metadata) for these partitions; partitions without a commit are left out. */

@@ -79,18 +79,10 @@ export class LagMonitor {
       gauge.reset();
       return;
     }
-    const [watermarks, committed] = await Promise.all([this.watermarksOf(partitions), source.committed(partitions, timeoutMs)]);
+    const [watermarks, committed] = await Promise.all([source.watermarks(partitions, timeoutMs), source.committed(partitions, timeoutMs)]);
     gauge.reset();
     for (const { topic, partition, lag } of partitionLags(partitions, watermarks, committed)) {
       gauge.set({ topic, partition: String(partition) }, lag);
     }
-  }
-
-  private async watermarksOf(partitions: readonly PartitionRef[]): Promise<Map<string, Watermarks>> {
-    const { source, timeoutMs } = this.options;
-    const entries = await Promise.all(
-      partitions.map(async ({ topic, partition }) => [partitionKey(topic, partition), await source.watermarks(topic, partition, timeoutMs)] as const),
-    );
-    return new Map(entries);
   }
 }

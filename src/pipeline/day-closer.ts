@@ -1,5 +1,8 @@
+import type { CollectorConfig } from '../config/schema';
 import type { CompactorOptions } from '../lake/compaction/compact-day';
 import { compactionPass } from '../lake/compaction/pass';
+import { compactorOptionsFrom } from '../lake/compaction/settings';
+import type { Lake } from '../lake/lake';
 import { RepeatingTask } from '../repeating-task';
 import type { PipelineEvents } from './events';
 
@@ -67,4 +70,18 @@ export class DayCloser {
       events.compactionFailed(null, error);
     }
   }
+}
+
+/** How often the daemon looks for closed days: a quarter of the grace period, between 1 s and 1 min. */
+function compactionIntervalMs(graceMs: number): number {
+  return Math.max(1000, Math.min(60_000, Math.floor(graceMs / 4)));
+}
+
+/** The day closer of a collector run, from its configuration; `run` names the compaction locks' owner. */
+export function dayCloserFor(config: CollectorConfig, lake: Lake, run: { readonly owner: string; readonly version: string; readonly now: () => number }, deps: DayCloserDeps): DayCloser {
+  const { graceMs } = config.lake.compaction;
+  return new DayCloser(
+    { compactor: compactorOptionsFrom(config, lake, run), timeZone: config.lake.dayTimeZone, graceMs, intervalMs: compactionIntervalMs(graceMs) },
+    deps,
+  );
 }

@@ -1,4 +1,4 @@
-import { partitionKey, type CommittedOffset, type ConsumerPort, type PartitionRef, type RebalanceHandlers, type SourceMessage, type Watermarks } from '../kafka/consumer-port';
+import { partitionKey, watermarksOf, type CommittedOffset, type ConsumerPort, type PartitionRef, type RebalanceHandlers, type SourceMessage, type Watermarks } from '../kafka/consumer-port';
 import type { Lake } from '../lake/lake';
 import type { SealedBatch } from '../parquet/batch';
 import { Committer } from './committer';
@@ -143,10 +143,8 @@ export class Pipeline implements RebalanceHandlers {
     const owned = new Set(port.assignment.map(({ topic, partition }) => partitionKey(topic, partition)));
     const others = (await port.subscribedPartitions(timeoutMs)).filter(({ topic, partition }) => !owned.has(partitionKey(topic, partition)));
     if (others.length === 0) return true;
-    for (const { topic, partition } of others) {
-      const key = partitionKey(topic, partition);
-      if (!this.othersAtStart.has(key)) this.othersAtStart.set(key, await port.watermarks(topic, partition, timeoutMs));
-    }
+    const unseen = others.filter(({ topic, partition }) => !this.othersAtStart.has(partitionKey(topic, partition)));
+    for (const [key, marks] of await port.watermarks(unseen, timeoutMs)) this.othersAtStart.set(key, marks);
     const committed = new Map((await port.committed(others, timeoutMs)).map((entry) => [partitionKey(entry.topic, entry.partition), entry.offset]));
     return others.every(({ topic, partition }) => {
       const key = partitionKey(topic, partition);
@@ -208,29 +206,42 @@ export class Pipeline implements RebalanceHandlers {
 
   // ---- rebalance hand-off (called by the consumer) ----
 
-  /** Recovers what published files hold past the committed offsets; in one-shot mode, takes the goals. */
+  /**
+   * Recovers what published files hold past the committed offsets. In one-shot mode it takes the
+   * goals first, and recovers only the topics with a partition left to read.
+   */
   async onAssigned(partitions: readonly PartitionRef[]): Promise<void> {
     this.deps.events.partitionsAssigned(partitions);
-    if (this.options.oneShot !== null) this.goalsPending++;
+    const oneShot = this.options.oneShot !== null;
+    if (oneShot) this.goalsPending++;
     try {
       const committed = await this.deps.port.committed(partitions, this.options.kafkaTimeoutMs);
-      for (const topic of new Set(partitions.map((p) => p.topic))) {
+      const unread = oneShot ? await this.takeGoals(partitions, committed) : partitions;
+      for (const topic of new Set(unread.map((p) => p.topic))) {
         const recovered = await recoverTopic(this.options.lake, topic, committed.filter((entry) => entry.topic === topic), this.ledger);
         if (recovered !== null) this.deps.events.recovered(recovered);
       }
-      if (this.options.oneShot !== null) await this.takeGoals(partitions, committed);
       this.assignments++;
     } finally {
-      if (this.options.oneShot !== null) this.goalsPending--;
+      if (oneShot) this.goalsPending--;
     }
   }
 
-  private async takeGoals(partitions: readonly PartitionRef[], committed: readonly CommittedOffset[]): Promise<void> {
-    for (const { topic, partition } of partitions) {
-      const { low, high } = await this.deps.port.watermarks(topic, partition, this.options.kafkaTimeoutMs);
-      const groupOffset = committed.find((entry) => entry.topic === topic && entry.partition === partition)?.offset;
-      this.goals.set(topic, partition, Math.max(low, groupOffset ?? low), high);
-    }
+  /**
+   * Sets each partition's goal and returns those with records left to read. A partition whose
+   * commit is at its end offset holds no record past the commit, so no file can hold one: it needs
+   * no recovery. That is every partition a member of the same one-shot run hands over when it
+   * finishes and leaves; recovering their topics again would only delay the end of the run.
+   */
+  private async takeGoals(partitions: readonly PartitionRef[], committed: readonly CommittedOffset[]): Promise<PartitionRef[]> {
+    const marks = await this.deps.port.watermarks(partitions, this.options.kafkaTimeoutMs);
+    const groupOffsets = new Map(committed.map((entry) => [partitionKey(entry.topic, entry.partition), entry.offset]));
+    return partitions.filter(({ topic, partition }) => {
+      const { low, high } = watermarksOf(marks, topic, partition);
+      const start = Math.max(low, groupOffsets.get(partitionKey(topic, partition)) ?? low);
+      this.goals.set(topic, partition, start, high);
+      return start < high;
+    });
   }
 
   /**

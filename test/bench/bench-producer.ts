@@ -7,7 +7,7 @@ import { Producer, type LibrdKafkaError } from '@confluentinc/kafka-javascript';
 import { encodeEvent, marketEvent } from '../harness/market-data';
 
 const ERR_QUEUE_FULL = -184;
-/** All records fall on one UTC day: 13:30 plus 1 ms per message stays before midnight up to 37 M messages. */
+/** At 1 ms per message all records fall on one UTC day: 13:30 plus 1 ms per message stays before midnight up to 37 M messages. */
 export const BENCH_START_MS = Date.UTC(2025, 9, 17, 13, 30, 0);
 
 export interface ProduceResult {
@@ -17,13 +17,18 @@ export interface ProduceResult {
   readonly seconds: number;
 }
 
+/**
+ * `count` messages, the n-th to topics[n % topics.length] and, within it, to its partitions in turn,
+ * `msPerMessage` apart from BENCH_START_MS.
+ */
 export async function produceMarketData(
   bootstrapServers: string,
-  topic: string,
+  topics: readonly string[],
   count: number,
   partitions: number,
   compression: string,
   onProgress?: (done: number) => void,
+  msPerMessage = 1,
 ): Promise<ProduceResult> {
   const producer = new Producer({
     'bootstrap.servers': bootstrapServers,
@@ -47,14 +52,15 @@ export async function produceMarketData(
   let keyBytes = 0;
   try {
     for (let n = 0; n < count; n++) {
-      const event = marketEvent(n, BENCH_START_MS + n);
+      const timestamp = BENCH_START_MS + n * msPerMessage;
+      const event = marketEvent(n, timestamp);
       const value = encodeEvent(event, 'msgpack');
       const key = Buffer.from(event.data.symbol, 'utf8');
       valueBytes += value.length;
       keyBytes += key.length;
       for (;;) {
         try {
-          producer.produce(topic, n % partitions, value, key, BENCH_START_MS + n);
+          producer.produce(topics[n % topics.length], Math.floor(n / topics.length) % partitions, value, key, timestamp);
           break;
         } catch (error) {
           if ((error as LibrdKafkaError).code !== ERR_QUEUE_FULL) throw error;

@@ -6,6 +6,7 @@
  *   npm run bench                     # throughput: 3,000,000 messages, lz4, median of 3 rounds
  *   npm run bench:memory              # 5,000,000-message backlogs (lz4, then zstd), MEMORY_BUDGET_BYTES = 256 MiB
  *   npm run bench -- --profile        # one collector run under --cpu-prof (500,000 messages)
+ *   npm run bench -- --many-topics    # the many-topics case alone (issue 22)
  *
  * Each throughput round runs, one after the other:
  *   1. kcat (-G, to /dev/null), with the collector's consumer properties;
@@ -18,6 +19,10 @@
  *   5. the collector --once with MAX_WORKERS=1;
  *   6. the collector --once with the environment as given (MAX_WORKERS unset: its default); the
  *      table names the MAX_WORKERS each collector run had.
+ * Then the many-topics case (a cron backup of every topic of a broker, issue 22): BENCH_MANY_TOPICS
+ * topics of BENCH_MANY_TOPICS_PARTITIONS partitions, BENCH_MANY_TOPICS_MESSAGES small messages
+ * each over two days; per round the collector --once with MAX_WORKERS=1, with MAX_WORKERS=2, and
+ * the Python peer, each on all the topics. Its table and results file are its own.
  *
  * Method, for every run alike (measure.ts, process-tree.ts):
  *   - msg/s: messages / wall time from spawn to exit (start, connect, group join, consume, and for
@@ -50,6 +55,10 @@
  *                                   one backlog per codec in the memory run
  *   BENCH_MEMORY_BUDGET=268435456   MEMORY_BUDGET_BYTES of the memory run
  *   BENCH_PROFILE_MESSAGES=500000   messages of the profile run
+ *   BENCH_MANY_TOPICS=200           topics of the many-topics case; 0 leaves the case out of the
+ *                                   throughput run
+ *   BENCH_MANY_TOPICS_MESSAGES=500  messages per topic of the many-topics case
+ *   BENCH_MANY_TOPICS_PARTITIONS=3
  *   BENCH_PYARROW=0                 skip the pyarrow bytes/row reference
  *   BENCH_TIMEOUT_S                 per-process timeout (default scales with the message count)
  *   BENCH_KEEP_LOGS=1               keep the children's stdout/stderr (temp dir named at the end)
@@ -64,7 +73,7 @@
  * in the environment reach the collector unchanged (run 5 overrides MAX_WORKERS only); the effective
  * configuration is stored with the results. The Python peer gets only the seed's variables.
  *
- * Results: a table on stdout, and the same as JSON in bench-results/<timestamp>[-memory|-profile].json.
+ * Results: a table on stdout, and the same as JSON in bench-results/<timestamp>[-memory|-profile|-many-topics].json.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -125,10 +134,14 @@ const SETTINGS = {
   memoryCompressions: listEnv('BENCH_MEMORY_COMPRESSIONS', 'lz4,zstd'),
   memoryBudget: intEnv('BENCH_MEMORY_BUDGET', 256 * MIB),
   profileMessages: intEnv('BENCH_PROFILE_MESSAGES', 500_000),
+  /** 0: no many-topics case in the throughput run. */
+  manyTopics: process.env.BENCH_MANY_TOPICS === '0' ? 0 : intEnv('BENCH_MANY_TOPICS', 200),
+  manyTopicsMessages: intEnv('BENCH_MANY_TOPICS_MESSAGES', 500),
+  manyTopicsPartitions: intEnv('BENCH_MANY_TOPICS_PARTITIONS', 3),
   pyarrow: process.env.BENCH_PYARROW !== '0',
 };
 
-type Mode = 'throughput' | 'memory' | 'profile';
+type Mode = 'throughput' | 'memory' | 'profile' | 'many-topics';
 
 interface Bench {
   readonly kafka: TestKafka;
@@ -139,8 +152,12 @@ interface Bench {
   readonly workDir: string;
 }
 
+/** The data a run reads: one topic, or for the many-topics case a set of them (`name` names the set). */
 interface Topic {
   readonly name: string;
+  /** Every topic of the data: [name] for one topic. */
+  readonly names: readonly string[];
+  readonly partitions: number;
   readonly produced: ProduceResult;
   readonly messages: number;
   readonly compression: string;
@@ -190,8 +207,7 @@ interface RunResult {
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const mode: Mode = args.includes('--memory') ? 'memory' : args.includes('--profile') ? 'profile' : 'throughput';
-  ensureTool('kcat', 'kcat');
+  const mode: Mode = args.includes('--memory') ? 'memory' : args.includes('--profile') ? 'profile' : args.includes('--many-topics') ? 'many-topics' : 'throughput';
   ensureTool(GNU_TIME, 'time');
   if (!existsSync(path.join(path.dirname(COLLECTOR_LAUNCHER), '..', 'dist', 'main.js'))) {
     throw new Error(`the collector next to ${COLLECTOR_LAUNCHER} is not built: run \`npm run build\` first`);
@@ -215,6 +231,7 @@ async function main(): Promise<void> {
   try {
     if (mode === 'throughput') await throughput(bench, topics);
     else if (mode === 'memory') await memory(bench, topics);
+    else if (mode === 'many-topics') await manyTopics(bench, topics);
     else await profile(bench, topics);
   } finally {
     if (broker !== undefined) {
@@ -238,6 +255,8 @@ function brokerPid(broker: BrokerHandle | undefined): number | undefined {
 // ---- modes ----------------------------------------------------------------------------------
 
 async function throughput(bench: Bench, topics: string[]): Promise<void> {
+  // Only this mode runs kcat (the warm-up and the raw rate).
+  ensureTool('kcat', 'kcat');
   if (SETTINGS.pythonPeer) ensurePythonPeer();
   const topic = await createAndFill(bench, topics, 'bench', SETTINGS.messages, SETTINGS.produceCompression);
   const timeoutMs = processTimeoutMs(topic.messages);
@@ -286,6 +305,31 @@ async function throughput(bench: Bench, topics: string[]): Promise<void> {
     runs: results,
     table,
   });
+  process.stdout.write(`\nresults: ${path.relative(ROOT, file)}\n`);
+  if (SETTINGS.manyTopics > 0) await manyTopics(bench, topics);
+}
+
+/** Every topic of a broker backed up by a one-shot run (issue 22): the collector with one and two consumer processes, and the Python peer. */
+async function manyTopics(bench: Bench, topics: string[]): Promise<void> {
+  if (SETTINGS.pythonPeer) ensurePythonPeer();
+  const { manyTopics: count, manyTopicsMessages: perTopic, manyTopicsPartitions: partitions } = SETTINGS;
+  // Two days of records, whatever the number of messages.
+  const msPerMessage = Math.floor((2 * 86_400_000) / (count * perTopic));
+  const set = await createAndFill(bench, topics, 'bench-many', count * perTopic, 'lz4', { topics: count, partitions, msPerMessage });
+  const timeoutMs = processTimeoutMs(set.messages);
+  const results: RunResult[] = [];
+  for (let round = 1; round <= SETTINGS.runs; round++) {
+    for (const [consumer, processes] of [['collector-1', '1'], ['collector', '2']] as const) {
+      const { result, outputDir } = await runCollector(bench, set, round, timeoutMs, { MAX_WORKERS: processes }, [], consumer);
+      rmSync(outputDir, { recursive: true, force: true });
+      results.push(result);
+    }
+    if (SETTINGS.pythonPeer) results.push(await runPythonPeer(bench, set, round, timeoutMs));
+  }
+  const summary = summarise(results, 2);
+  const table = formatManyTopicsTable(summary, set);
+  process.stdout.write(`\n${machineLine()}\n${table}\n`);
+  const file = writeResults(`${bench.stamp}-many-topics.json`, { kind: 'many-topics', ...commonRecord(bench, set), median: summary.medians, ratios: summary.ratios, runs: results, table });
   process.stdout.write(`\nresults: ${path.relative(ROOT, file)}\n`);
 }
 
@@ -465,8 +509,8 @@ async function runKcat(bench: Bench, topic: Topic, round: number, timeoutMs: num
   const ends = new Map<string, number>();
   for (const match of stderr.matchAll(/Reached end of topic (\S+) \[(\d+)\] at offset (\d+)/g)) ends.set(match[2], Number(match[3]));
   const reached = [...ends.values()].reduce((sum, offset) => sum + offset, 0);
-  if (ends.size !== SETTINGS.partitions || reached !== topic.messages) {
-    throw new Error(`kcat reached offsets summing to ${reached} on ${ends.size} partitions, expected ${topic.messages} on ${SETTINGS.partitions}:\n${stderr}`);
+  if (ends.size !== topic.partitions || reached !== topic.messages) {
+    throw new Error(`kcat reached offsets summing to ${reached} on ${ends.size} partitions, expected ${topic.messages} on ${topic.partitions}:\n${stderr}`);
   }
   // "% Group <g> rebalanced (memberid ...): assigned: <topic> [0], ..." arrives when kcat assigns;
   // "rebalanced: incremental assignment of <n> partition(s)" under the cooperative protocol.
@@ -513,7 +557,7 @@ async function runPythonPeer(bench: Bench, topic: Topic, round: number, timeoutM
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     BOOTSTRAP_SERVERS: bench.bootstrap,
-    TOPICS: topic.name,
+    TOPICS: topic.names.join(','),
     GROUP_ID: group,
     OUTPUT_DIR: outputDir,
   };
@@ -544,7 +588,7 @@ async function runCollector(
 ): Promise<{ result: RunResult; outputDir: string }> {
   const group = uniqueName('bench-collector');
   const outputDir = mkdtempSync(path.join(os.tmpdir(), 'rpc-bench-out-'));
-  const env = collectorEnv(bench, topic.name, group, outputDir, extraEnv);
+  const env = collectorEnv(bench, topic.names.join(','), group, outputDir, extraEnv);
   if (nodeFlags.length > 0) env.COLLECTOR_NODE_ARGS = nodeFlags.join(' ');
   const loadAvg = os.loadavg()[0];
   const measured = await measure(bench, COLLECTOR_LAUNCHER, ['--once'], {
@@ -561,8 +605,8 @@ async function runCollector(
 }
 
 /**
- * A writer's output is right: no dead letters, DuckDB reads exactly N distinct (partition, offset)
- * rows, and the group committed the end offsets. Returns the output's size.
+ * A writer's output is right: no dead letters, DuckDB reads exactly N distinct (topic, partition,
+ * offset) rows, and the group committed the end offsets. Returns the output's size.
  */
 async function checkLake(
   bench: Bench,
@@ -574,15 +618,15 @@ async function checkLake(
   const files = parquetFiles(outputDir);
   const deadLetters = parquetFiles(outputDir, 'dead-letter');
   if (deadLetters.length > 0) throw new Error(`${what} wrote ${deadLetters.length} dead-letter files in ${outputDir}`);
-  const [counts] = await queryFiles(files, 'SELECT count(*) AS n, count(DISTINCT (kafka_partition, kafka_offset)) AS d FROM {files}');
+  const [counts] = await queryFiles(files, 'SELECT count(*) AS n, count(DISTINCT (kafka_topic, kafka_partition, kafka_offset)) AS d FROM {files}');
   if (Number(counts.n) !== topic.messages || Number(counts.d) !== topic.messages) {
     throw new Error(`${what} output has ${String(counts.n)} rows (${String(counts.d)} distinct offsets), expected ${topic.messages}; in ${outputDir}`);
   }
-  const committed = await bench.kafka.committedOffsets(group, topic.name);
-  const ends = await bench.kafka.endOffsets(topic.name);
-  for (const [partition, end] of ends) {
-    if (committed.get(partition) !== end) {
-      throw new Error(`${what} committed ${String(committed.get(partition))} on partition ${partition}, end offset is ${end}`);
+  const committed = await bench.kafka.committedOffsetsOfTopics(group, topic.names);
+  for (const [name, ends] of await bench.kafka.endOffsetsOfTopics(topic.names)) {
+    for (const [partition, end] of ends) {
+      const at = committed.get(name)?.get(partition);
+      if (at !== end) throw new Error(`${what} committed ${String(at)} on ${name} [${partition}], end offset is ${end}`);
     }
   }
   const outputBytes = files.reduce((sum, file) => sum + statSync(file).size, 0);
@@ -714,23 +758,33 @@ function checkExit(measured: Measured, what: string): void {
 
 // ---- data ----------------------------------------------------------------------------------
 
-async function createAndFill(bench: Bench, topics: string[], prefix: string, count: number, compression: string): Promise<Topic> {
+/** One topic (or `shape.topics` of them, sharing the messages) of `count` messages, each on its own name. */
+async function createAndFill(
+  bench: Bench,
+  topics: string[],
+  prefix: string,
+  count: number,
+  compression: string,
+  shape: { readonly topics: number; readonly partitions: number; readonly msPerMessage: number } = { topics: 1, partitions: SETTINGS.partitions, msPerMessage: 1 },
+): Promise<Topic> {
   const name = uniqueName(prefix);
-  // The records carry a fixed 2025 timestamp (one UTC day, stable output): time retention must not delete them.
-  await bench.kafka.createTopic(name, SETTINGS.partitions, { 'retention.ms': '-1' });
-  topics.push(name);
-  log(`producing ${fmtInt(count)} messages to ${name} (${SETTINGS.partitions} partitions, compression ${compression}; not timed)...`);
-  const produced = await produceMarketData(bench.bootstrap, name, count, SETTINGS.partitions, compression, (done) => {
+  const names = shape.topics === 1 ? [name] : Array.from({ length: shape.topics }, (_, i) => `${name}-${String(i).padStart(4, '0')}`);
+  // The records carry a fixed 2025 timestamp (stable output): time retention must not delete them.
+  await bench.kafka.createTopics(names, shape.partitions, { 'retention.ms': '-1' });
+  topics.push(...names);
+  const where = names.length === 1 ? name : `${names.length} topics ${name}-*`;
+  log(`producing ${fmtInt(count)} messages to ${where} (${shape.partitions} partitions each, compression ${compression}; not timed)...`);
+  const produced = await produceMarketData(bench.bootstrap, names, count, shape.partitions, compression, (done) => {
     if (done > 0 && done % 1_000_000 === 0) log(`  ${fmtInt(done)} produced`);
-  });
-  const ends = await bench.kafka.endOffsets(name);
-  const total = [...ends.values()].reduce((sum, offset) => sum + offset, 0);
-  if (total !== count) throw new Error(`topic ${name} holds ${total} messages after producing ${count}`);
+  }, shape.msPerMessage);
+  const ends = await bench.kafka.endOffsetsOfTopics(names);
+  const total = [...ends.values()].flatMap((byPartition) => [...byPartition.values()]).reduce((sum, offset) => sum + offset, 0);
+  if (total !== count) throw new Error(`${where} hold ${total} messages after producing ${count}`);
   log(
     `  produced in ${produced.seconds.toFixed(1)} s: ${(produced.valueBytes / count).toFixed(1)} value bytes/message, ` +
       `${(produced.valueBytes / MIB).toFixed(1)} MiB of values`,
   );
-  return { name, produced, messages: count, compression };
+  return { name, names, partitions: shape.partitions, produced, messages: count, compression };
 }
 
 // ---- results -------------------------------------------------------------------------------
@@ -817,10 +871,10 @@ function tableRow(index: number, m: Medians): string {
   );
 }
 
-function formatThroughputTable(summary: Summary, topic: Topic, n: number): string {
-  const { medians, ratios } = summary;
+/** The head of a results table and a row per consumer that ran, in CONSUMERS order. */
+function resultRows(summary: Summary, topic: Topic, what: string): string[] {
   const lines = [
-    `${fmtInt(topic.messages)} messages, ${SETTINGS.partitions} partitions, ${(topic.produced.valueBytes / topic.messages).toFixed(1)} value bytes/message, ` +
+    `${what}, ${(topic.produced.valueBytes / topic.messages).toFixed(1)} value bytes/message, ` +
       `produced with compression ${topic.compression}; median of ${SETTINGS.runs} runs; MB = 10^6 bytes of message values`,
     'processes: alive at once in the measured tree (most samples; a primary counts); CPU s: user + sys of the whole tree; peak RSS: summed over the tree; ' +
       'broker CPU s: the broker JVM during the run',
@@ -829,9 +883,26 @@ function formatThroughputTable(summary: Summary, topic: Topic, n: number): strin
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   CONSUMERS.forEach((consumer, index) => {
-    const m = medians[consumer];
+    const m = summary.medians[consumer];
     if (m !== undefined) lines.push(tableRow(index + 1, m));
   });
+  return lines;
+}
+
+function formatManyTopicsTable(summary: Summary, set: Topic): string {
+  const fmt = (value: number): string => (Number.isNaN(value) ? '-' : value.toFixed(3));
+  return [
+    ...resultRows(summary, set, `many topics: ${fmtInt(set.messages)} messages in ${set.names.length} topics of ${set.partitions} partitions, over two days`),
+    '',
+    `collector MAX_WORKERS=1 / Python peer: ${fmt(summary.ratios.collector1OverPythonPeer)}`,
+    `collector MAX_WORKERS=2 / Python peer: ${fmt(summary.ratios.collectorOverPythonPeer)}`,
+    'msg/s = messages / process wall time (start, connect, group join, consume, final flush, commit and exit).',
+  ].join('\n');
+}
+
+function formatThroughputTable(summary: Summary, topic: Topic, n: number): string {
+  const { ratios } = summary;
+  const lines = resultRows(summary, topic, `${fmtInt(topic.messages)} messages, ${topic.partitions} partitions`);
   const fmt = (value: number): string => (Number.isNaN(value) ? '-' : value.toFixed(3));
   const ratioLines: Array<[string, number, string]> = [
     ['collector / Python peer', ratios.collectorOverPythonPeer, '  (goal >= 2)'],
@@ -905,7 +976,7 @@ function commonRecord(bench: Bench, topic: Topic): Record<string, unknown> {
     date: new Date().toISOString(),
     machine: machineInfo(),
     settings: { ...SETTINGS, runsPerConsumer: SETTINGS.runs },
-    topic: { name: topic.name, partitions: SETTINGS.partitions, ...topic.produced },
+    topic: { name: topic.name, topics: topic.names.length, partitions: topic.partitions, ...topic.produced },
     collectorConfig: effectiveCollectorConfig(bench),
     brokerExternal: Boolean(process.env.KAFKA_BOOTSTRAP_SERVERS),
     collectorLauncher: path.relative(ROOT, COLLECTOR_LAUNCHER),
@@ -913,7 +984,8 @@ function commonRecord(bench: Bench, topic: Topic): Record<string, unknown> {
 }
 
 function machineInfo(): Record<string, unknown> {
-  const kcat = spawnSync('kcat', ['-V'], { encoding: 'utf8' }).stdout.split('\n').find((line) => line.startsWith('Version')) ?? '';
+  // No kcat (only the throughput mode needs it): its stdout is null.
+  const kcat = (spawnSync('kcat', ['-V'], { encoding: 'utf8' }).stdout ?? '').split('\n').find((line) => line.startsWith('Version')) ?? '';
   return {
     nproc: os.availableParallelism(),
     cpuModel: os.cpus()[0]?.model ?? 'unknown',

@@ -77,23 +77,26 @@ export class TestKafka {
 
   /** Creates the topic and returns once every partition has a leader, so producing can start at once. */
   async createTopic(name: string, partitions = 3, config: Readonly<Record<string, string>> = {}): Promise<void> {
+    await this.createTopics([name], partitions, config);
+  }
+
+  /** createTopic for many topics in one request (hundreds of topics, one admin client). */
+  async createTopics(names: readonly string[], partitions = 3, config: Readonly<Record<string, string>> = {}): Promise<void> {
     await this.withAdmin(async (admin) => {
       const created = await admin.createTopics({
         timeout: ADMIN_TIMEOUT_MS,
-        topics: [
-          {
-            topic: name,
-            numPartitions: partitions,
-            replicationFactor: 1,
-            configEntries: Object.entries(config).map(([key, value]) => ({ name: key, value })),
-          },
-        ],
+        topics: names.map((name) => ({
+          topic: name,
+          numPartitions: partitions,
+          replicationFactor: 1,
+          configEntries: Object.entries(config).map(([key, value]) => ({ name: key, value })),
+        })),
       });
       // A leftover topic would carry old records into the test: refuse rather than reuse it.
-      if (!created) throw new Error(`topic ${name} already exists`);
-      await waitUntil(() => hasAllLeaders(admin, name, partitions), {
+      if (!created) throw new Error(`one of the topics ${names.join(', ')} already exists`);
+      await waitUntil(() => hasAllLeaders(admin, names, partitions), {
         timeoutMs: ADMIN_TIMEOUT_MS,
-        what: `leaders for the ${partitions} partitions of ${name}`,
+        what: `leaders for the ${partitions} partitions of ${names.join(', ')}`,
       });
     });
   }
@@ -109,6 +112,11 @@ export class TestKafka {
 
   /** Produces in batches and resolves once the broker has acknowledged every message (acks=all). */
   async produce(topic: string, messages: readonly TestMessage[]): Promise<void> {
+    await this.produceToTopics(new Map([[topic, messages]]));
+  }
+
+  /** produce to many topics through one producer, the topics at once. */
+  async produceToTopics(messagesByTopic: ReadonlyMap<string, readonly TestMessage[]>): Promise<void> {
     const producer = kafkaClient(this.plaintext).producer({
       // librdkafka's 1 MB default would reject the 10 MB test records before they leave the client.
       'message.max.bytes': 16 * MIB,
@@ -119,9 +127,11 @@ export class TestKafka {
     });
     await producer.connect();
     try {
-      for (const batch of batches(messages)) {
-        await producer.send({ topic, messages: batch.map(toKafkaMessage) });
-      }
+      await Promise.all(
+        [...messagesByTopic].map(async ([topic, messages]) => {
+          for (const batch of batches(messages)) await producer.send({ topic, messages: batch.map(toKafkaMessage) });
+        }),
+      );
     } finally {
       await producer.disconnect();
     }
@@ -137,17 +147,19 @@ export class TestKafka {
    * either: it turns offset 0 into null. Creating the consumer does not join or create the group.
    */
   async committedOffsets(groupId: string, topic: string): Promise<Map<number, number>> {
-    const partitions = await this.partitionIds(topic);
+    return (await this.committedOffsetsOfTopics(groupId, [topic])).get(topic) ?? new Map();
+  }
+
+  /** committedOffsets of many topics in one request, by topic. */
+  async committedOffsetsOfTopics(groupId: string, topics: readonly string[]): Promise<Map<string, Map<number, number>>> {
+    const partitions = await this.partitionsOf(topics);
     return this.withGroupConsumer(groupId, async (consumer) => {
       const query = (): Promise<TopicPartitionOffsetAndMetadata[]> =>
         new Promise((resolve, reject) =>
-          consumer.committed(
-            partitions.map((partition) => ({ topic, partition })),
-            ADMIN_TIMEOUT_MS,
-            (error, result) => (error ? reject(error) : resolve(result)),
-          ),
+          consumer.committed(partitions, ADMIN_TIMEOUT_MS, (error, result) => (error ? reject(error) : resolve(result))),
         );
-      return toOffsetMap(await retryWhileCoordinatorLoads(query), `${groupId}/${topic}`);
+      const committed = await retryWhileCoordinatorLoads(query);
+      return new Map(topics.map((topic) => [topic, toOffsetMap(committed.filter((entry) => entry.topic === topic), `${groupId}/${topic}`)]));
     });
   }
 
@@ -165,16 +177,26 @@ export class TestKafka {
 
   /** High watermark of each partition: the offset the next produced record will get. */
   async endOffsets(topic: string): Promise<Map<number, number>> {
-    const partitions = await this.withAdmin((admin) => admin.fetchTopicOffsets(topic));
-    return new Map(partitions.map((p) => [p.partition, Number(p.high)]));
+    return (await this.endOffsetsOfTopics([topic])).get(topic) ?? new Map();
   }
 
-  private async partitionIds(topic: string): Promise<number[]> {
-    const [metadata] = await this.withAdmin((admin) =>
-      admin.fetchTopicMetadata({ topics: [topic], timeout: ADMIN_TIMEOUT_MS }),
-    );
-    if (metadata === undefined) throw new Error(`no metadata for topic ${topic}`);
-    return metadata.partitions.map((p) => p.partitionId).sort((a, b) => a - b);
+  /** endOffsets of many topics through one client, by topic. */
+  async endOffsetsOfTopics(topics: readonly string[]): Promise<Map<string, Map<number, number>>> {
+    return this.withAdmin(async (admin) => {
+      const result = new Map<string, Map<number, number>>();
+      for (const topic of topics) result.set(topic, new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)])));
+      return result;
+    });
+  }
+
+  /** Every partition of the topics, in order; a missing topic fails. */
+  private async partitionsOf(topics: readonly string[]): Promise<Array<{ topic: string; partition: number }>> {
+    const metadata = await this.withAdmin((admin) => admin.fetchTopicMetadata({ topics: [...topics], timeout: ADMIN_TIMEOUT_MS }));
+    return topics.flatMap((topic) => {
+      const found = metadata.find((entry) => entry.name === topic);
+      if (found === undefined) throw new Error(`no metadata for topic ${topic}`);
+      return found.partitions.map((p) => p.partitionId).sort((a, b) => a - b).map((partition) => ({ topic, partition }));
+    });
   }
 
   private async withAdmin<T>(
@@ -218,7 +240,9 @@ export function testKafka(): TestKafka {
 export const createTopic = (...args: Parameters<TestKafka['createTopic']>): Promise<void> => testKafka().createTopic(...args);
 export const deleteTopic = (...args: Parameters<TestKafka['deleteTopic']>): Promise<void> => testKafka().deleteTopic(...args);
 export const listTopics = (...args: Parameters<TestKafka['listTopics']>): Promise<string[]> => testKafka().listTopics(...args);
+export const createTopics = (...args: Parameters<TestKafka['createTopics']>): Promise<void> => testKafka().createTopics(...args);
 export const produce = (...args: Parameters<TestKafka['produce']>): Promise<void> => testKafka().produce(...args);
+export const produceToTopics = (...args: Parameters<TestKafka['produceToTopics']>): Promise<void> => testKafka().produceToTopics(...args);
 export const commitOffsets = (...args: Parameters<TestKafka['commitOffsets']>): Promise<void> =>
   testKafka().commitOffsets(...args);
 export const committedOffsets = (...args: Parameters<TestKafka['committedOffsets']>): Promise<Map<number, number>> =>
@@ -266,9 +290,9 @@ function kafkaClient(connection: Connection): KafkaJS.Kafka {
   });
 }
 
-async function hasAllLeaders(admin: KafkaJS.Admin, topic: string, partitions: number): Promise<boolean> {
-  const [metadata] = await admin.fetchTopicMetadata({ topics: [topic], timeout: ADMIN_TIMEOUT_MS });
-  return metadata !== undefined && metadata.partitions.length === partitions && metadata.partitions.every((p) => p.leader >= 0);
+async function hasAllLeaders(admin: KafkaJS.Admin, topics: readonly string[], partitions: number): Promise<boolean> {
+  const metadata = await admin.fetchTopicMetadata({ topics: [...topics], timeout: ADMIN_TIMEOUT_MS });
+  return metadata.length === topics.length && metadata.every((topic) => topic.partitions.length === partitions && topic.partitions.every((p) => p.leader >= 0));
 }
 
 const COORDINATOR_NOT_READY = new Set([

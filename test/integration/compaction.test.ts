@@ -68,6 +68,20 @@ describe('compaction of the collected lake', () => {
     expect((await runCli(['verify'], env)).code).toBe(0);
   });
 
+  it.each([1, 2])('a one-shot run with COMPACT_AFTER_ONCE=true and MAX_WORKERS=%i ends with one compacted file per closed day and topic, and no parts', async (processes) => {
+    const topics = [uniqueName('once-compact-a'), uniqueName('once-compact-b')];
+    for (const topic of topics) await createTopic(topic, PARTITIONS);
+    for (const topic of topics) for (const day of [0, 1, 2]) await produce(topic, messages(day, 90));
+    const outputDir = tempOutputDir();
+    const env = { BOOTSTRAP_SERVERS: bootstrapServers(), OUTPUT_DIR: outputDir, TOPICS: topics.join(','), GROUP_ID: uniqueName('group'), BATCH_SIZE: '25', COMPACTION_GRACE_MS: '0' };
+
+    const run = await runCli(['--once'], { ...env, MAX_WORKERS: String(processes), COMPACT_AFTER_ONCE: 'true', LOG_LEVEL: 'info' });
+    expect({ code: run.code, failures: run.events.filter((entry) => Number(entry.level) >= 50) }).toEqual({ code: 0, failures: [] });
+    expect(parquetFiles(outputDir).map((file) => path.relative(outputDir, file))).toEqual(DAYS.flatMap((day) => [...topics].sort().map((topic) => path.join(day, `${topic}.parquet`))));
+    const [lake] = await queryFiles(parquetFiles(outputDir), 'SELECT count(*)::INTEGER AS n, count(DISTINCT (kafka_topic, kafka_partition, kafka_offset))::INTEGER AS d FROM {files}');
+    expect(lake).toEqual({ n: 2 * 3 * 90, d: 2 * 3 * 90 });
+  });
+
   it('two compactors at once, and a compactor killed at random moments many times: every offset exactly once', async () => {
     const outputDir = tempOutputDir();
     const env = { OUTPUT_DIR: outputDir, COMPACTION_GRACE_MS: '0', COMPACTION_LOCK_LEASE_MS: String(LEASE_MS) };

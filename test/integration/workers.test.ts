@@ -5,14 +5,25 @@
  * Every produced offset is in the lake exactly once.
  */
 import { readFileSync } from 'node:fs';
-import { killRunningCollectors, runCli, startCollector, type CliProcess } from '../harness/cli';
+import path from 'node:path';
+import { killRunningCollectors, runCli, startCollector, type CliProcess, type CliResult, type LogEvent } from '../harness/cli';
 import { exactlyOnceFigures } from '../harness/chaos';
 import { tempOutputDir } from '../harness/collector';
-import { bootstrapServers, createTopic, produce, uniqueName, waitUntil, type TestMessage } from '../harness/kafka';
+import { bootstrapServers, createTopic, createTopics, produce, produceToTopics, uniqueName, waitUntil, type TestMessage } from '../harness/kafka';
+import { parquetFiles, queryLake } from '../harness/lake';
 import { encodeEvent, marketEvent } from '../harness/market-data';
 import { sampleSum } from '../harness/prometheus';
 
 const PARTITIONS = 4;
+/** Issue 22: every topic of a broker backed up from cron. */
+const MANY_TOPICS = 200;
+const PER_TOPIC = 500;
+/**
+ * How long a one-shot run over MANY_TOPICS may take to end after its last commit. Measured here
+ * (2 cores shared with other test runs, load 3 to 20): 0.1 to 0.5 s; 45 s in three runs of four
+ * before the end offsets of the other process's partitions were asked for in one request.
+ */
+const ENDS_AFTER_LAST_COMMIT_MS = 5000;
 
 function messages(from: number, count: number): TestMessage[] {
   return Array.from({ length: count }, (_, i) => {
@@ -33,6 +44,28 @@ async function scrape(cli: CliProcess): Promise<{ metrics: string; ready: number
     fetch(`${base}/healthz`).then((response) => response.status),
   ]);
   return { metrics, ready, live };
+}
+
+/** PER_TOPIC small MessagePack records over two UTC days, spread over the partitions. */
+function twoDays(): TestMessage[] {
+  return Array.from({ length: PER_TOPIC }, (_, n) => {
+    const timestamp = Date.UTC(2025, 9, 16) + Math.floor((n * 2 * 86_400_000) / PER_TOPIC);
+    return { partition: n % 3, key: String(n), value: encodeEvent(marketEvent(n, timestamp), 'msgpack'), timestamp };
+  });
+}
+
+function timeOf(entry: LogEvent): number {
+  return Date.parse(String(entry.time));
+}
+
+/** Rows and distinct (topic, partition, offset) keys in the lake, and the topics they belong to. */
+async function lakeFigures(outputDir: string): Promise<unknown> {
+  const [figures] = await queryLake(outputDir, 'SELECT count(*)::INTEGER AS n, count(DISTINCT (kafka_topic, kafka_partition, kafka_offset))::INTEGER AS d, count(DISTINCT kafka_topic)::INTEGER AS topics FROM {files}');
+  return figures;
+}
+
+function failures(result: CliResult): unknown {
+  return { code: result.code, failures: result.events.filter((entry) => Number(entry.level) >= 50) };
 }
 
 /** The pids of the consumer processes, from their log lines. */
@@ -91,4 +124,31 @@ describe('MAX_WORKERS consumer processes', () => {
     expect(result.events.filter((entry) => entry.event === 'worker_finished')).toHaveLength(2);
     expect(await exactlyOnceFigures(outputDir, topic)).toEqual({ written: 3000, lost: 0, duplicated: 0 });
   });
+
+  it('in a one-shot run over 200 topics, ends within seconds of its last commit, and with COMPACT_AFTER_ONCE compacts each closed day once', async () => {
+    const prefix = uniqueName('many');
+    const topics = Array.from({ length: MANY_TOPICS }, (_, i) => `${prefix}-${String(i).padStart(3, '0')}`);
+    await createTopics(topics, 3);
+    await produceToTopics(new Map(topics.map((topic) => [topic, twoDays()])));
+    const env = { BOOTSTRAP_SERVERS: bootstrapServers(), TOPIC_PATTERN: `^${prefix}-`, MAX_WORKERS: '2', LOG_LEVEL: 'info' };
+    const everyRecordOnce = { n: MANY_TOPICS * PER_TOPIC, d: MANY_TOPICS * PER_TOPIC, topics: MANY_TOPICS };
+
+    const outputDir = tempOutputDir();
+    const run = await runCli(['--once'], { ...env, OUTPUT_DIR: outputDir, GROUP_ID: uniqueName('group') }, 120_000);
+    expect(failures(run)).toEqual({ code: 0, failures: [] });
+    const lastCommitMs = Math.max(...run.events.filter((entry) => entry.event === 'offsets_committed').map(timeOf));
+    const [end] = run.events.filter((entry) => entry.event === 'shutdown_complete' && entry.worker === undefined);
+    expect(timeOf(end) - lastCommitMs).toBeLessThan(ENDS_AFTER_LAST_COMMIT_MS);
+    // A process that finished hands its partitions to the other, which must not read their topics' files again.
+    const firstFinishedMs = Math.min(...run.events.filter((entry) => entry.event === 'worker_finished').map(timeOf));
+    expect(run.events.filter((entry) => entry.event === 'recovery' && timeOf(entry) >= firstFinishedMs)).toEqual([]);
+    expect(await lakeFigures(outputDir)).toEqual(everyRecordOnce);
+
+    const compactedDir = tempOutputDir();
+    const compacted = await runCli(['--once'], { ...env, OUTPUT_DIR: compactedDir, GROUP_ID: uniqueName('group'), COMPACT_AFTER_ONCE: 'true', COMPACTION_GRACE_MS: '0' }, 180_000);
+    expect(failures(compacted)).toEqual({ code: 0, failures: [] });
+    const expected = ['2025/10/16', '2025/10/17'].flatMap((day) => topics.map((topic) => path.join(day, `${topic}.parquet`)));
+    expect(parquetFiles(compactedDir).map((file) => path.relative(compactedDir, file))).toEqual(expected.sort());
+    expect(await lakeFigures(compactedDir)).toEqual(everyRecordOnce);
+  }, 300_000);
 });

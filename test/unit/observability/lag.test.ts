@@ -32,7 +32,7 @@ describe('LagMonitor', () => {
         { topic: 't', partition: 0 },
         { topic: 't', partition: 1 },
       ],
-      watermarks: async (_topic, partition) => ({ low: 0, high: partition === 0 ? 10 : 20 }),
+      watermarks: async (partitions) => new Map(partitions.map(({ topic, partition }) => [key(topic, partition), { low: 0, high: partition === 0 ? 10 : 20 }])),
       committed: async () => [{ topic: 't', partition: 0, offset: 4, metadata: null }],
     };
     const metrics = new CollectorMetrics({ defaultMetrics: false });

@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CollectorError } from '../../../src/errors';
-import type { CommittedOffset, ConsumerClient, PartitionRef, RebalanceHandlers, SourceMessage, Watermarks } from '../../../src/kafka/consumer-port';
+import { partitionKey, type CommittedOffset, type ConsumerClient, type PartitionRef, type RebalanceHandlers, type SourceMessage, type Watermarks } from '../../../src/kafka/consumer-port';
 import { encodeParquet } from '../../../src/parquet/encode';
 import type { SealedBatch } from '../../../src/parquet/batch';
 import type { PipelineEvents } from '../../../src/pipeline/events';
@@ -112,8 +112,8 @@ export class FakeConsumer implements ConsumerClient {
     return this.subscribed ?? this.assignment;
   }
 
-  async watermarks(topic: string, partition: number): Promise<Watermarks> {
-    return { low: 0, high: this.high.get(`${topic}[${partition}]`) ?? 0 };
+  async watermarks(partitions: readonly PartitionRef[]): Promise<Map<string, Watermarks>> {
+    return new Map(partitions.map(({ topic, partition }) => [partitionKey(topic, partition), { low: 0, high: this.high.get(`${topic}[${partition}]`) ?? 0 }]));
   }
 
   pause(partitions: readonly PartitionRef[]): void {

@@ -1,6 +1,7 @@
 import { queryLake } from '../../harness/lake';
 import { DEFAULT_INGEST, assign, deferred, eventually, messages, startWithBatch, testPipeline } from './fakes';
 import type { SourceMessage } from '../../../src/kafka/consumer-port';
+import { ANY_DAY, encodeCommitMetadata } from '../../../src/pipeline/commit-metadata';
 
 describe('pipeline: revocation', () => {
   it('publishes and commits what the consume call read ahead returns during a revocation, before the partition leaves', async () => {
@@ -95,6 +96,32 @@ describe('pipeline: one-shot goals and revocation', () => {
     expect(test.pipeline.isCaughtUp()).toBe(true);
     await test.pipeline.drain();
     await loop;
+  });
+});
+
+describe('pipeline: one-shot goals and recovery', () => {
+  it('recovers only the topics with a partition left to read: one a finished member handed over is at its end', async () => {
+    const test = testPipeline({ oneShot: { maxMessagesPerTopic: null } });
+    const metadata = encodeCommitMetadata({ recoverSinceMs: test.clock.now, recoverDays: ANY_DAY });
+    // t was read to its end by the member that had it; u still has records past its commit.
+    await test.consumer.commit([
+      { topic: 't', partition: 0, offset: 5, metadata },
+      { topic: 't', partition: 1, offset: 3, metadata },
+      { topic: 'u', partition: 0, offset: 2, metadata },
+    ]);
+    test.consumer.high.set('t[0]', 5);
+    test.consumer.high.set('t[1]', 3);
+    test.consumer.high.set('u[0]', 5);
+    await assign(test, [
+      { topic: 't', partition: 0 },
+      { topic: 't', partition: 1 },
+      { topic: 'u', partition: 0 },
+    ]);
+    expect(test.recorded.named('recovered').map(([recovered]) => (recovered as { topic: string }).topic)).toEqual(['u']);
+    expect(test.pipeline.progress()).toEqual([
+      { topic: 't', done: 0, total: 0 },
+      { topic: 'u', done: 0, total: 3 },
+    ]);
   });
 });
 

@@ -12,7 +12,7 @@ import { bootstrapServers, committedOffsets, createTopic, endOffsets, produce, u
 import { queryLake } from '../harness/lake';
 import { encodeEvent, marketEvent } from '../harness/market-data';
 import { startS3Server, type S3ServerHandle } from '../harness/s3-server';
-import { startS3Tap, type S3TapHandle } from '../harness/s3-tap';
+import { startS3Tap, type S3TapHandle, type TappedRequest } from '../harness/s3-tap';
 
 const PARTITIONS = 3;
 const PYTHON = path.resolve(__dirname, '../../.cache/pyenv/bin/python');
@@ -52,6 +52,24 @@ function localKeys(dir: string): string[] {
   return keys.sort();
 }
 
+/** Requests by what they do to the store. */
+function requestKinds(requests: readonly TappedRequest[]): Record<string, number> {
+  const kinds: Record<string, number> = {};
+  for (const { method, url, range } of requests) {
+    const query = new URL(url, 'http://store').searchParams;
+    const kind =
+      method === 'GET' && query.has('list-type') ? 'list'
+      : method === 'GET' && query.has('uploads') ? 'list-uploads'
+      : method === 'GET' ? (range === undefined ? 'get' : 'get-range')
+      : method === 'POST' && query.has('delete') ? 'delete-batch'
+      : method === 'POST' ? 'multipart'
+      : method === 'PUT' && query.has('partNumber') ? 'multipart'
+      : method.toLowerCase();
+    kinds[kind] = (kinds[kind] ?? 0) + 1;
+  }
+  return kinds;
+}
+
 afterEach(killRunningCollectors);
 
 describe('a lake on S3-compatible object storage', () => {
@@ -89,9 +107,13 @@ describe('a lake on S3-compatible object storage', () => {
     const onDisk = await run(local, uniqueName('group'));
     expect(onDisk.code).toBe(0);
     const prefix = uniqueName('lake');
-    const onS3 = await run(`s3://${server.bucket}/${prefix}`, groupId, s3Env());
+    // Through a recording proxy: what the run cost in requests, by kind (docs/lake.md#object-storage).
+    const recorder = await startS3Tap(server.endpoint);
+    const onS3 = await run(`s3://${server.bucket}/${prefix}`, groupId, { ...s3Env(), AWS_ENDPOINT_URL: recorder.endpoint }).finally(() => recorder.close());
     expect(onS3.stderr).toBe('');
     expect(onS3.code).toBe(0);
+    const costs = requestKinds(recorder.requests);
+    process.stderr.write(`[s3-requests] one topic, two days, 3 partitions, 900 messages, --once, MAX_WORKERS=2, COMPACT_AFTER_ONCE: ${JSON.stringify(costs)}\n`);
 
     const bucket = readBucket(prefix);
     // The same keys: one compacted file and marker per closed day, the dead letters beside them, no parts left.

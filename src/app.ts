@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { consumerProperties, subscription } from './config/kafka-properties';
 import { memoryPlan } from './config/memory-plan';
 import { isHttpEnabled, type CollectorConfig } from './config/schema';
-import { CollectorError } from './errors';
+import { CollectorError, describeError } from './errors';
 import { HttpServer, type HealthCheck, type HealthSource } from './http/server';
 import { LagMonitor } from './observability/lag';
 import type { Logger } from './observability/logger';
@@ -36,6 +36,8 @@ const FLATTEN_MAX_FIELDS = 1000;
 const WRITE_RETRY_MIN_MS = 500;
 const WRITE_RETRY_MAX_MS = 30_000;
 const ONCE_CAUGHT_UP = 'caught up';
+/** Readiness answers within this even when the store does not (a frozen server): it is then not ready. */
+const STORE_CHECK_TIMEOUT_MS = 2_000;
 
 export interface AppOptions {
   readonly config: CollectorConfig;
@@ -66,6 +68,8 @@ export class CollectorApp implements HealthSource {
   private readonly onProgress?: (progress: readonly TopicProgress[]) => void;
   private stopping: Promise<void> | null = null;
   private watchdog: NodeJS.Timeout | null = null;
+  /** The store check under way: probes that come meanwhile share it instead of piling requests on a slow store. */
+  private storeCheck: Promise<string | null> | null = null;
 
   constructor(options: AppOptions) {
     const { config, logger } = options;
@@ -222,6 +226,23 @@ export class CollectorApp implements HealthSource {
     this.logger.info({ event: 'shutdown_complete' }, 'stopped');
   }
 
+  private checkStore(): Promise<string | null> {
+    if (this.storeCheck === null) {
+      const check = this.lake.store
+        .check()
+        .catch((error: unknown) => describeError(error))
+        .finally(() => {
+          if (this.storeCheck === check) this.storeCheck = null;
+        });
+      this.storeCheck = check;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<string>((resolve) => {
+      timer = setTimeout(() => resolve(`${this.lake.store.location} did not answer within ${STORE_CHECK_TIMEOUT_MS} ms`), STORE_CHECK_TIMEOUT_MS);
+    });
+    return Promise.race([this.storeCheck, late]).finally(() => clearTimeout(timer));
+  }
+
   private storeProblem(): string | null {
     const problem = this.lake.store.problem();
     return problem === null ? null : `${this.lake.store.location}: ${problem}`;
@@ -235,7 +256,7 @@ export class CollectorApp implements HealthSource {
   }
 
   async readiness(): Promise<HealthCheck[]> {
-    const unwritable = (await this.lake.store.check()) ?? this.storeProblem();
+    const unwritable = (await this.checkStore()) ?? this.storeProblem();
     const writeFailing = this.pipeline.isWriteFailing ? 'writing files fails and is retried (see write_failed in the log); consuming waits for the output' : undefined;
     return [
       { name: 'not-stopping', ok: this.stopping === null },

@@ -5,6 +5,7 @@
  */
 import { localLake } from './local-lake';
 import { verifyOutput } from '../../src/commands/verify';
+import type { Lake } from '../../src/lake/lake';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,7 +14,18 @@ import { encodeEvent, marketEvent } from './market-data';
 import { runCli, startCollector, type CliProcess, type CliResult } from './cli';
 
 const CATCH_UP_DEADLINE_MS = 240_000;
-import { parquetFiles } from './lake';
+
+/** Where a run keeps its lake: OUTPUT_DIR, what the collector's environment needs to reach it, and the Lake to check it with. */
+export interface ChaosLake {
+  readonly outputDir: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly lake: Lake;
+}
+
+function tempFolderLake(): ChaosLake {
+  const outputDir = mkdtempSync(path.join(os.tmpdir(), 'chaos-out-'));
+  return { outputDir, env: {}, lake: localLake(outputDir) };
+}
 
 export interface ChaosOptions {
   readonly kills: number;
@@ -31,6 +43,8 @@ export interface ChaosOptions {
    * before the primary.
    */
   readonly workers?: number;
+  /** A temp folder by default. */
+  readonly lake?: ChaosLake;
   readonly log?: (line: string) => void;
 }
 
@@ -57,11 +71,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
   const log = options.log ?? (() => undefined);
   const topic = uniqueName('chaos');
   await createTopic(topic, partitions);
-  const outputDir = mkdtempSync(path.join(os.tmpdir(), 'chaos-out-'));
+  const target = options.lake ?? tempFolderLake();
+  const { outputDir } = target;
   const groupId = uniqueName('chaos-group');
   // Static membership: a restarted member takes its place back at once instead of waiting for
   // the killed one's session to time out.
   const env = {
+    ...target.env,
     OUTPUT_DIR: outputDir,
     TOPICS: topic,
     GROUP_ID: groupId,
@@ -118,7 +134,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     const logFile = keepOutput(`${groupId}-catch-up`, caughtUp);
     throw new Error(`the catch-up run failed (${caughtUp.code ?? caughtUp.signal}); its whole output is in ${logFile}:\n${`${caughtUp.stdout}${caughtUp.stderr}`.slice(-8000)}`);
   }
-  const figures: ChaosFigures = { kills, faultKills, produced, ...(options.workers !== undefined ? { workerKills } : {}), ...(await exactlyOnceFigures(outputDir, topic)) };
+  const figures: ChaosFigures = { kills, faultKills, produced, ...(options.workers !== undefined ? { workerKills } : {}), ...(await exactlyOnceFigures(target.lake, topic)) };
   if (!options.compaction) return figures;
   // A daemon killed while it held a day's compaction lock leaves that lock until its lease ends,
   // and `compact` skips a locked day (one CI run: the catch-up took less than the lease, and a part
@@ -126,12 +142,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
   await sleep(Number(COMPACTION_ENV.COMPACTION_LOCK_LEASE_MS));
   const compacted = await runCli(['compact'], { ...env, BOOTSTRAP_SERVERS: bootstrapServers() });
   if (compacted.code !== 0) throw new Error(`the final compact failed (${compacted.code}):\n${`${compacted.stdout}${compacted.stderr}`.slice(-3000)}`);
-  const partsLeft = parquetFiles(outputDir).filter((file) => path.basename(file).startsWith('part-')).length;
+  const partsLeft = (await target.lake.store.list('')).objects.filter(({ key }) => key.slice(key.lastIndexOf('/') + 1).startsWith('part-')).length;
   if (partsLeft > 0) {
     const logFile = keepOutput(`${groupId}-compact`, compacted);
     process.stderr.write(`[chaos] ${partsLeft} part files left after the final compact; its whole output is in ${logFile}\n`);
   }
-  return { ...figures, compactions, repairs, afterCompaction: { ...(await exactlyOnceFigures(outputDir, topic)), partsLeft } };
+  return { ...figures, compactions, repairs, afterCompaction: { ...(await exactlyOnceFigures(target.lake, topic)), partsLeft } };
 }
 
 /** Writes a run's whole output to <tmp>/<name>.log, for a failure to point at; returns the file's path. */
@@ -232,14 +248,15 @@ export function startContinuousProducer(
   };
 }
 
-/** What `verify` finds against the broker: rows written, offsets lost, offsets written twice. */
-export async function exactlyOnceFigures(outputDir: string, topic: string, servers: string = bootstrapServers()): Promise<{ written: number; lost: number; duplicated: number }> {
-  const result = await verifyOutput({ lake: localLake(outputDir), topics: [topic], broker: { properties: { 'bootstrap.servers': servers }, timeoutMs: 10_000 } });
+/** What `verify` finds against the broker in a lake (a folder, or any Lake): rows written, offsets lost, offsets written twice. */
+export async function exactlyOnceFigures(lakeOrFolder: Lake | string, topic: string, servers: string = bootstrapServers()): Promise<{ written: number; lost: number; duplicated: number }> {
+  const lake = typeof lakeOrFolder === 'string' ? localLake(lakeOrFolder) : lakeOrFolder;
+  const result = await verifyOutput({ lake, topics: [topic], broker: { properties: { 'bootstrap.servers': servers }, timeoutMs: 10_000 } });
   const written = result.reports.reduce((sum, r) => sum + r.rows, 0);
   const duplicated = result.reports.reduce((sum, r) => sum + r.duplicates, 0);
   const lost = result.reports.reduce((sum, r) => sum + (r.gapsOnBroker ?? []).reduce((s, [a, b]) => s + b - a + 1, 0) + (r.behind ?? 0), 0);
   // Where the offsets went missing, for the one who has to find out why.
-  if (lost > 0) process.stderr.write(`[chaos] lost offsets in ${outputDir}: ${JSON.stringify(result.reports.map((r) => ({ partition: r.partition, gapsOnBroker: r.gapsOnBroker, behind: r.behind })))}\n`);
+  if (lost > 0) process.stderr.write(`[chaos] lost offsets in ${lake.store.location}: ${JSON.stringify(result.reports.map((r) => ({ partition: r.partition, gapsOnBroker: r.gapsOnBroker, behind: r.behind })))}\n`);
   return { written, lost, duplicated };
 }
 

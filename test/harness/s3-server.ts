@@ -9,6 +9,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Lake } from '../../src/lake/lake';
+import { seedLayout } from '../../src/lake/layout';
+import { S3LakeStore } from '../../src/lake/store/s3';
 import {
   acceptsConnections,
   installExitHooks,
@@ -237,4 +240,16 @@ async function createBucket(endpoint: string, accessKeyId: string, secretAccessK
   } finally {
     client.destroy();
   }
+}
+
+/** A lake below `prefix` of the server's bucket: OUTPUT_DIR, the environment a collector needs to reach it, and the Lake for checks in the test. */
+export function s3LakeOf(server: S3ServerHandle, prefix: string): { outputDir: string; env: Record<string, string>; lake: Lake } {
+  const outputDir = `s3://${server.bucket}/${prefix}`;
+  const env = { AWS_ENDPOINT_URL: server.endpoint, AWS_ACCESS_KEY_ID: server.accessKeyId, AWS_SECRET_ACCESS_KEY: server.secretAccessKey, AWS_REGION: server.region };
+  const store = new S3LakeStore({
+    url: outputDir,
+    settings: { forcePathStyle: true, serverSideEncryption: '', sseKmsKeyId: '', storageClass: '' },
+    client: { endpoint: server.endpoint, region: server.region, credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey } },
+  });
+  return { outputDir, env, lake: { store, layout: seedLayout } };
 }

@@ -8,10 +8,11 @@ import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { killRunningCollectors, runCli, startCollector } from '../harness/cli';
 import { tempOutputDir } from '../harness/collector';
-import { bootstrapServers, committedOffsets, createTopic, endOffsets, produce, uniqueName, type TestMessage } from '../harness/kafka';
+import { bootstrapServers, committedOffsets, createTopic, endOffsets, produce, uniqueName, waitUntil, type TestMessage } from '../harness/kafka';
 import { queryLake } from '../harness/lake';
 import { encodeEvent, marketEvent } from '../harness/market-data';
-import { startS3Server, type S3ServerHandle } from '../harness/s3-server';
+import { exactlyOnceFigures } from '../harness/chaos';
+import { s3LakeOf, startS3Server, type S3ServerHandle } from '../harness/s3-server';
 import { startS3Tap, type S3TapHandle, type TappedRequest } from '../harness/s3-tap';
 
 const PARTITIONS = 3;
@@ -159,6 +160,43 @@ describe('a lake on S3-compatible object storage', () => {
     expect(new Set(bucket.polars.rows.map((row) => `${String(row.kafka_partition)}:${String(row.kafka_offset)}`)).size).toBe(dataRows(300));
     expect(await committedOffsets(groupId, topic)).toEqual(await endOffsets(topic));
   }, 180_000);
+
+  it('waits out a frozen store: alive, not ready naming the bucket, then everything published once when it answers again', async () => {
+    const topic = uniqueName('s3-frozen');
+    const groupId = uniqueName('group');
+    await createTopic(topic, PARTITIONS);
+    const target = s3LakeOf(server, uniqueName('lake'));
+    const daemon = startCollector({ ...target.env, OUTPUT_DIR: target.outputDir, TOPICS: topic, GROUP_ID: groupId, FLUSH_INTERVAL_MS: '500' });
+    const [listening] = await daemon.waitForEvents('http_listening', 1);
+    const base = String(listening.address);
+    const probe = async (path: '/healthz' | '/readyz'): Promise<{ status: number; body: { failing?: string[]; checks?: Array<{ name: string; detail?: string }> } }> => {
+      const response = await fetch(`${base}${path}`, { signal: AbortSignal.timeout(10_000) });
+      return { status: response.status, body: (await response.json()) as { failing?: string[]; checks?: Array<{ name: string; detail?: string }> } };
+    };
+    await daemon.waitForEvents('partitions_assigned', 1);
+    await produce(topic, messages(150));
+    await daemon.waitForEvents('file_published', 1);
+    await waitUntil(async () => (await probe('/readyz')).status === 200, { timeoutMs: 30_000, what: 'ready before the freeze' });
+
+    server.freeze();
+    try {
+      await produce(topic, messages(300).slice(150));
+      await waitUntil(async () => (await probe('/readyz')).body.failing?.includes('output-writable') === true, { timeoutMs: 90_000, what: 'readiness to report the frozen store' });
+      const notReady = await probe('/readyz');
+      expect(notReady.status).toBe(503);
+      expect(notReady.body.checks?.find((check) => check.name === 'output-writable')?.detail).toContain(target.outputDir);
+      expect((await probe('/healthz')).status).toBe(200);
+    } finally {
+      server.thaw();
+    }
+    await waitUntil(async () => (await probe('/readyz')).status === 200, { timeoutMs: 120_000, what: 'ready again once the store answers' });
+    await waitUntil(async () => JSON.stringify([...(await committedOffsets(groupId, topic))]) === JSON.stringify([...(await endOffsets(topic))]), { timeoutMs: 120_000, what: 'every offset committed' });
+    daemon.signal('SIGTERM');
+    expect((await daemon.exited).code).toBe(0);
+    // verify counts dead letters as written too: every offset once.
+    expect(await exactlyOnceFigures(target.lake, topic)).toEqual({ written: 300, lost: 0, duplicated: 0 });
+    target.lake.store.close();
+  }, 360_000);
 
   describe('refuses to start, exit 2 before consuming anything, naming the cause', () => {
     let tap: S3TapHandle | null = null;

@@ -11,8 +11,9 @@ major=$(sed -n 's/^ARG NODE_VERSION=\([0-9][0-9]*\)$/\1/p' "$root/Dockerfile")
 [[ -n $major ]] || { echo "with-node: no 'ARG NODE_VERSION=<major>' line in the Dockerfile" >&2; exit 1; }
 
 if [[ $(node --version 2>/dev/null) != "v$major."* ]]; then
-  # The trailing slash follows .cache when it is a symlink (worktrees share one).
-  dir=$(find "$root/.cache/" -maxdepth 1 -type d -name "node-v$major.*" | sort -V | tail -n 1)
+  # The trailing slash follows .cache when it is a symlink (worktrees share one); a fresh clone has
+  # no .cache yet.
+  dir=$(find "$root/.cache/" -maxdepth 1 -type d -name "node-v$major.*" 2>/dev/null | sort -V | tail -n 1 || true)
   if [[ -z $dir || ! -x $dir/bin/node ]]; then
     echo "with-node: this machine's node is $(node --version 2>/dev/null || echo missing), the project's is $major.x: run 'npm run setup' to install it" >&2
     exit 1

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # npm run demo: the collector's main job, end to end, on this machine, with nothing but Node and npm
 # to start from:
-#   1. setup: system packages, node_modules (librdkafka compiled), the test broker's jars, dist/
+#   1. setup: the image's Node major, system packages, node_modules (librdkafka compiled), the test
+#      broker's jars, dist/
 #   2. a local Kafka broker (the test harness's single-node KRaft broker, data in a temp dir)
 #   3. a topic `market_data` with 3 partitions and sample market data of the seed's shape, over two
 #      UTC days, with a few undecodable messages among it
@@ -55,8 +56,10 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-step "1/5 Setup (system packages, npm ci, broker jars, build; quick when already done)"
+step "1/5 Setup (the image's Node major, system packages, npm ci, broker jars, build; quick when already done)"
 bash scripts/setup.sh
+# The rest runs on the Node the tests run on: this machine's, or the one setup installed in .cache/.
+PATH=$(bash scripts/with-node.sh printenv PATH)
 
 step "2/5 Compiling the demo helpers"
 node_modules/.bin/tsc -p scripts/demo/tsconfig.json

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Prepares a checkout for development and tests:
-#   1. the Debian packages librdkafka is compiled against (plus java and mvn for the test broker),
-#   2. node_modules, with @confluentinc/kafka-javascript built against those system libraries,
-#   3. the classpath of the Kafka broker the test harness runs (jars from Maven Central),
-#   3b. the classpath of S3Proxy, the S3 server the harness runs for the S3 lake (same way),
-#   4. dist/, when package.json has a build script,
-#   5. pyarrow and Polars in a venv under .cache/pyenv, which tests read the lake back with,
-#   6. confluent-kafka and msgpack in the same venv, for the benchmark's Python peer,
-#   7. Prometheus' promtool in .cache/, built with Go from the module proxy, for the alert rule tests.
+#   1. the image's Node major, from the npm registry into .cache/ when this machine's node is another,
+#   2. the Debian packages librdkafka is compiled against (plus java and mvn for the test broker),
+#   3. node_modules, with @confluentinc/kafka-javascript built against those system libraries,
+#   4. the classpath of the Kafka broker the test harness runs (jars from Maven Central),
+#   4b. the classpath of S3Proxy, the S3 server the harness runs for the S3 lake (same way),
+#   5. dist/, when package.json has a build script,
+#   6. pyarrow and Polars in a venv under .cache/pyenv, which tests read the lake back with,
+#   7. confluent-kafka and msgpack in the same venv, for the benchmark's Python peer,
+#   8. Prometheus' promtool in .cache/, built with Go from the module proxy, for the alert rule tests.
 # Every step checks first whether it is already done, so a second run takes about a second.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -15,9 +16,55 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 readonly APT_PACKAGES=(build-essential python3 libssl-dev libsasl2-dev libzstd-dev liblz4-dev zlib1g-dev libcurl4-openssl-dev)
 readonly POM=test/harness/pom.xml
 readonly CLASSPATH_FILE=.cache/kafka-classpath.txt
+# The same major as the image (scripts/with-node.sh reads it there too).
+NODE_MAJOR=$(sed -n 's/^ARG NODE_VERSION=\([0-9][0-9]*\)$/\1/p' Dockerfile)
+readonly NODE_MAJOR
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
+
+# Tests run on the image's Node major (test/unit/deploy/dockerfile.test.ts checks it). When this
+# machine's node is another major, the newest release of the right one comes from the npm registry's
+# node-linux-<arch> package (nodejs.org may be out of reach); its tarball also holds the headers the
+# Kafka addon is compiled against. scripts/with-node.sh finds it in .cache/node-v<version>/. Once one
+# is there nothing is downloaded again: to move to a newer release, delete it and run setup.
+ensure_node() {
+  [[ -n $NODE_MAJOR ]] || die "no 'ARG NODE_VERSION=<major>' line in the Dockerfile"
+  local current
+  current=$(bash scripts/with-node.sh node --version 2>/dev/null || true)
+  if [[ $current == "v$NODE_MAJOR."* ]]; then
+    # Said by the run that goes on, not by the one that starts again under with-node.sh.
+    [[ $(node --version) != "$current" ]] || log "node $current: ok ($(command -v node))"
+    return
+  fi
+  local arch
+  case $(uname -m) in
+    x86_64) arch=x64 ;;
+    aarch64) arch=arm64 ;;
+    *) die "no node-linux package for $(uname -m): install Node $NODE_MAJOR yourself" ;;
+  esac
+  local package=node-linux-$arch tmp tarball version
+  log "node: this machine's is $(node --version), installing the newest $NODE_MAJOR.x from the npm registry ($package)"
+  mkdir -p .cache
+  # A name that .cache/node-v* does not match: with-node.sh never picks a half-extracted copy.
+  tmp=$(mktemp -d .cache/.node-install.XXXXXX)
+  trap 'rm -rf -- "$tmp"' EXIT
+  # npm pack takes the newest version in the range, checks the tarball's integrity and prints its name.
+  tarball=$(npm pack --silent --pack-destination "$tmp" "$package@$NODE_MAJOR") || die "npm pack $package@$NODE_MAJOR failed"
+  version=${tarball#"$package-"}
+  version=${version%.tgz}
+  mkdir "$tmp/node"
+  tar -xzf "$tmp/$tarball" -C "$tmp/node" --strip-components=1
+  [[ $("$tmp/node/bin/node" --version) == "v$version" && -f $tmp/node/include/node/node.h ]] ||
+    die "$tarball holds no working node $version with headers"
+  # -T: when another checkout sharing .cache installed the same version meanwhile, keep theirs.
+  mv -T "$tmp/node" ".cache/node-v$version" 2>/dev/null || log "node: .cache/node-v$version appeared meanwhile, kept"
+  rm -rf -- "$tmp"
+  trap - EXIT
+  current=$(bash scripts/with-node.sh node --version) || die "scripts/with-node.sh does not find the Node just installed"
+  [[ $current == "v$NODE_MAJOR."* ]] || die "scripts/with-node.sh runs node $current, not $NODE_MAJOR.x"
+  log "node $current: installed in .cache/node-v$version"
+}
 
 # Prints one missing package per line. Java and Maven are checked as commands, not packages:
 # a JDK installed some other way (sdkman, a tarball) is just as good.
@@ -62,7 +109,8 @@ ensure_system_packages() {
 ensure_node_modules() {
   local marker=node_modules/.package-lock.json
   [[ -f package-lock.json ]] || die "package-lock.json is missing: run 'npm install' once to create it"
-  if [[ -f $marker && ! package-lock.json -nt $marker ]]; then
+  # The addon must also load: built for another Node (another ABI) it is built again.
+  if [[ -f $marker && ! package-lock.json -nt $marker ]] && node -e "require('@confluentinc/kafka-javascript')" 2>/dev/null; then
     log "node_modules: up to date"
   else
     # Builds the bundled librdkafka against the system's OpenSSL, SASL, zstd, lz4 and curl
@@ -177,6 +225,12 @@ ensure_promtool() {
   rm -rf "$dir" && mv "$dir.tmp" "$dir"
 }
 
+ensure_node
+# Every later step, the addon's compile above all, runs on that Node: start again under with-node.sh.
+# Once only: ensure_node has checked that with-node.sh runs the right major.
+if [[ $(node --version) != "v$NODE_MAJOR."* ]]; then
+  exec bash scripts/with-node.sh bash scripts/setup.sh "$@"
+fi
 ensure_system_packages
 ensure_node_modules
 ensure_broker_classpath

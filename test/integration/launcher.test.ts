@@ -43,6 +43,9 @@ afterEach(killRunningCollectors);
 describe('the launcher', () => {
   it('starts Node with the heap limits planned for MEMORY_BUDGET_BYTES, and malloc with two arenas', async () => {
     const runtime = await runOnceOnEmptyTopic({ MEMORY_BUDGET_BYTES: String(64 * MIB) });
+    // The launcher runs the `node` first on PATH: under npm test, the one scripts/with-node.sh chose
+    // for these tests (the image's major), not the machine's own.
+    expect(runtime.node).toBe(process.version);
     expect(runtime).toMatchObject({ plannedOldSpaceMiB: 128, plannedSemiSpaceMiB: 2, plannedOldSpaceFloorMiB: 32, mallocArenaMax: '2', mallocMmapThreshold: '131072' });
     expect(runtime.heapOptions).toBe('--max-old-space-size=128 --max-semi-space-size=2 --initial-old-space-size=32');
     expect(runtime.heapLimitMiB).toBe(heapLimitMiB(['--max-old-space-size=128', '--max-semi-space-size=2']));

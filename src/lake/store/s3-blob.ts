@@ -1,4 +1,4 @@
-import { ReadableStream } from 'node:stream/web';
+import { ReadableStream, TextDecoderStream } from 'node:stream/web';
 
 /** Reads bytes [start, end) of the object; called only for a non-empty range. */
 export type RangeReader = (start: number, end: number) => Promise<Uint8Array>;
@@ -45,6 +45,11 @@ export class RangedBlob implements Blob {
         controller.close();
       },
     });
+  }
+
+  /** Part of Blob since Node 24.19: the bytes decoded as UTF-8, as the specification defines it. */
+  textStream(): ReadableStream<string> {
+    return this.stream().pipeThrough(new TextDecoderStream());
   }
 }
 

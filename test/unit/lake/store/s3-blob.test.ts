@@ -46,4 +46,11 @@ describe('RangedBlob', () => {
     for await (const part of blob.slice(0, 3).stream()) parts.push(part);
     expect(Buffer.concat(parts).toString()).toBe('012');
   });
+
+  it('streams its slice as UTF-8 text', async () => {
+    const { blob } = blobOver(new TextEncoder().encode('€uro'));
+    const parts: string[] = [];
+    for await (const part of blob.slice(0, 4).textStream()) parts.push(part);
+    expect(parts.join('')).toBe('€u');
+  });
 });

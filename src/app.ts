@@ -70,6 +70,7 @@ export class CollectorApp implements HealthSource {
   private watchdog: NodeJS.Timeout | null = null;
   /** The store check under way: probes that come meanwhile share it instead of piling requests on a slow store. */
   private storeCheck: Promise<string | null> | null = null;
+  private readonly telemetry: Telemetry;
 
   constructor(options: AppOptions) {
     const { config, logger } = options;
@@ -84,6 +85,7 @@ export class CollectorApp implements HealthSource {
     this.source = options.consumer ?? new KafkaSource({ properties: consumerProperties(config), subscription: subscription(config), consumeTimeoutMs: CONSUME_TIMEOUT_MS, logger });
     const instanceId = newInstanceId();
     const telemetry = new Telemetry(logger, this.metrics);
+    this.telemetry = telemetry;
     const lake = lakeAt(config);
     this.lake = { ...lake, store: new MeasuredStore(lake.store, telemetry) };
     this.pipeline = new Pipeline(
@@ -222,6 +224,7 @@ export class CollectorApp implements HealthSource {
     if (this.config.mode === 'once' && reason === ONCE_CAUGHT_UP) await this.dayCloser?.pass();
     await this.pool.close();
     this.lake.store.close();
+    await this.telemetry.storeRequestsMade();
     await this.http?.stop();
     this.logger.info({ event: 'shutdown_complete' }, 'stopped');
   }

@@ -182,6 +182,15 @@ export class Telemetry implements PipelineEvents, StoreEvents {
     if (error !== undefined) this.logger.debug({ event: 'store_request_failed', operation, durationMs, err: error }, 'a request to the lake store failed');
   }
 
+  /** At the end of a run: what it asked of the store, by operation and result (on S3, what it was billed for). */
+  async storeRequestsMade(): Promise<void> {
+    const requests: Record<string, number> = {};
+    for (const { labels, value } of (await this.metrics.storeRequests.get()).values) {
+      if (value > 0) requests[`${String(labels.operation)}:${String(labels.result)}`] = value;
+    }
+    this.logger.info({ event: 'store_requests', requests }, 'requests made to the lake store');
+  }
+
   closedDaysLeft(oldestClosedForMs: number | null): void {
     this.metrics.oldestUncompactedDayAge.set((oldestClosedForMs ?? 0) / 1000);
   }

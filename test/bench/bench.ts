@@ -18,7 +18,10 @@
  *      per-message poll(), msgpack then JSON, the seed's flattening, Polars, zstd Parquet;
  *   5. the collector --once with MAX_WORKERS=1;
  *   6. the collector --once with the environment as given (MAX_WORKERS unset: its default); the
- *      table names the MAX_WORKERS each collector run had.
+ *      table names the MAX_WORKERS each collector run had;
+ *   7. the same as 6 into an S3 bucket (OUTPUT_DIR=s3://…) of an S3-compatible server the bench
+ *      starts on loopback (S3Proxy, test/harness/s3-server.ts), with the requests the run made to it
+ *      (the collector's store_requests log lines).
  * Then the many-topics case (a cron backup of every topic of a broker, issue 22): BENCH_MANY_TOPICS
  * topics of BENCH_MANY_TOPICS_PARTITIONS partitions, BENCH_MANY_TOPICS_MESSAGES small messages
  * each over two days; per round the collector --once with MAX_WORKERS=1, with MAX_WORKERS=2, and
@@ -47,7 +50,7 @@
  *   BENCH_PYTHON_PEER=0             skip the Python peer
  *   BENCH_CONSUMERS                 run only these consumers, e.g. collector-1,collector (names
  *                                   as in the results: kcat, bare-node, bare-node-group,
- *                                   python-peer, collector-1, collector)
+ *                                   python-peer, collector-1, collector, collector-s3)
  *   BENCH_PYTHON=.cache/pyenv/bin/python
  *                                   the Python peer's interpreter (npm run setup installs its packages)
  *   BENCH_MEMORY_MESSAGES=5000000   backlog of the memory run
@@ -87,6 +90,9 @@ import { loadConfig } from '../../src/config/load';
 import { repoRoot, startBroker, type BrokerHandle } from '../harness/broker';
 import { TestKafka, uniqueName } from '../harness/kafka';
 import { parquetFiles, queryFiles } from '../harness/lake';
+import { s3LakeOf, startS3Server, type S3ServerHandle } from '../harness/s3-server';
+import { verifyOutput } from '../../src/commands/verify';
+import type { Lake } from '../../src/lake/lake';
 import type { BareReport } from './bare-consumer';
 import { produceMarketData, type ProduceResult } from './bench-producer';
 import { formatSummary, summariseProfile, type ProfileSummary } from './cpuprofile-summary';
@@ -128,7 +134,7 @@ const SETTINGS = {
   /** Unset: the collector's own process count under the bench's environment (collectorProcesses). */
   bareProcesses: process.env.BENCH_BARE_PROCESSES ? intEnv('BENCH_BARE_PROCESSES', 1) : null,
   pythonPeer: process.env.BENCH_PYTHON_PEER !== '0',
-  consumers: listEnv('BENCH_CONSUMERS', 'kcat,bare-node,bare-node-group,python-peer,collector-1,collector'),
+  consumers: listEnv('BENCH_CONSUMERS', 'kcat,bare-node,bare-node-group,python-peer,collector-1,collector,collector-s3'),
   python: path.resolve(ROOT, process.env.BENCH_PYTHON || path.join('.cache', 'pyenv', 'bin', 'python')),
   memoryMessages: intEnv('BENCH_MEMORY_MESSAGES', 5_000_000),
   memoryCompressions: listEnv('BENCH_MEMORY_COMPRESSIONS', 'lz4,zstd'),
@@ -163,7 +169,7 @@ interface Topic {
   readonly compression: string;
 }
 
-const CONSUMERS = ['kcat', 'bare-node', 'bare-node-group', 'python-peer', 'collector-1', 'collector'] as const;
+const CONSUMERS = ['kcat', 'bare-node', 'bare-node-group', 'python-peer', 'collector-1', 'collector', 'collector-s3'] as const;
 type Consumer = (typeof CONSUMERS)[number];
 
 interface RunResult {
@@ -202,6 +208,8 @@ interface RunResult {
   readonly lastMessageS?: number;
   /** Bare consumer group only: messages consumed, re-reads after rebalances included. */
   readonly consumed?: number;
+  /** Collector on S3 only: requests made to the store, by operation and result. */
+  readonly storeRequests?: Record<string, number>;
   readonly rssSamples: Array<[number, number]>;
 }
 
@@ -270,21 +278,27 @@ async function throughput(bench: Bench, topics: string[]): Promise<void> {
   warmUp(bench, topic);
   const processes = SETTINGS.bareProcesses ?? collectorProcesses(bench);
   const wanted = (consumer: Consumer): boolean => SETTINGS.consumers.includes(consumer);
-  for (let round = 1; round <= SETTINGS.runs; round++) {
-    if (wanted('kcat')) results.push(await runKcat(bench, topic, round, timeoutMs));
-    if (wanted('bare-node')) results.push(await runBareConsumer(bench, topic, round, timeoutMs, 1));
-    if (wanted('bare-node-group')) results.push(await runBareConsumer(bench, topic, round, timeoutMs, processes));
-    if (SETTINGS.pythonPeer && wanted('python-peer')) results.push(await runPythonPeer(bench, topic, round, timeoutMs));
-    if (wanted('collector-1')) {
-      const single = await runCollector(bench, topic, round, timeoutMs, { MAX_WORKERS: '1' }, [], 'collector-1');
-      rmSync(single.outputDir, { recursive: true, force: true });
-      results.push(single.result);
+  const s3 = wanted('collector-s3') ? await startS3Server({ bucket: 'bench-lake' }) : null;
+  try {
+    for (let round = 1; round <= SETTINGS.runs; round++) {
+      if (wanted('kcat')) results.push(await runKcat(bench, topic, round, timeoutMs));
+      if (wanted('bare-node')) results.push(await runBareConsumer(bench, topic, round, timeoutMs, 1));
+      if (wanted('bare-node-group')) results.push(await runBareConsumer(bench, topic, round, timeoutMs, processes));
+      if (SETTINGS.pythonPeer && wanted('python-peer')) results.push(await runPythonPeer(bench, topic, round, timeoutMs));
+      if (wanted('collector-1')) {
+        const single = await runCollector(bench, topic, round, timeoutMs, { MAX_WORKERS: '1' }, [], 'collector-1');
+        rmSync(single.outputDir, { recursive: true, force: true });
+        results.push(single.result);
+      }
+      if (wanted('collector')) {
+        const asConfigured = await runCollector(bench, topic, round, timeoutMs, {});
+        results.push(asConfigured.result);
+        keepFirst(asConfigured.outputDir);
+      }
+      if (s3 !== null) results.push((await runCollector(bench, topic, round, timeoutMs, {}, [], 'collector-s3', s3)).result);
     }
-    if (wanted('collector')) {
-      const asConfigured = await runCollector(bench, topic, round, timeoutMs, {});
-      results.push(asConfigured.result);
-      keepFirst(asConfigured.outputDir);
-    }
+  } finally {
+    await s3?.stop();
   }
   const summary = summarise(results, processes);
   const pyarrow = firstOutput !== undefined && SETTINGS.pyarrow ? pyarrowReference(firstOutput) : null;
@@ -295,6 +309,8 @@ async function throughput(bench: Bench, topics: string[]): Promise<void> {
 
   const table = formatThroughputTable(summary, topic, processes);
   process.stdout.write(`\n${machineLine()}\n${table}\n`);
+  const s3Run = results.find((run) => run.consumer === 'collector-s3');
+  if (s3Run?.storeRequests !== undefined) process.stdout.write(`\nrequests to the S3 store in round 1's run (operation:result): ${JSON.stringify(s3Run.storeRequests)}\n`);
   if (pyarrow !== null) process.stdout.write(`\n${formatPyarrow(pyarrow)}\n`);
   const file = writeResults(`${bench.stamp}.json`, {
     kind: 'throughput',
@@ -584,11 +600,14 @@ async function runCollector(
   extraEnv: Readonly<Record<string, string>>,
   /** Node options for the collector alone (the launcher's helper does not get them). */
   nodeFlags: readonly string[] = [],
-  consumer: Extract<Consumer, 'collector' | 'collector-1'> = 'collector',
+  consumer: Extract<Consumer, 'collector' | 'collector-1' | 'collector-s3'> = 'collector',
+  /** Into a bucket of this server instead of a folder. */
+  s3?: S3ServerHandle,
 ): Promise<{ result: RunResult; outputDir: string }> {
   const group = uniqueName('bench-collector');
-  const outputDir = mkdtempSync(path.join(os.tmpdir(), 'rpc-bench-out-'));
-  const env = collectorEnv(bench, topic.names.join(','), group, outputDir, extraEnv);
+  const bucketLake = s3 === undefined ? null : s3LakeOf(s3, uniqueName('bench-lake'));
+  const outputDir = bucketLake?.outputDir ?? mkdtempSync(path.join(os.tmpdir(), 'rpc-bench-out-'));
+  const env = collectorEnv(bench, topic.names.join(','), group, outputDir, { ...bucketLake?.env, ...extraEnv });
   if (nodeFlags.length > 0) env.COLLECTOR_NODE_ARGS = nodeFlags.join(' ');
   const loadAvg = os.loadavg()[0];
   const measured = await measure(bench, COLLECTOR_LAUNCHER, ['--once'], {
@@ -598,10 +617,43 @@ async function runCollector(
     timeoutMs,
   });
   checkExit(measured, 'collector');
+  const workers = env.MAX_WORKERS === undefined ? 'MAX_WORKERS unset' : `MAX_WORKERS=${env.MAX_WORKERS}`;
+  if (bucketLake !== null) {
+    try {
+      const lake = await checkBucketLake(bench, topic, group, bucketLake.lake);
+      const result = record(consumer, `collector --once into S3, ${workers}`, round, topic, measured, loadAvg, collectorAssignedEpochMs(measured.stdoutFile), { ...lake, storeRequests: storeRequestsOf(measured.stdoutFile) });
+      return { result, outputDir };
+    } finally {
+      bucketLake.lake.store.close();
+    }
+  }
   const lake = await checkLake(bench, topic, group, outputDir, 'collector');
-  const label = `collector --once, ${env.MAX_WORKERS === undefined ? 'MAX_WORKERS unset' : `MAX_WORKERS=${env.MAX_WORKERS}`}`;
-  const result = record(consumer, label, round, topic, measured, loadAvg, collectorAssignedEpochMs(measured.stdoutFile), lake);
+  const result = record(consumer, `collector --once, ${workers}`, round, topic, measured, loadAvg, collectorAssignedEpochMs(measured.stdoutFile), lake);
   return { result, outputDir };
+}
+
+/** The bucket holds every offset once (`verify`, the collector's own reader: DuckDB cannot read s3:// here) and no dead letter; the group committed the end offsets. */
+async function checkBucketLake(bench: Bench, topic: Topic, group: string, lake: Lake): Promise<{ outputBytes: number; files: number; bytesPerRow: number }> {
+  const verified = await verifyOutput({ lake, topics: topic.names });
+  const rows = verified.reports.reduce((sum, report) => sum + report.rows, 0);
+  const duplicates = verified.reports.reduce((sum, report) => sum + report.duplicates, 0);
+  const objects = (await lake.store.list('')).objects.filter(({ key }) => key.endsWith('.parquet'));
+  if (objects.some(({ key }) => key.includes('_dead_letter/'))) throw new Error(`the collector on S3 wrote dead letters in ${lake.store.location}`);
+  if (rows !== topic.messages || duplicates !== 0) throw new Error(`the collector on S3 wrote ${rows} rows (${duplicates} duplicates), expected ${topic.messages}, in ${lake.store.location}`);
+  await checkCommitted(bench, topic, group, 'the collector on S3');
+  const outputBytes = objects.reduce((sum, object) => sum + object.size, 0);
+  return { outputBytes, files: objects.length, bytesPerRow: outputBytes / topic.messages };
+}
+
+/** The requests the collector's processes made to the lake store, summed over their store_requests log lines. */
+function storeRequestsOf(stdoutFile: string): Record<string, number> {
+  const total: Record<string, number> = {};
+  for (const line of readFileSync(stdoutFile, 'utf8').split('\n')) {
+    if (!line.includes('"store_requests"')) continue;
+    const requests = (JSON.parse(line) as { requests?: Record<string, number> }).requests ?? {};
+    for (const [kind, count] of Object.entries(requests)) total[kind] = (total[kind] ?? 0) + count;
+  }
+  return total;
 }
 
 /**
@@ -622,6 +674,12 @@ async function checkLake(
   if (Number(counts.n) !== topic.messages || Number(counts.d) !== topic.messages) {
     throw new Error(`${what} output has ${String(counts.n)} rows (${String(counts.d)} distinct offsets), expected ${topic.messages}; in ${outputDir}`);
   }
+  await checkCommitted(bench, topic, group, what);
+  const outputBytes = files.reduce((sum, file) => sum + statSync(file).size, 0);
+  return { outputBytes, files: files.length, bytesPerRow: outputBytes / topic.messages };
+}
+
+async function checkCommitted(bench: Bench, topic: Topic, group: string, what: string): Promise<void> {
   const committed = await bench.kafka.committedOffsetsOfTopics(group, topic.names);
   for (const [name, ends] of await bench.kafka.endOffsetsOfTopics(topic.names)) {
     for (const [partition, end] of ends) {
@@ -629,8 +687,6 @@ async function checkLake(
       if (at !== end) throw new Error(`${what} committed ${String(at)} on ${name} [${partition}], end offset is ${end}`);
     }
   }
-  const outputBytes = files.reduce((sum, file) => sum + statSync(file).size, 0);
-  return { outputBytes, files: files.length, bytesPerRow: outputBytes / topic.messages };
 }
 
 /** runMeasured with the bench's log directory, watching the broker's CPU time. */
@@ -852,6 +908,7 @@ function summarise(results: readonly RunResult[], processes: number): Summary {
       collectorOverKcat: ratioOf(rate('collector'), rate('kcat')),
       bareOverKcat: ratioOf(rate('bare-node'), rate('kcat')),
       collectorCpuOverPythonPeerCpu: ratioOf(medians.collector?.cpuS ?? null, medians['python-peer']?.cpuS ?? null),
+      collectorS3OverCollector: ratioOf(rate('collector-s3'), rate('collector')),
       afterAssignCollectorOverBareGroup: ratioOf(medians.collector?.messagesPerSAfterAssign ?? null, medians['bare-node-group']?.messagesPerSAfterAssign ?? null),
     },
   };
@@ -915,6 +972,7 @@ function formatThroughputTable(summary: Summary, topic: Topic, n: number): strin
     ['bare Node / kcat', ratios.bareOverKcat, ''],
     ['collector CPU s / Python peer CPU s', ratios.collectorCpuOverPythonPeerCpu, ''],
     ['after assignment: collector / bare Node group', ratios.afterAssignCollectorOverBareGroup, '  (group join excluded)'],
+    ['collector into S3 / collector into a folder', ratios.collectorS3OverCollector, '  (goal >= 0.8)'],
   ];
   const width = Math.max(...ratioLines.map(([name]) => name.length)) + 2;
   lines.push('', ...ratioLines.map(([name, value, note]) => `${`${name}:`.padEnd(width)}${fmt(value)}${note}`));

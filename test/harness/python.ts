@@ -15,8 +15,21 @@ export interface PythonView {
 }
 
 export function readWithPython(mode: 'compacted' | 'open', files: readonly string[]): { pyarrow: PythonView; polars: PythonView } {
+  return runReader([mode, ...files], {}) as { pyarrow: PythonView; polars: PythonView };
+}
+
+/** A lake in an S3-compatible bucket, read from the bucket by pyarrow and Polars: its keys below the prefix, and the data rows (dead letters excluded). */
+export function readBucketWithPython(
+  bucket: { readonly endpoint: string; readonly bucket: string; readonly accessKeyId: string; readonly secretAccessKey: string },
+  prefix: string,
+): { keys: string[]; pyarrow: PythonView; polars: PythonView } {
+  const credentials = { AWS_ACCESS_KEY_ID: bucket.accessKeyId, AWS_SECRET_ACCESS_KEY: bucket.secretAccessKey };
+  return runReader(['s3', bucket.endpoint, bucket.bucket, prefix], credentials) as { keys: string[]; pyarrow: PythonView; polars: PythonView };
+}
+
+function runReader(args: readonly string[], env: Readonly<Record<string, string>>): unknown {
   if (!existsSync(PYTHON)) throw new Error(`${PYTHON} is missing: run npm run setup (installs pyarrow and polars)`);
-  return JSON.parse(execFileSync(PYTHON, [SCRIPT, mode, ...files], { encoding: 'utf8' })) as { pyarrow: PythonView; polars: PythonView };
+  return JSON.parse(execFileSync(PYTHON, [SCRIPT, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 256 * 1024 * 1024 }));
 }
 
 function plain(value: unknown): Plain {

@@ -2,6 +2,11 @@
 
     read-with-python.py compacted FILE           one compacted day file, the seed's one-line reads
     read-with-python.py open FILE...             an open day's parts, with the README's one-liners
+    read-with-python.py s3 ENDPOINT BUCKET PREFIX
+                                                 a lake in an S3-compatible bucket (credentials from
+                                                 AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY): its keys,
+                                                 and every data file (dead letters excluded) read
+                                                 from the bucket by pyarrow's S3FileSystem and Polars
 
 Values are printed as JSON: timestamps as ISO-8601 text in UTC with milliseconds, bytes as hex.
 """
@@ -9,8 +14,12 @@ import datetime
 import json
 import sys
 
+import os
+
 import polars as pl
 import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 
@@ -28,9 +37,26 @@ def describe(rows, schema):
     return {"schema": schema, "rows": [{key: plain(value) for key, value in row.items()} for row in rows]}
 
 
+def read_bucket(endpoint, bucket, prefix):
+    """Keys below the prefix, and the data files as pyarrow and Polars read them from the bucket."""
+    key, secret = os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"]
+    scheme, host = endpoint.split("://", 1)
+    s3 = pafs.S3FileSystem(access_key=key, secret_key=secret, endpoint_override=host, scheme=scheme, region="us-east-1")
+    infos = s3.get_file_info(pafs.FileSelector(f"{bucket}/{prefix}", recursive=True))
+    keys = sorted(info.path[len(bucket) + len(prefix) + 2:] for info in infos if info.type == pafs.FileType.File)
+    data = [f"{bucket}/{prefix}/{k}" for k in keys if k.endswith(".parquet") and "_dead_letter" not in k]
+    table = ds.dataset(data, filesystem=s3, format="parquet").to_table()
+    options = {"aws_endpoint_url": endpoint, "aws_allow_http": "true", "aws_access_key_id": key, "aws_secret_access_key": secret, "aws_region": "us-east-1"}
+    frame = pl.concat([pl.scan_parquet(f"s3://{path}", storage_options=options) for path in data], how="diagonal_relaxed").collect()
+    return keys, table, frame
+
+
 def main():
     mode, files = sys.argv[1], sys.argv[2:]
-    if mode == "compacted":
+    keys = None
+    if mode == "s3":
+        keys, table, frame = read_bucket(files[0], files[1], files[2].strip("/"))
+    elif mode == "compacted":
         table = pq.read_table(files[0])
         frame = pl.read_parquet(files[0])
     else:
@@ -39,6 +65,7 @@ def main():
     table = table.sort_by([("kafka_partition", "ascending"), ("kafka_offset", "ascending")])
     frame = frame.sort(["kafka_partition", "kafka_offset"])
     print(json.dumps({
+        **({} if keys is None else {"keys": keys}),
         "pyarrow": describe(table.to_pylist(), {f.name: str(f.type) for f in table.schema}),
         "polars": describe(frame.to_dicts(), {name: str(dtype) for name, dtype in frame.schema.items()}),
     }))

@@ -242,10 +242,15 @@ async function createBucket(endpoint: string, accessKeyId: string, secretAccessK
   }
 }
 
+/** What a collector's environment needs to reach the server, by the AWS SDK's conventions. */
+export function s3EnvOf(server: S3ServerHandle): Record<string, string> {
+  return { AWS_ENDPOINT_URL: server.endpoint, AWS_ACCESS_KEY_ID: server.accessKeyId, AWS_SECRET_ACCESS_KEY: server.secretAccessKey, AWS_REGION: server.region };
+}
+
 /** A lake below `prefix` of the server's bucket: OUTPUT_DIR, the environment a collector needs to reach it, and the Lake for checks in the test. */
 export function s3LakeOf(server: S3ServerHandle, prefix: string): { outputDir: string; env: Record<string, string>; lake: Lake } {
   const outputDir = `s3://${server.bucket}/${prefix}`;
-  const env = { AWS_ENDPOINT_URL: server.endpoint, AWS_ACCESS_KEY_ID: server.accessKeyId, AWS_SECRET_ACCESS_KEY: server.secretAccessKey, AWS_REGION: server.region };
+  const env = s3EnvOf(server);
   const store = new S3LakeStore({
     url: outputDir,
     settings: { forcePathStyle: true, serverSideEncryption: '', sseKmsKeyId: '', storageClass: '' },

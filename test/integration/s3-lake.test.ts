@@ -3,7 +3,6 @@
  * processes, the daemon) with OUTPUT_DIR=s3://bucket/prefix against S3Proxy started by the harness,
  * read back from the bucket by pyarrow and Polars, and compared with the same run into a folder.
  */
-import { execFileSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { killRunningCollectors, runCli, startCollector } from '../harness/cli';
@@ -11,18 +10,12 @@ import { tempOutputDir } from '../harness/collector';
 import { bootstrapServers, committedOffsets, createTopic, endOffsets, produce, uniqueName, waitUntil, type TestMessage } from '../harness/kafka';
 import { queryLake } from '../harness/lake';
 import { encodeEvent, marketEvent } from '../harness/market-data';
+import { readBucketWithPython } from '../harness/python';
 import { exactlyOnceFigures } from '../harness/chaos';
-import { s3LakeOf, startS3Server, type S3ServerHandle } from '../harness/s3-server';
+import { s3EnvOf, s3LakeOf, startS3Server, type S3ServerHandle } from '../harness/s3-server';
 import { startS3Tap, type S3TapHandle, type TappedRequest } from '../harness/s3-tap';
 
 const PARTITIONS = 3;
-const PYTHON = path.resolve(__dirname, '../../.cache/pyenv/bin/python');
-const READ_S3_LAKE = path.resolve(__dirname, '../harness/read-s3-lake.py');
-
-interface ReaderView {
-  readonly schema: Record<string, string>;
-  readonly rows: Array<Record<string, unknown>>;
-}
 
 const isUndecodable = (n: number): boolean => n % 250 === 7;
 
@@ -80,21 +73,19 @@ describe('a lake on S3-compatible object storage', () => {
   }, 120_000);
   afterAll(async () => server?.stop());
 
-  const s3Env = (): Record<string, string> => ({
-    AWS_ENDPOINT_URL: server.endpoint,
-    AWS_ACCESS_KEY_ID: server.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: server.secretAccessKey,
-    AWS_REGION: server.region,
-  });
+  const s3Env = (): Record<string, string> => s3EnvOf(server);
 
-  function readBucket(prefix: string): { keys: string[]; pyarrow: ReaderView; polars: ReaderView } {
-    const out = execFileSync(PYTHON, [READ_S3_LAKE, server.endpoint, server.bucket, prefix], {
-      encoding: 'utf8',
-      env: { ...process.env, AWS_ACCESS_KEY_ID: server.accessKeyId, AWS_SECRET_ACCESS_KEY: server.secretAccessKey },
-      maxBuffer: 256 * 1024 * 1024,
-    });
-    return JSON.parse(out) as { keys: string[]; pyarrow: ReaderView; polars: ReaderView };
+  /** A new topic, and the daemon collecting it into a new prefix of the bucket. */
+  async function daemonOnS3(name: string, flushIntervalMs: number): Promise<{ topic: string; groupId: string; target: ReturnType<typeof s3LakeOf>; daemon: ReturnType<typeof startCollector> }> {
+    const topic = uniqueName(name);
+    const groupId = uniqueName('group');
+    await createTopic(topic, PARTITIONS);
+    const target = s3LakeOf(server, uniqueName('lake'));
+    const daemon = startCollector({ ...target.env, OUTPUT_DIR: target.outputDir, TOPICS: topic, GROUP_ID: groupId, FLUSH_INTERVAL_MS: String(flushIntervalMs) });
+    return { topic, groupId, target, daemon };
   }
+
+  const readBucket = (prefix: string): ReturnType<typeof readBucketWithPython> => readBucketWithPython(server, prefix);
 
   it('--once with two consumer processes and COMPACT_AFTER_ONCE ends with the same lake as on disk, read back by pyarrow and Polars', async () => {
     const topic = uniqueName('s3-once');
@@ -143,18 +134,15 @@ describe('a lake on S3-compatible object storage', () => {
   }, 240_000);
 
   it('the daemon publishes parts to the bucket while the day is open, and on SIGTERM publishes the rest and commits', async () => {
-    const topic = uniqueName('s3-daemon');
-    const groupId = uniqueName('group');
-    await createTopic(topic, PARTITIONS);
-    const prefix = uniqueName('lake');
-    const daemon = startCollector({ ...s3Env(), OUTPUT_DIR: `s3://${server.bucket}/${prefix}`, TOPICS: topic, GROUP_ID: groupId, FLUSH_INTERVAL_MS: '1000' });
+    const { topic, groupId, target, daemon } = await daemonOnS3('s3-daemon', 1000);
+    target.lake.store.close();
     await daemon.waitForEvents('partitions_assigned', 1);
     await produce(topic, messages(300));
     await daemon.waitForEvents('file_published', 2);
     daemon.signal('SIGTERM');
     expect((await daemon.exited).code).toBe(0);
 
-    const bucket = readBucket(prefix);
+    const bucket = readBucket(target.outputDir.slice(`s3://${server.bucket}/`.length));
     expect(bucket.keys.every((key) => /\/part-\d{8}T\d{9}Z-[0-9a-f]+-\d+\.parquet$/.test(key))).toBe(true);
     expect(bucket.pyarrow.rows).toHaveLength(dataRows(300));
     expect(new Set(bucket.polars.rows.map((row) => `${String(row.kafka_partition)}:${String(row.kafka_offset)}`)).size).toBe(dataRows(300));
@@ -162,11 +150,7 @@ describe('a lake on S3-compatible object storage', () => {
   }, 180_000);
 
   it('waits out a frozen store: alive, not ready naming the bucket, then everything published once when it answers again', async () => {
-    const topic = uniqueName('s3-frozen');
-    const groupId = uniqueName('group');
-    await createTopic(topic, PARTITIONS);
-    const target = s3LakeOf(server, uniqueName('lake'));
-    const daemon = startCollector({ ...target.env, OUTPUT_DIR: target.outputDir, TOPICS: topic, GROUP_ID: groupId, FLUSH_INTERVAL_MS: '500' });
+    const { topic, groupId, target, daemon } = await daemonOnS3('s3-frozen', 500);
     const [listening] = await daemon.waitForEvents('http_listening', 1);
     const base = String(listening.address);
     const probe = async (path: '/healthz' | '/readyz'): Promise<{ status: number; body: { failing?: string[]; checks?: Array<{ name: string; detail?: string }> } }> => {

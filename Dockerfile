@@ -87,3 +87,16 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
 # An absolute path: a `--workdir` or a Kubernetes workingDir must not change what runs.
 ENTRYPOINT ["/usr/bin/tini", "--", "/app/bin/redpanda-parquet-collector"]
 CMD []
+
+# OCI image labels (docker inspect, registries). The version defaults to package.json's (the deploy
+# tests keep the two equal): pass --build-arg COLLECTOR_VERSION=... for another. The revision is
+# COLLECTOR_COMMIT above. The source is the address you publish this repository at
+# (--build-arg COLLECTOR_SOURCE=https://...): the repository names none, so it is empty by default.
+ARG COLLECTOR_VERSION=0.1.0
+ARG COLLECTOR_SOURCE=
+LABEL org.opencontainers.image.title="redpanda-parquet-collector" \
+      org.opencontainers.image.description="Streams Redpanda/Kafka topics into date-partitioned Parquet files, committing offsets only after files are durable." \
+      org.opencontainers.image.licenses="MIT" \
+      org.opencontainers.image.source="${COLLECTOR_SOURCE}" \
+      org.opencontainers.image.version="${COLLECTOR_VERSION}" \
+      org.opencontainers.image.revision="${COLLECTOR_COMMIT}"

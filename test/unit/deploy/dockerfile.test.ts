@@ -126,6 +126,32 @@ describe('.dockerignore', () => {
 });
 
 describe('Dockerfile runtime stage', () => {
+  it('carries the OCI image labels: title, description and licence from package.json, version, revision and source from build arguments', () => {
+    const pkg = JSON.parse(readRepoFile('package.json')) as { name: string; version: string; description: string; license: string };
+    // LABEL key="value" ...: in the runtime stage, the image that is shipped (a build stage's labels are not).
+    const labelInstructions = only(runtime, 'LABEL');
+    const labels = Object.fromEntries(
+      labelInstructions.flatMap((instruction) => [...instruction.args.matchAll(/([\w.-]+)="((?:[^"\\]|\\.)*)"/g)].map((match) => [match[1], match[2]])),
+    );
+    const oci = 'org.opencontainers.image';
+    expect(labels).toEqual(
+      expect.objectContaining({
+        [`${oci}.title`]: pkg.name,
+        [`${oci}.description`]: pkg.description,
+        [`${oci}.licenses`]: pkg.license,
+        [`${oci}.version`]: '${COLLECTOR_VERSION}',
+        [`${oci}.revision`]: '${COLLECTOR_COMMIT}',
+        [`${oci}.source`]: '${COLLECTOR_SOURCE}',
+      }),
+    );
+    expect(readRepoFile('LICENSE')).toMatch(new RegExp(`^${pkg.license} License`));
+    // Each argument is declared in the runtime stage before the labels use it, the version with
+    // package.json's as its default, the revision with the ARG that collector_build_info reads.
+    const firstLabel = Math.min(...labelInstructions.map((instruction) => instruction.line));
+    const args = only(runtime, 'ARG').filter((instruction) => instruction.line < firstLabel).map((instruction) => instruction.args);
+    expect(args).toEqual(expect.arrayContaining([`COLLECTOR_VERSION=${pkg.version}`, 'COLLECTOR_COMMIT=unknown', expect.stringMatching(/^COLLECTOR_SOURCE(=|$)/)]));
+  });
+
   it('runs as uid 1000, numerically so that Kubernetes runAsNonRoot can verify it', () => {
     expect(last(runtime, 'USER').args).toMatch(/^1000(:1000)?$/);
   });

@@ -31,6 +31,9 @@ interface Variable {
   name: string;
   type: string;
   query?: string | { query?: string };
+  multi?: boolean;
+  includeAll?: boolean;
+  allValue?: string;
 }
 
 interface Dashboard {
@@ -127,6 +130,53 @@ describe('Grafana dashboard', () => {
     );
     expect(panelExprs.some(({ expr }) => expr.includes('histogram_quantile(') && expr.includes('collector_flush_duration_seconds_bucket'))).toBe(true);
     expect(panelExprs.some(({ expr }) => /collector_commits_total\{[^}]*result="error"/.test(expr))).toBe(true);
+  });
+
+  it('shows compaction, the last publish, dropped rows, day fallbacks and the lake store (issues 18, 20)', () => {
+    const wanted = [
+      'collector_compactions_total',
+      'collector_oldest_uncompacted_closed_day_seconds',
+      'collector_last_publish_timestamp_seconds',
+      'collector_dropped_rows_total',
+      'collector_day_fallbacks_total',
+      'collector_store_requests_total',
+      'collector_store_request_duration_seconds_bucket',
+      'collector_store_written_bytes_total',
+    ];
+    // In the code's registry (so a renamed metric fails here), and queried by some panel.
+    expect(wanted.filter((metric) => !series.has(metric))).toEqual([]);
+    const used = new Set(panelExprs.flatMap(({ expr }) => promqlReferences(expr).metrics));
+    expect(wanted.filter((metric) => !used.has(metric))).toEqual([]);
+    const exprs = panelExprs.map(({ expr }) => expr);
+    expect(exprs.some((expr) => /sum by \(([^)]*\b)?result\b[^)]*\) \((rate|increase)\(collector_compactions_total\{/.test(expr))).toBe(true);
+    expect(exprs.some((expr) => /^time\(\) - max by \(topic\) \(collector_last_publish_timestamp_seconds\{/.test(expr))).toBe(true);
+    // Request and error rates per operation, p95 and p99 latency per operation, bytes written.
+    expect(exprs.some((expr) => /sum by \(operation\) \(rate\(collector_store_requests_total\{/.test(expr))).toBe(true);
+    expect(exprs.some((expr) => /sum by \(operation\b[^)]*\) \(rate\(collector_store_requests_total\{[^}]*result!="ok"/.test(expr))).toBe(true);
+    for (const quantile of ['0.95', '0.99']) {
+      expect({ quantile, shown: exprs.some((expr) => expr.startsWith(`histogram_quantile(${quantile}, sum by (operation, le) (rate(collector_store_request_duration_seconds_bucket{`)) }).toEqual({ quantile, shown: true });
+    }
+    expect(exprs.some((expr) => /rate\(collector_store_written_bytes_total\{/.test(expr))).toBe(true);
+  });
+
+  it('has an instance variable (collector_build_info\'s instances, several at once or all) that every query uses', () => {
+    const instance = dashboard.templating.list.find((variable) => variable.name === 'instance');
+    const query = typeof instance?.query === 'string' ? instance.query : instance?.query?.query;
+    expect({ type: instance?.type, query, multi: instance?.multi, includeAll: instance?.includeAll }).toEqual({
+      type: 'query',
+      query: expect.stringMatching(/^label_values\(collector_build_info(\{[^}]*\})?, instance\)$/),
+      multi: true,
+      includeAll: true,
+    });
+    // Every selector of every panel query and of the topic variable filters on $instance: with those
+    // selectors taken out, no metric is left in the expression.
+    const withInstance = /[A-Za-z_:][A-Za-z0-9_:]*\{[^}]*\binstance=~"\$instance"[^}]*\}/g;
+    const topic = variableExprs.filter(({ panel }) => panel === 'variable topic');
+    expect(topic).toHaveLength(1);
+    const missing = [...panelExprs, ...topic].filter(({ expr }) => promqlReferences(expr.replace(withInstance, '0')).metrics.length > 0);
+    expect(missing).toEqual([]);
+    // The check sees a selector without it.
+    expect(promqlReferences('sum(a{instance=~"$instance"}) + b{job=~"$job"}'.replace(withInstance, '0')).metrics).toEqual(['b']);
   });
 
   it('uses the provisioned Prometheus datasource through a datasource variable', () => {

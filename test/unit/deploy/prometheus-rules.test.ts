@@ -103,6 +103,8 @@ describe('Prometheus alert rules', () => {
       'CollectorOldestUnflushedRecordTooOld',
       'CollectorPartitionsLost',
       'CollectorPartitionsPaused',
+      'CollectorStoreErrors',
+      'CollectorStoreSlow',
       'CollectorWriteErrors',
     ]);
     for (const rule of rules) {

@@ -1,3 +1,4 @@
+import { partitionKey, watermarksOf, type CommittedOffset, type ConsumerPort, type PartitionRef, type Watermarks } from '../kafka/consumer-port';
 import type { TopicProgress } from './events';
 import type { OffsetLedger } from './offset-ledger';
 
@@ -29,6 +30,23 @@ export class OneShotGoals {
       this.goals.set(topic, partitions);
     }
     partitions.set(partition, { start, end });
+  }
+
+  /**
+   * Sets each partition's goal and returns those with records left to read. A partition whose
+   * commit is at its end offset holds no record past the commit, so no file can hold one: it needs
+   * no recovery. That is every partition a member of the same one-shot run hands over when it
+   * finishes and leaves; recovering their topics again would only delay the end of the run.
+   */
+  async take(port: Pick<ConsumerPort, 'watermarks'>, partitions: readonly PartitionRef[], committed: readonly CommittedOffset[], timeoutMs: number): Promise<PartitionRef[]> {
+    const marks = await port.watermarks(partitions, timeoutMs);
+    const groupOffsets = new Map(committed.map((entry) => [partitionKey(entry.topic, entry.partition), entry.offset]));
+    return partitions.filter(({ topic, partition }) => {
+      const { low, high } = watermarksOf(marks, topic, partition);
+      const start = Math.max(low, groupOffsets.get(partitionKey(topic, partition)) ?? low);
+      this.set(topic, partition, start, high);
+      return start < high;
+    });
   }
 
   /** A partition left this member: its goal is its new owner's. */
@@ -76,5 +94,27 @@ export class OneShotGoals {
       result.push({ topic, done: cap === null ? done : Math.min(done, cap), total: cap === null ? total : Math.min(total, cap) });
     }
     return result;
+  }
+}
+
+/**
+ * One-shot mode: the subscribed partitions other members own, and the end offsets they had when
+ * this member first looked. They are all read once the group's commits reach those ends.
+ */
+export class OtherMembers {
+  private readonly atStart = new Map<string, Watermarks>();
+
+  async allRead(port: Pick<ConsumerPort, 'assignment' | 'subscribedPartitions' | 'watermarks' | 'committed'>, timeoutMs: number): Promise<boolean> {
+    const owned = new Set(port.assignment.map(({ topic, partition }) => partitionKey(topic, partition)));
+    const others = (await port.subscribedPartitions(timeoutMs)).filter(({ topic, partition }) => !owned.has(partitionKey(topic, partition)));
+    if (others.length === 0) return true;
+    const unseen = others.filter(({ topic, partition }) => !this.atStart.has(partitionKey(topic, partition)));
+    for (const [key, marks] of await port.watermarks(unseen, timeoutMs)) this.atStart.set(key, marks);
+    const committed = new Map((await port.committed(others, timeoutMs)).map((entry) => [partitionKey(entry.topic, entry.partition), entry.offset]));
+    return others.every(({ topic, partition }) => {
+      const key = partitionKey(topic, partition);
+      const { low, high } = this.atStart.get(key) ?? { low: 0, high: 0 };
+      return Math.max(low, committed.get(key) ?? low) >= high;
+    });
   }
 }

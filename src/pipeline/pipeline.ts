@@ -1,11 +1,11 @@
-import { partitionKey, watermarksOf, type CommittedOffset, type ConsumerPort, type PartitionRef, type RebalanceHandlers, type SourceMessage, type Watermarks } from '../kafka/consumer-port';
+import type { ConsumerPort, PartitionRef, RebalanceHandlers, SourceMessage } from '../kafka/consumer-port';
 import type { Lake } from '../lake/lake';
 import type { SealedBatch } from '../parquet/batch';
 import { Committer } from './committer';
 import type { PipelineEvents, TopicProgress } from './events';
 import { Ingest, type IngestOptions } from './ingest';
 import { OffsetLedger } from './offset-ledger';
-import { OneShotGoals } from './one-shot';
+import { OneShotGoals, OtherMembers } from './one-shot';
 import { recoverTopic } from './recovery';
 import { Writer } from './writer';
 
@@ -60,8 +60,7 @@ export class Pipeline implements RebalanceHandlers {
   private lastProgressMs: number | null = null;
   private assignments = 0;
   private goalsPending = 0;
-  /** One-shot mode: watermarks of subscribed partitions other members own, when this member first looked. */
-  private readonly othersAtStart = new Map<string, Watermarks>();
+  private readonly others = new OtherMembers();
   /** One-shot mode: what this member held when it caught up was sealed, so its commits can reach its goals. */
   private sealedWhenCaughtUp = false;
   /** The drain dropped what it held because the client declared the assignment lost. */
@@ -138,19 +137,7 @@ export class Pipeline implements RebalanceHandlers {
       this.sealedWhenCaughtUp = true;
       this.ingest.sealAll('caught-up');
     }
-    const { port } = this.deps;
-    const timeoutMs = this.options.kafkaTimeoutMs;
-    const owned = new Set(port.assignment.map(({ topic, partition }) => partitionKey(topic, partition)));
-    const others = (await port.subscribedPartitions(timeoutMs)).filter(({ topic, partition }) => !owned.has(partitionKey(topic, partition)));
-    if (others.length === 0) return true;
-    const unseen = others.filter(({ topic, partition }) => !this.othersAtStart.has(partitionKey(topic, partition)));
-    for (const [key, marks] of await port.watermarks(unseen, timeoutMs)) this.othersAtStart.set(key, marks);
-    const committed = new Map((await port.committed(others, timeoutMs)).map((entry) => [partitionKey(entry.topic, entry.partition), entry.offset]));
-    return others.every(({ topic, partition }) => {
-      const key = partitionKey(topic, partition);
-      const { low, high } = this.othersAtStart.get(key) ?? { low: 0, high: 0 };
-      return Math.max(low, committed.get(key) ?? low) >= high;
-    });
+    return this.others.allRead(this.deps.port, this.options.kafkaTimeoutMs);
   }
 
   progress(): TopicProgress[] {
@@ -216,7 +203,7 @@ export class Pipeline implements RebalanceHandlers {
     if (oneShot) this.goalsPending++;
     try {
       const committed = await this.deps.port.committed(partitions, this.options.kafkaTimeoutMs);
-      const unread = oneShot ? await this.takeGoals(partitions, committed) : partitions;
+      const unread = oneShot ? await this.goals.take(this.deps.port, partitions, committed, this.options.kafkaTimeoutMs) : partitions;
       for (const topic of new Set(unread.map((p) => p.topic))) {
         const recovered = await recoverTopic(this.options.lake, topic, committed.filter((entry) => entry.topic === topic), this.ledger);
         if (recovered !== null) this.deps.events.recovered(recovered);
@@ -225,23 +212,6 @@ export class Pipeline implements RebalanceHandlers {
     } finally {
       if (oneShot) this.goalsPending--;
     }
-  }
-
-  /**
-   * Sets each partition's goal and returns those with records left to read. A partition whose
-   * commit is at its end offset holds no record past the commit, so no file can hold one: it needs
-   * no recovery. That is every partition a member of the same one-shot run hands over when it
-   * finishes and leaves; recovering their topics again would only delay the end of the run.
-   */
-  private async takeGoals(partitions: readonly PartitionRef[], committed: readonly CommittedOffset[]): Promise<PartitionRef[]> {
-    const marks = await this.deps.port.watermarks(partitions, this.options.kafkaTimeoutMs);
-    const groupOffsets = new Map(committed.map((entry) => [partitionKey(entry.topic, entry.partition), entry.offset]));
-    return partitions.filter(({ topic, partition }) => {
-      const { low, high } = watermarksOf(marks, topic, partition);
-      const start = Math.max(low, groupOffsets.get(partitionKey(topic, partition)) ?? low);
-      this.goals.set(topic, partition, start, high);
-      return start < high;
-    });
   }
 
   /**

@@ -56,6 +56,7 @@ const DATE_RESOLUTION_MS = 1000;
 /** User metadata that says which create() call wrote an object (see `create`). */
 const WRITE_ID = 'collector-write-id';
 const PROBE_BODY = new TextEncoder().encode('redpanda-parquet-collector probe\n');
+const CHECK_REUSE_MS = 10_000;
 
 /**
  * The lake in an S3 bucket (AWS, or anything that speaks the S3 API and honours conditional
@@ -70,6 +71,7 @@ export class S3LakeStore implements LakeStore {
   private readonly writeParams: S3WriteParams;
   private readonly partSize: number;
   private readonly listPageSize: number | undefined;
+  private lastCheck: { readonly atMs: number; readonly answer: Promise<string | null> } | null = null;
 
   constructor(options: S3StoreOptions) {
     this.target = parseS3Url(options.url);
@@ -294,8 +296,18 @@ export class S3LakeStore implements LakeStore {
     }
   }
 
-  /** HeadBucket: the bucket is there and the credentials are taken. */
-  async check(): Promise<string | null> {
+  /**
+   * HeadBucket: the bucket is there and the credentials are taken. An answer serves the checks of
+   * the next CHECK_REUSE_MS: readiness probes and a consumer process's health reports (one a second)
+   * would otherwise each be a billed request.
+   */
+  check(): Promise<string | null> {
+    const nowMs = Date.now();
+    if (this.lastCheck === null || nowMs - this.lastCheck.atMs >= CHECK_REUSE_MS) this.lastCheck = { atMs: nowMs, answer: this.headBucket() };
+    return this.lastCheck.answer;
+  }
+
+  private async headBucket(): Promise<string | null> {
     try {
       await this.call('check', undefined, () => this.client.send(new HeadBucketCommand({ Bucket: this.target.bucket })));
       return null;
@@ -307,7 +319,7 @@ export class S3LakeStore implements LakeStore {
   }
 
   async probe(): Promise<string | null> {
-    const reachable = await this.check();
+    const reachable = await this.headBucket();
     if (reachable !== null) return reachable;
     const key = `_probe-${Date.now()}-${randomUUID()}`;
     try {

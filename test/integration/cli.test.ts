@@ -71,7 +71,7 @@ describe('command line', () => {
     writeFileSync(file, '');
     const result = await runCli([], { OUTPUT_DIR: file });
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/output\.dir \(OUTPUT_DIR\): .*taken is not a usable directory: exists but is not a directory/);
+    expect(result.stderr).toMatch(/output\.dir \(OUTPUT_DIR\): .*taken cannot hold the lake: exists but is not a directory/);
   });
 
   it('--print-config shows the effective configuration with secrets redacted and exits 0', async () => {

@@ -55,6 +55,8 @@ export class KafkaSource implements ConsumerClient {
   private rebalance: Promise<void> = Promise.resolve();
   private handOffsPending = 0;
   private assigned: TopicPartition[] = [];
+  /** Counts the assignments this member had: a commit made for one is never sent in another (see commit). */
+  private assignmentEpoch = 0;
   private assignmentReceived = false;
   private brokersDown = false;
   private probeTimer: NodeJS.Timeout | null = null;
@@ -197,8 +199,10 @@ export class KafkaSource implements ConsumerClient {
   async commit(offsets: readonly CommittedOffset[], timeoutMs: number): Promise<void> {
     if (offsets.length === 0) return;
     const deadline = Date.now() + timeoutMs;
+    const epoch = this.assignmentEpoch;
     let readBackError: unknown = null;
     for (;;) {
+      this.assertSameAssignment(epoch, offsets.length);
       await this.queueCommit(offsets);
       const readBack = await this.untilStored(offsets, Math.min(deadline, Date.now() + COMMIT_RESEND_AFTER_MS));
       if (readBack.stored) return;
@@ -211,6 +215,16 @@ export class KafkaSource implements ConsumerClient {
         });
       }
     }
+  }
+
+  /**
+   * A commit belongs to the assignment it was made in. Sent again after this member lost its
+   * partitions and rejoined (a broker outage, a pause past the session), the group would take it
+   * from the new generation and move the offsets back under the partitions' new owner.
+   */
+  private assertSameAssignment(epoch: number, partitions: number): void {
+    if (epoch === this.assignmentEpoch && !this.assignmentLost) return;
+    throw new CollectorError('KAFKA_COMMIT_FAILED', 'not committed: the assignment it was made for has ended (the next owner commits these partitions)', { context: { partitions } });
   }
 
   private queueCommit(offsets: readonly CommittedOffset[]): Promise<void> {
@@ -313,8 +327,10 @@ export class KafkaSource implements ConsumerClient {
           this.assigned = cooperative ? [...this.assigned, ...partitions] : partitions;
           this.assignmentReceived = true;
         } else if (error.code === ERR_REVOKE_PARTITIONS) {
-          if (incremental.assignmentLost()) await handlers.onLost(partitions);
-          else await handlers.onRevoking(partitions);
+          if (incremental.assignmentLost()) {
+            this.assignmentEpoch++;
+            await handlers.onLost(partitions);
+          } else await handlers.onRevoking(partitions);
           if (cooperative) incremental.incrementalUnassign(partitions);
           else this.consumer.unassign();
           const revoked = new Set(partitions.map(({ topic, partition }) => partitionKey(topic, partition)));
@@ -329,6 +345,7 @@ export class KafkaSource implements ConsumerClient {
         if (this.consumer.isConnected()) this.consumer.unassign();
         this.assigned = [];
       } finally {
+        this.assignmentEpoch++;
         this.handOffsPending--;
       }
     });

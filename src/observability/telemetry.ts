@@ -6,7 +6,7 @@ import type { StoreEvents, StoreRequest } from '../lake/store/measured';
 import type { TopicDay } from '../lake/files';
 import { isoDate } from '../lake/layout';
 import type { DayFallback } from '../lake/day-cut';
-import type { BufferState, CommitPurpose, DeadLettered, FilePublished, OffsetsByPartition, PipelineEvents, Recovered, RowsRejectedByEncoder, WriteFailed } from '../pipeline/events';
+import type { BufferState, CommitPurpose, RecordsNotOurs, DeadLettered, FilePublished, OffsetsByPartition, PipelineEvents, Recovered, RowsRejectedByEncoder, WriteFailed } from '../pipeline/events';
 import type { Logger } from './logger';
 import type { CollectorMetrics } from './metrics';
 
@@ -113,14 +113,20 @@ export class Telemetry implements PipelineEvents, StoreEvents {
     this.metrics.commits.inc({ result: 'ok' });
     for (const { topic, partition, offset } of offsets) this.metrics.committedOffset.set({ topic, partition: String(partition) }, offset);
     if (purpose === 'recovery-point') this.logger.info({ event: 'recovery_point_committed', offsets: describeOffsets(offsets) }, 'start offsets committed before the first file of these partitions');
+    else if (purpose === 'fence') this.logger.debug({ event: 'publish_fenced', offsets: describeOffsets(offsets) }, 'the group took the commit again: this member still owns the partitions of the file it publishes');
     else this.logger.info({ event: 'offsets_committed', offsets: describeOffsets(offsets) }, 'offsets committed');
+  }
+
+  recordsNotOursSkipped({ topic, partition, reason, records }: RecordsNotOurs): void {
+    this.metrics.recordsNotOurs.inc({ topic, reason }, records);
+    this.logger.warn({ event: 'records_not_ours_skipped', topic, partition, reason, records }, 'consumed records this member must not write (read before a revocation or a lost session) were skipped: their partition\'s owner writes them');
   }
 
   commitFailed(error: unknown, purpose: CommitPurpose): void {
     this.metrics.commits.inc({ result: 'error' });
     this.logger.error(
       { event: 'commit_failed', purpose, err: error },
-      purpose === 'recovery-point' ? 'recovery-point commit failed; the file waits and is retried' : 'offset commit failed; the next publish retries it',
+      purpose === 'progress' ? 'offset commit failed; the next publish retries it' : `${purpose} commit before a publish failed; the file waits and is retried`,
     );
   }
 

@@ -78,7 +78,20 @@ export interface TopicProgress {
   readonly total: number;
 }
 
-export type CommitPurpose = 'progress' | 'recovery-point';
+/** progress: offsets forward; recovery-point: metadata a file needs before it is published; fence: the same commit again before a publish, refused to a member the group left behind. */
+/**
+ * Records a consume call returned that this member must not write: of a partition it no longer
+ * owns, or below the group's commit of one it was given again. Both come from a call made before a
+ * revocation or a lost session; their partition's owner writes them.
+ */
+export interface RecordsNotOurs {
+  readonly topic: string;
+  readonly partition: number;
+  readonly reason: 'not-assigned' | 'below-commit';
+  records: number;
+}
+
+export type CommitPurpose = 'progress' | 'recovery-point' | 'fence';
 
 export interface PipelineEvents {
   /** A record's day came from its Kafka timestamp although DAY_SOURCE_FIELD is set. */
@@ -92,6 +105,8 @@ export interface PipelineEvents {
   messagesConsumed(topic: string, messages: number, bytes: number): void;
   /** A consume call that was under way when partitions were revoked failed; nothing of it was ingested. */
   readAheadFailed(error: unknown): void;
+  /** Consumed records that are not this member's to write (read before a revocation or a lost session) were skipped. */
+  recordsNotOursSkipped(event: RecordsNotOurs): void;
   deadLettered(event: DeadLettered): void;
   filePublished(event: FilePublished): void;
   writeFailed(event: WriteFailed): void;

@@ -2,7 +2,7 @@ import type { SourceMessage } from '../kafka/consumer-port';
 import type { OutputKind } from '../lake/layout';
 import { RecordBuffer, type RecordMetadata } from './buffer';
 import { decodeValue, hasInvalidUtf8Strings, type DecodeLimits } from './decode';
-import type { BufferState, PipelineEvents, SealTrigger } from './events';
+import type { BufferState, PipelineEvents, RecordsNotOurs, SealTrigger } from './events';
 import { createFlatFields, flattenPayload, plainValue, type FlattenLimits, type PlainValue } from './flatten';
 import { flattenMessagePack } from './msgpack-flatten';
 import type { OffsetLedger } from './offset-ledger';
@@ -35,6 +35,8 @@ export interface IngestDeps {
 }
 
 export class Ingest {
+  /** Records of the batch being ingested that are not this member's to write, per partition and reason. */
+  private readonly notOurs = new Map<string, RecordsNotOurs>();
   private readonly options: IngestOptions;
   private readonly deps: IngestDeps;
   private readonly open = new Map<string, RecordBuffer>();
@@ -92,11 +94,17 @@ export class Ingest {
       this.ingest(message);
     }
     for (const [topic, count] of counts) this.deps.events.messagesConsumed(topic, count.messages, count.bytes);
+    for (const skipped of this.notOurs.values()) this.deps.events.recordsNotOursSkipped(skipped);
+    this.notOurs.clear();
   }
 
   private ingest(message: SourceMessage): void {
     const { topic, partition, offset } = message;
-    const state = this.deps.ledger.partition(topic, partition);
+    const state = this.deps.ledger.owned(topic, partition);
+    if (state === undefined || state.isBelowCommit(offset)) {
+      this.skipNotOurs(topic, partition, state === undefined ? 'not-assigned' : 'below-commit');
+      return;
+    }
     const previousOffset = state.advance(offset);
     if (state.skip.length > 0 && state.isPublished(offset)) return;
     const timestampMs = message.timestamp ?? -1;
@@ -109,6 +117,13 @@ export class Ingest {
     buffer.beginRow(record);
     buffer.setFields(this.flat.names, this.flat.values);
     this.sealIfFull(buffer);
+  }
+
+  private skipNotOurs(topic: string, partition: number, reason: RecordsNotOurs['reason']): void {
+    const key = `${topic}\u0000${partition}\u0000${reason}`;
+    const skipped = this.notOurs.get(key);
+    if (skipped === undefined) this.notOurs.set(key, { topic, partition, reason, records: 1 });
+    else skipped.records++;
   }
 
   /** The general path of decode and flatten into `this.flat`; false when the record was dead-lettered. */

@@ -42,6 +42,14 @@ export class PartitionState {
   /** The recovery metadata of the group's latest commit (see commit-metadata.ts); null before one is known. */
   stored: { readonly sinceMs: number; readonly days: RecoverDays } | null = null;
 
+  /**
+   * Whether a record lies below the group's commit: one a consume call read before this member's
+   * assignment (librdkafka's queue from before a lost session), which the group has already.
+   */
+  isBelowCommit(offset: number): boolean {
+    return this.committed !== null && offset < this.committed;
+  }
+
   /** Records a consumed offset; returns the offset of the previous record seen of this partition, or -1. */
   advance(offset: number): number {
     const previous = this.next === null ? -1 : this.next - 1;
@@ -76,6 +84,20 @@ export class OffsetLedger {
   private lastPartition = -1;
   private lastState: PartitionState | null = null;
 
+  /**
+   * The state of a partition this member was assigned (and has not left), or undefined: records of
+   * any other partition come from a consume call made before a revocation or a lost session.
+   */
+  owned(topic: string, partition: number): PartitionState | undefined {
+    if (this.lastState !== null && this.lastPartition === partition && this.lastTopic === topic) return this.lastState;
+    const state = this.topics.get(topic)?.get(partition);
+    if (state === undefined) return undefined;
+    this.lastTopic = topic;
+    this.lastPartition = partition;
+    this.lastState = state;
+    return state;
+  }
+
   /** The state of a partition, created on first use; cached for runs of records of one partition. */
   partition(topic: string, partition: number): PartitionState {
     if (this.lastState !== null && this.lastPartition === partition && this.lastTopic === topic) return this.lastState;
@@ -98,6 +120,14 @@ export class OffsetLedger {
   /** Next offset to consume of a partition, or null before its first record. */
   nextOffset(topic: string, partition: number): number | null {
     return this.topics.get(topic)?.get(partition)?.next ?? null;
+  }
+
+  /**
+   * A partition was assigned to this member, where the group's commit stands (null: none yet; the
+   * first record consumed is then where the group starts).
+   */
+  assigned(topic: string, partition: number, groupOffset: number | null): void {
+    this.partition(topic, partition).committed = groupOffset;
   }
 
   /** What recovery found: the group's commit carried recovery metadata, and these offsets are on disk past it. */
@@ -134,6 +164,17 @@ export class OffsetLedger {
       needed.push({ topic, partition, offset: state.committed, metadata: encodeCommitMetadata({ recoverSinceMs, recoverDays: days }) });
     }
     return needed;
+  }
+
+  /** The group's commit of each partition (made by this member, with recovery metadata) as it stands, to store again. */
+  commitsAgain(topic: string, partitions: Iterable<number>): CommittedOffset[] {
+    const commits: CommittedOffset[] = [];
+    for (const partition of partitions) {
+      const state = this.partition(topic, partition);
+      if (state.committed === null || state.stored === null) continue;
+      commits.push({ topic, partition, offset: state.committed, metadata: encodeCommitMetadata({ recoverSinceMs: state.stored.sinceMs, recoverDays: state.stored.days }) });
+    }
+    return commits;
   }
 
   /** The commits that move partitions forward now, each with its recovery metadata. */

@@ -203,6 +203,9 @@ export class Pipeline implements RebalanceHandlers {
     if (oneShot) this.goalsPending++;
     try {
       const committed = await this.deps.port.committed(partitions, this.options.kafkaTimeoutMs);
+      for (const { topic, partition } of partitions) {
+        this.ledger.assigned(topic, partition, committed.find((entry) => entry.topic === topic && entry.partition === partition)?.offset ?? null);
+      }
       const unread = oneShot ? await this.goals.take(this.deps.port, partitions, committed, this.options.kafkaTimeoutMs) : partitions;
       for (const topic of new Set(unread.map((p) => p.topic))) {
         const recovered = await recoverTopic(this.options.lake, topic, committed.filter((entry) => entry.topic === topic), this.ledger);

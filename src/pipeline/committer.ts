@@ -43,24 +43,28 @@ export class Committer {
   }
 
   /**
-   * Stores the recovery points a file of these partitions needs before it is published (see
-   * OffsetLedger.recoveryPointsNeeded). Rejects when the broker did not store them: the file must
-   * not be published yet.
+   * Commits, just before a file of these partitions is published, the recovery points it needs (see
+   * OffsetLedger.recoveryPointsNeeded), and for the other partitions the group's commit once more:
+   * the broker refuses either from a member the group has moved on from (a process paused past its
+   * session), whose records are the next owner's by now. Rejects when the broker did not store
+   * them: the file must not be published (yet).
    */
-  async ensureRecoveryPoints(topic: string, day: number, partitions: Iterable<number>, publishedAtMs: number): Promise<void> {
+  async beforePublish(topic: string, day: number, partitions: Iterable<number>, publishedAtMs: number): Promise<void> {
     const list = [...partitions];
-    if (this.deps.ledger.recoveryPointsNeeded(topic, list, publishedAtMs, day).length === 0) return;
     await this.enqueue(async () => {
       const needed = this.deps.ledger.recoveryPointsNeeded(topic, list, publishedAtMs, day);
-      if (needed.length === 0) return;
+      const fencing = this.deps.ledger.commitsAgain(topic, list.filter((partition) => !needed.some((entry) => entry.partition === partition)));
+      const commits = [...needed, ...fencing];
+      if (commits.length === 0) return;
+      const purpose = needed.length > 0 ? 'recovery-point' : 'fence';
       try {
-        await this.deps.port.commit(needed, this.deps.timeoutMs);
+        await this.deps.port.commit(commits, this.deps.timeoutMs);
       } catch (error) {
-        this.deps.events.commitFailed(error, 'recovery-point');
+        this.deps.events.commitFailed(error, purpose);
         throw error;
       }
-      this.deps.ledger.committed(needed);
-      this.deps.events.offsetsCommitted(needed, 'recovery-point');
+      this.deps.ledger.committed(commits);
+      this.deps.events.offsetsCommitted(commits, purpose);
     });
   }
 

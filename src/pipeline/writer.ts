@@ -30,7 +30,7 @@ export interface WriterOptions {
 
 export interface WriterDeps {
   readonly encode: (batch: SealedBatch) => Promise<Uint8Array>;
-  readonly committer: Pick<Committer, 'ensureRecoveryPoints' | 'request'>;
+  readonly committer: Pick<Committer, 'beforePublish' | 'request'>;
   readonly ledger: OffsetLedger;
   readonly events: PipelineEvents;
   readonly now: () => number;
@@ -240,7 +240,7 @@ export class Writer {
 
   private async publish(key: BufferKey, file: EncodedFile, placement: Placement, trigger: SealTrigger, sealedAtMs: number, abandoned: () => boolean): Promise<void> {
     const { publishedAtMs } = placement;
-    await this.deps.committer.ensureRecoveryPoints(key.topic, key.day, file.ranges.keys(), publishedAtMs);
+    await this.deps.committer.beforePublish(key.topic, key.day, file.ranges.keys(), publishedAtMs);
     if (abandoned()) return;
     await this.create(placement.key, file.bytes);
     this.deps.ledger.filePublished(key.topic, key.day, file.ranges, publishedAtMs);

@@ -187,23 +187,27 @@ describe('a lake on S3-compatible object storage', () => {
     target.lake.store.close();
   }, 360_000);
 
-  it('rides out throttling and 500s: every third PUT answered 503 SlowDown, GETs failing with 500 for a while; everything published and compacted once, the failures counted', async () => {
+  it('rides out throttling and 500s: every third PUT answered 503 SlowDown, GETs then all PUTs failing for a while; everything published and compacted once, the failures counted', async () => {
     const tap = await startS3Tap(server.endpoint);
     try {
-      // The day closer (grace 0: the test's days are long over) lists and reads while the writer puts parts: every kind of request meets a fault.
+      // The day closer (grace 0: the test's days are long over) lists, reads and creates while the writer creates parts: every kind of request meets a fault.
       const { topic, groupId, target, daemon } = await daemonOnS3('s3-faults', 500, { AWS_ENDPOINT_URL: tap.endpoint, COMPACTION_ENABLED: 'true', COMPACTION_GRACE_MS: '0' });
       const [listening] = await daemon.waitForEvents('http_listening', 1);
-      // After start-up: a store that fails the probe or recovery's listing is a refusal or a restart, tested elsewhere.
+      // After start-up: a store that fails the probe is a refusal, tested below.
       await daemon.waitForEvents('partitions_assigned', 1);
-      tap.inject({ answer: 'SlowDown', methods: ['PUT'], every: 3 });
-      const stopFailingGets = tap.inject({ answer: 'InternalError', methods: ['GET'] });
       const all = messages(300);
+      // Throttling the SDK's retries absorb, for the whole run.
+      tap.inject({ answer: 'SlowDown', methods: ['PUT'], every: 3 });
+      // Outages they do not: each lasts until a failure has got past the SDK's three attempts to the daemon, which has to wait it out.
+      const stopFailingGets = tap.inject({ answer: 'InternalError', methods: ['GET'] });
       await produce(topic, all.slice(0, 150));
-      // GETs fail until a failure has got past the SDK's three attempts to the day closer: the daemon has had to wait it out.
       await daemon.waitForEvents('compaction_failed', 1, 60_000);
       await daemon.waitForEvents('file_published', 1, 60_000);
       stopFailingGets();
+      const stopThrottlingPuts = tap.inject({ answer: 'SlowDown', methods: ['PUT'] });
       await produce(topic, all.slice(150));
+      await daemon.waitForEvents('write_failed', 1, 60_000);
+      stopThrottlingPuts();
 
       const parts = async (): Promise<string[]> => (await target.lake.store.list('')).objects.map((object) => object.key).filter((key) => key.includes('/part-'));
       const compacted = async (): Promise<boolean> => (await Promise.all(['2025/10/17', '2025/10/18'].map((day) => target.lake.store.stat(`${day}/${topic}.parquet`)))).every((object) => object !== null);
@@ -215,16 +219,18 @@ describe('a lake on S3-compatible object storage', () => {
 
       expect(await exactlyOnceFigures(target.lake, topic)).toEqual({ written: 300, lost: 0, duplicated: 0 });
       const injected = (answer: string, method: string): number => tap.requests.filter((request) => request.injected === answer && request.method === method).length;
-      expect(injected('SlowDown', 'PUT')).toBeGreaterThanOrEqual(2);
-      // At least one request's three attempts.
+      // At least one create's three attempts, and one GET's.
+      expect(injected('SlowDown', 'PUT')).toBeGreaterThanOrEqual(3);
       expect(injected('InternalError', 'GET')).toBeGreaterThanOrEqual(3);
-      // The SDK hides the failures it retried; the ones it gave up on reach the store's metrics, and the run's summary.
-      const unavailable = sampleSum(metrics, 'collector_store_requests_total', { result: 'LAKE_STORE_UNAVAILABLE' });
-      expect(unavailable).toBeGreaterThanOrEqual(1);
+      // The SDK hides the failures it retried; the ones it gave up on reach the store's metrics by operation, and the run's summary.
+      const unavailable = (operations: readonly string[]): number => operations.reduce((sum, operation) => sum + sampleSum(metrics, 'collector_store_requests_total', { operation, result: 'LAKE_STORE_UNAVAILABLE' }), 0);
+      const gets = ['list', 'read', 'open', 'stat'];
+      expect(unavailable(['create'])).toBeGreaterThanOrEqual(1);
+      expect(unavailable(gets)).toBeGreaterThanOrEqual(1);
       const [summary] = daemon.eventsNamed('store_requests');
-      const failedAtExit = Object.entries(summary.requests as Record<string, number>).filter(([key]) => key.endsWith(':LAKE_STORE_UNAVAILABLE'));
-      expect(failedAtExit.reduce((sum, [, count]) => sum + count, 0)).toBeGreaterThanOrEqual(unavailable);
-      process.stderr.write(`[s3-faults] injected: ${injected('SlowDown', 'PUT')} SlowDown PUTs, ${injected('InternalError', 'GET')} InternalError GETs; failed at the store: ${JSON.stringify(Object.fromEntries(failedAtExit))}\n`);
+      const failedAtExit = Object.fromEntries(Object.entries(summary.requests as Record<string, number>).filter(([key]) => key.endsWith(':LAKE_STORE_UNAVAILABLE')));
+      expect(failedAtExit['create:LAKE_STORE_UNAVAILABLE']).toBeGreaterThanOrEqual(unavailable(['create']));
+      process.stderr.write(`[s3-faults] injected: ${injected('SlowDown', 'PUT')} SlowDown PUTs, ${injected('InternalError', 'GET')} InternalError GETs; failed at the store: ${JSON.stringify(failedAtExit)}\n`);
       target.lake.store.close();
     } finally {
       await tap.close();

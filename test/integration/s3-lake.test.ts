@@ -1,7 +1,8 @@
 /**
  * The lake on S3-compatible object storage, end to end: the built collector (`--once`, two consumer
  * processes, the daemon) with OUTPUT_DIR=s3://bucket/prefix against S3Proxy started by the harness,
- * read back from the bucket by pyarrow and Polars, and compared with the same run into a folder.
+ * read back from the bucket by pyarrow and Polars, and compared with the same run into a folder;
+ * and the daemon waiting out a frozen store, and throttling and 5xx answers injected by a tap.
  */
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';

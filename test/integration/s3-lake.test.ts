@@ -1,7 +1,8 @@
 /**
  * The lake on S3-compatible object storage, end to end: the built collector (`--once`, two consumer
  * processes, the daemon) with OUTPUT_DIR=s3://bucket/prefix against S3Proxy started by the harness,
- * read back from the bucket by pyarrow and Polars, and compared with the same run into a folder.
+ * read back from the bucket by pyarrow and Polars, and compared with the same run into a folder;
+ * and the daemon waiting out a frozen store, and throttling and 5xx answers injected by a tap.
  */
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -12,6 +13,7 @@ import { queryLake } from '../harness/lake';
 import { encodeEvent, marketEvent } from '../harness/market-data';
 import { readBucketWithPython } from '../harness/python';
 import { exactlyOnceFigures } from '../harness/chaos';
+import { sampleSum } from '../harness/prometheus';
 import { s3EnvOf, s3LakeOf, startS3Server, type S3ServerHandle } from '../harness/s3-server';
 import { startS3Tap, type S3TapHandle, type TappedRequest } from '../harness/s3-tap';
 
@@ -75,13 +77,17 @@ describe('a lake on S3-compatible object storage', () => {
 
   const s3Env = (): Record<string, string> => s3EnvOf(server);
 
-  /** A new topic, and the daemon collecting it into a new prefix of the bucket. */
-  async function daemonOnS3(name: string, flushIntervalMs: number): Promise<{ topic: string; groupId: string; target: ReturnType<typeof s3LakeOf>; daemon: ReturnType<typeof startCollector> }> {
+  /** A new topic, and the daemon collecting it into a new prefix of the bucket; `extra` is added to its environment. */
+  async function daemonOnS3(
+    name: string,
+    flushIntervalMs: number,
+    extra: Record<string, string> = {},
+  ): Promise<{ topic: string; groupId: string; target: ReturnType<typeof s3LakeOf>; daemon: ReturnType<typeof startCollector> }> {
     const topic = uniqueName(name);
     const groupId = uniqueName('group');
     await createTopic(topic, PARTITIONS);
     const target = s3LakeOf(server, uniqueName('lake'));
-    const daemon = startCollector({ ...target.env, OUTPUT_DIR: target.outputDir, TOPICS: topic, GROUP_ID: groupId, FLUSH_INTERVAL_MS: String(flushIntervalMs) });
+    const daemon = startCollector({ ...target.env, OUTPUT_DIR: target.outputDir, TOPICS: topic, GROUP_ID: groupId, FLUSH_INTERVAL_MS: String(flushIntervalMs), ...extra });
     return { topic, groupId, target, daemon };
   }
 
@@ -180,6 +186,56 @@ describe('a lake on S3-compatible object storage', () => {
     // verify counts dead letters as written too: every offset once.
     expect(await exactlyOnceFigures(target.lake, topic)).toEqual({ written: 300, lost: 0, duplicated: 0 });
     target.lake.store.close();
+  }, 360_000);
+
+  it('rides out throttling and 500s: every third PUT answered 503 SlowDown, GETs then all PUTs failing for a while; everything published and compacted once, the failures counted', async () => {
+    const tap = await startS3Tap(server.endpoint);
+    try {
+      // The day closer (grace 0: the test's days are long over) lists, reads and creates while the writer creates parts: every kind of request meets a fault.
+      const { topic, groupId, target, daemon } = await daemonOnS3('s3-faults', 500, { AWS_ENDPOINT_URL: tap.endpoint, COMPACTION_ENABLED: 'true', COMPACTION_GRACE_MS: '0' });
+      const [listening] = await daemon.waitForEvents('http_listening', 1);
+      // After start-up: a store that fails the probe is a refusal, tested below.
+      await daemon.waitForEvents('partitions_assigned', 1);
+      const all = messages(300);
+      // Throttling the SDK's retries absorb, for the whole run.
+      tap.inject({ answer: 'SlowDown', methods: ['PUT'], every: 3 });
+      // Outages they do not: each lasts until a failure has got past the SDK's three attempts to the daemon, which has to wait it out.
+      const stopFailingGets = tap.inject({ answer: 'InternalError', methods: ['GET'] });
+      await produce(topic, all.slice(0, 150));
+      await daemon.waitForEvents('compaction_failed', 1, 60_000);
+      await daemon.waitForEvents('file_published', 1, 60_000);
+      stopFailingGets();
+      const stopThrottlingPuts = tap.inject({ answer: 'SlowDown', methods: ['PUT'] });
+      await produce(topic, all.slice(150));
+      await daemon.waitForEvents('write_failed', 1, 60_000);
+      stopThrottlingPuts();
+
+      const parts = async (): Promise<string[]> => (await target.lake.store.list('')).objects.map((object) => object.key).filter((key) => key.includes('/part-'));
+      const compacted = async (): Promise<boolean> => (await Promise.all(['2025/10/17', '2025/10/18'].map((day) => target.lake.store.stat(`${day}/${topic}.parquet`)))).every((object) => object !== null);
+      await waitUntil(async () => JSON.stringify([...(await committedOffsets(groupId, topic))]) === JSON.stringify([...(await endOffsets(topic))]), { timeoutMs: 120_000, what: 'every offset committed' });
+      await waitUntil(async () => (await compacted()) && (await parts()).length === 0, { timeoutMs: 120_000, what: 'both days compacted, no parts left' });
+      const metrics = await (await fetch(`${String(listening.address)}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+      daemon.signal('SIGTERM');
+      expect((await daemon.exited).code).toBe(0);
+
+      expect(await exactlyOnceFigures(target.lake, topic)).toEqual({ written: 300, lost: 0, duplicated: 0 });
+      const injected = (answer: string, method: string): number => tap.requests.filter((request) => request.injected === answer && request.method === method).length;
+      // At least one create's three attempts, and one GET's.
+      expect(injected('SlowDown', 'PUT')).toBeGreaterThanOrEqual(3);
+      expect(injected('InternalError', 'GET')).toBeGreaterThanOrEqual(3);
+      // The SDK hides the failures it retried; the ones it gave up on reach the store's metrics by operation, and the run's summary.
+      const unavailable = (operations: readonly string[]): number => operations.reduce((sum, operation) => sum + sampleSum(metrics, 'collector_store_requests_total', { operation, result: 'LAKE_STORE_UNAVAILABLE' }), 0);
+      const gets = ['list', 'read', 'open', 'stat'];
+      expect(unavailable(['create'])).toBeGreaterThanOrEqual(1);
+      expect(unavailable(gets)).toBeGreaterThanOrEqual(1);
+      const [summary] = daemon.eventsNamed('store_requests');
+      const failedAtExit = Object.fromEntries(Object.entries(summary.requests as Record<string, number>).filter(([key]) => key.endsWith(':LAKE_STORE_UNAVAILABLE')));
+      expect(failedAtExit['create:LAKE_STORE_UNAVAILABLE']).toBeGreaterThanOrEqual(unavailable(['create']));
+      process.stderr.write(`[s3-faults] injected: ${injected('SlowDown', 'PUT')} SlowDown PUTs, ${injected('InternalError', 'GET')} InternalError GETs; failed at the store: ${JSON.stringify(failedAtExit)}\n`);
+      target.lake.store.close();
+    } finally {
+      await tap.close();
+    }
   }, 360_000);
 
   describe('refuses to start, exit 2 before consuming anything, naming the cause', () => {

@@ -146,6 +146,24 @@ describe('S3LakeStore on S3Proxy', () => {
       expect(decoded(await store.read('lost/a.txt'))).toBe('mine');
     });
 
+    it('rides out throttling and 500s by the SDK\'s retries; throttled on every attempt, fails retryable naming SlowDown and writes nothing', async () => {
+      const faulty = await tap(server.endpoint, { faults: [{ answer: 'SlowDown', methods: ['PUT'], times: 1 }, { answer: 'InternalError', methods: ['GET'], times: 2 }] });
+      const faultyStore = openStore({ client: { endpoint: faulty.endpoint } });
+      const answers = (method: string): Array<[number, string | null]> => faulty.requests.filter((request) => request.method === method).map((request) => [request.status, request.injected]);
+      expect(await faultyStore.create('faults/a.txt', text('once'))).toBe(true);
+      expect(decoded(await faultyStore.read('faults/a.txt'))).toBe('once');
+      expect(answers('PUT')).toEqual([[503, 'SlowDown'], [200, null]]);
+      expect(answers('GET')).toEqual([[500, 'InternalError'], [500, 'InternalError'], [200, null]]);
+
+      const stop = faulty.inject({ answer: 'SlowDown', methods: ['PUT'] });
+      const failure: unknown = await faultyStore.create('faults/b.txt', text('never')).catch((error: unknown) => error);
+      stop();
+      expect(refusal(failure)).toMatchObject({ code: 'LAKE_STORE_UNAVAILABLE', retryable: true, context: { httpStatus: 503, awsCode: 'SlowDown' } });
+      // maxAttempts is 3: three throttled PUTs, none reached the server, and the HEAD that settles the create found nothing.
+      expect(answers('PUT').slice(2)).toEqual([[503, 'SlowDown'], [503, 'SlowDown'], [503, 'SlowDown']]);
+      expect(await store.stat('faults/b.txt')).toBeNull();
+    });
+
     it('rethrows a failing body as it is, and writes nothing', async () => {
       const broken = new Error('the body broke');
       async function* failing(): AsyncGenerator<Uint8Array> {

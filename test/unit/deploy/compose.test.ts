@@ -4,7 +4,8 @@
  * schema and the Prometheus and Grafana files it mounts.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import {
   CONFIG_ENV,
@@ -61,6 +62,9 @@ function commandText(command: string[] | string | undefined): string {
   return Array.isArray(command) ? command.join(' ') : (command ?? '');
 }
 
+/** The AWS SDK's own variables (its default chain), which the collector leaves to it. */
+const AWS_SDK_ENV = new Set(['AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']);
+
 function volumeParts(spec: string): { source: string; target: string } {
   const [source, target] = spec.split(':');
   return { source, target };
@@ -68,7 +72,7 @@ function volumeParts(spec: string): { source: string; target: string } {
 
 describe('compose.yaml', () => {
   it('passes broker security and any other setting to both collector services through an optional env file', () => {
-    for (const name of ['collector', 'collector-once']) {
+    for (const name of ['collector', 'collector-once', 'collector-s3']) {
       expect({ name, envFile: service(name).env_file }).toEqual({ name, envFile: [{ path: 'collector.env', required: false }] });
       // The file's values reach the collector only where `environment:` does not set them.
       const set = Object.keys(service(name).environment ?? {});
@@ -81,8 +85,8 @@ describe('compose.yaml', () => {
     expect(readRepoFile('.gitignore').split('\n')).toContain('collector.env');
   });
 
-  it('has the broker, the daemon, the one-shot run and the monitoring services', () => {
-    expect(Object.keys(services).sort()).toEqual(['collector', 'collector-once', 'grafana', 'prometheus', 'redpanda']);
+  it('has the broker, the daemon, the one-shot run, the monitoring and the object storage services', () => {
+    expect(Object.keys(services).sort()).toEqual(['collector', 'collector-once', 'collector-s3', 'grafana', 'minio', 'minio-init', 'prometheus', 'redpanda']);
   });
 
   it('runs a single dev-mode Redpanda with an internal and an external listener and a health check', () => {
@@ -147,10 +151,10 @@ describe('compose.yaml', () => {
     });
   });
 
-  it('sets only environment variables the collector reads', () => {
-    for (const name of ['collector', 'collector-once']) {
+  it('sets only environment variables the collector reads (or the AWS SDK does, for the lake on S3)', () => {
+    for (const name of ['collector', 'collector-once', 'collector-s3']) {
       for (const key of Object.keys(service(name).environment ?? {})) {
-        expect({ service: name, key, known: CONFIG_ENV.has(key) }).toEqual({ service: name, key, known: true });
+        expect({ service: name, key, known: CONFIG_ENV.has(key) || (name === 'collector-s3' && AWS_SDK_ENV.has(key)) }).toEqual({ service: name, key, known: true });
       }
     }
   });
@@ -211,6 +215,91 @@ describe('compose.yaml', () => {
     const grafana = (service('grafana').volumes ?? []).map(volumeParts);
     expect(grafana).toContainEqual({ source: './config/grafana/provisioning', target: '/etc/grafana/provisioning' });
     expect(grafana.some((mount) => mount.source === './config/grafana/dashboards')).toBe(true);
+  });
+
+  describe('s3 profile: the lake in a local MinIO bucket', () => {
+    const minio = service('minio');
+    const init = service('minio-init');
+    const collector = service('collector-s3');
+    const env = collector.environment ?? {};
+    const raw = loadYaml('compose.yaml') as ComposeFile;
+
+    /** Runs minio-init's entrypoint with sh as its container would, with `mc` recording its arguments instead of calling MinIO. */
+    function runInit(definition: Service): { status: number | null; calls: string[] } {
+      const bin = mkdtempSync(path.join(os.tmpdir(), 'fake-mc-'));
+      const log = path.join(bin, 'calls');
+      writeFileSync(path.join(bin, 'mc'), `#!/bin/sh\necho "$*" >> '${log}'\n`, { mode: 0o755 });
+      const [shell, flag, script] = (definition.entrypoint as string[]).map((word) => word.replace(/\$\$/g, '$'));
+      const run = spawnSync(shell, [flag, script], { env: { PATH: `${bin}:${process.env.PATH ?? ''}`, ...(definition.environment as Record<string, string>) }, encoding: 'utf8' });
+      return { status: run.status, calls: readFileSync(log, 'utf8').trim().split('\n') };
+    }
+
+    it('puts MinIO, the bucket\'s creation and the collector writing there in the s3 profile only', () => {
+      for (const name of ['minio', 'minio-init', 'collector-s3']) expect({ name, profiles: service(name).profiles }).toEqual({ name, profiles: ['s3'] });
+      expect(Object.entries(services).filter(([, definition]) => definition.profiles?.includes('s3')).map(([name]) => name).sort()).toEqual(['collector-s3', 'minio', 'minio-init']);
+    });
+
+    it('runs MinIO pinned to a release, serving /data from a named volume, with a health check', () => {
+      expect(minio.image).toMatch(/^minio\/minio:RELEASE\.\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z$/);
+      expect(init.image).toMatch(/^minio\/mc:RELEASE\.\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z$/);
+      expect(commandText(minio.command)).toBe('server /data --console-address :9001');
+      const data = (minio.volumes ?? []).map(volumeParts).find((mount) => mount.target === '/data');
+      expect(Object.keys(compose.volumes ?? {})).toContain(data?.source);
+      expect(commandText(minio.healthcheck?.test)).toBe('CMD mc ready local');
+      expect(minio.ports).toEqual(['127.0.0.1:9000:9000', '127.0.0.1:9001:9001']);
+    });
+
+    it('creates the bucket once MinIO is healthy, and starts the collector only after that succeeded', () => {
+      expect(init.depends_on).toEqual({ minio: { condition: 'service_healthy' } });
+      expect(init.restart).toBe('no');
+      expect(collector.depends_on).toEqual({ redpanda: { condition: 'service_healthy' }, 'minio-init': { condition: 'service_completed_successfully' } });
+    });
+
+    it('points the collector at the MinIO service and the bucket minio-init creates, at s3://lake/redpanda_backup by default', () => {
+      const endpoint = new URL(String(env.AWS_ENDPOINT_URL_S3));
+      expect(endpoint.hostname).toBe('minio');
+      expect(minio.ports?.map((port) => port.split(':').pop())).toContain(endpoint.port);
+      expect(env.OUTPUT_DIR).toBe('s3://lake/redpanda_backup');
+      const { status, calls } = runInit(init);
+      expect(status).toBe(0);
+      expect(calls).toEqual([`alias set lake ${endpoint.origin} minioadmin minioadmin`, 'mb --ignore-existing lake/lake']);
+      // Another bucket moves both ends.
+      const other = interpolate(raw, { S3_BUCKET: 'archive' }).services;
+      expect(other['collector-s3'].environment?.OUTPUT_DIR).toBe('s3://archive/redpanda_backup');
+      expect(runInit(other['minio-init']).calls[1]).toBe('mb --ignore-existing lake/archive');
+    });
+
+    it('takes every credential from MINIO_ROOT_USER / MINIO_ROOT_PASSWORD, with MinIO\'s development pair as the only default', () => {
+      const secrets = (services_: Record<string, Service>): Array<string | number | boolean | null | undefined> => [
+        services_.minio.environment?.MINIO_ROOT_PASSWORD,
+        services_['minio-init'].environment?.MINIO_ROOT_PASSWORD,
+        services_['collector-s3'].environment?.AWS_SECRET_ACCESS_KEY,
+      ];
+      const users = (services_: Record<string, Service>): Array<string | number | boolean | null | undefined> => [
+        services_.minio.environment?.MINIO_ROOT_USER,
+        services_['minio-init'].environment?.MINIO_ROOT_USER,
+        services_['collector-s3'].environment?.AWS_ACCESS_KEY_ID,
+      ];
+      // Written as references in the file, never as values.
+      expect(secrets(raw.services)).toEqual(Array(3).fill('${MINIO_ROOT_PASSWORD:-minioadmin}'));
+      expect(users(raw.services)).toEqual(Array(3).fill('${MINIO_ROOT_USER:-minioadmin}'));
+      const set = interpolate(raw, { MINIO_ROOT_USER: 'lake-admin', MINIO_ROOT_PASSWORD: 'a-long-secret' }).services;
+      expect(secrets(set)).toEqual(Array(3).fill('a-long-secret'));
+      expect(users(set)).toEqual(Array(3).fill('lake-admin'));
+      // The init script expands them itself: the password is not in the container's command line.
+      expect((init.entrypoint as string[]).join(' ')).not.toContain('minioadmin');
+      // Every $ escaped as $$: a bare $VAR would be filled in by compose, into the command line.
+      expect((init.entrypoint as string[]).join(' ').replace(/\$\$/g, '')).not.toContain('$');
+      expect(runInit(set['minio-init']).calls[0]).toBe('alias set lake http://minio:9000 lake-admin a-long-secret');
+    });
+
+    it('keeps the lake in the bucket only, in a group of its own, on a port of its own', () => {
+      expect(collector.volumes).toEqual([]);
+      expect(env.GROUP_ID).not.toBe(service('collector').environment?.GROUP_ID);
+      expect(collector.build).toEqual(service('collector').build);
+      expect(collector.ports).toEqual([`127.0.0.1:8081:${env.HTTP_PORT}`]);
+      expect(collector.stop_grace_period).toBe(service('collector').stop_grace_period);
+    });
   });
 
   it('bind-mounts only paths that exist in the repository', () => {

@@ -2,9 +2,10 @@
  * config/kubernetes/deployment.yaml: probes on the right paths and port, a grace period above the
  * shutdown deadline, resources that follow the memory plan, a non-root pod without an API token,
  * config from a ConfigMap and the SASL password from the Secret in secret.yaml, the output on a
- * claim, a Service for /metrics, and pods scraped once.
+ * claim, a Service for /metrics, and pods scraped once. config/kubernetes/deployment-s3.yaml: the
+ * same pod with the lake in a bucket, several replicas, no claim, and a service account for an IAM role.
  */
-import { CONFIG_ENV, configDefault, loadYaml, loadYamlDocuments } from './artefacts';
+import { CONFIG_ENV, configDefault, loadYaml, loadYamlDocuments, readRepoFile } from './artefacts';
 
 interface Probe {
   httpGet?: { path: string; port: string | number };
@@ -28,6 +29,7 @@ interface Container {
 
 interface PodSpec {
   terminationGracePeriodSeconds?: number;
+  serviceAccountName?: string;
   automountServiceAccountToken?: boolean;
   securityContext?: { runAsUser?: number; runAsGroup?: number; runAsNonRoot?: boolean; fsGroup?: number; fsGroupChangePolicy?: string };
   containers: Container[];
@@ -38,10 +40,12 @@ interface Manifest {
   apiVersion: string;
   kind: string;
   metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  automountServiceAccountToken?: boolean;
   data?: Record<string, string>;
   stringData?: Record<string, string>;
   spec?: {
     replicas?: number;
+    strategy?: { type: string; rollingUpdate?: { maxUnavailable?: number | string; maxSurge?: number | string } };
     selector?: { matchLabels: Record<string, string> } | Record<string, string>;
     template?: { metadata: { labels: Record<string, string>; annotations?: Record<string, string> }; spec: PodSpec };
     ports?: { name?: string; port: number; targetPort: string | number }[];
@@ -50,6 +54,7 @@ interface Manifest {
 
 const manifests = loadYamlDocuments('config', 'kubernetes', 'deployment.yaml') as Manifest[];
 const secretManifests = loadYamlDocuments('config', 'kubernetes', 'secret.yaml') as Manifest[];
+const s3Manifests = loadYamlDocuments('config', 'kubernetes', 'deployment-s3.yaml') as Manifest[];
 const operatorManifests = [...loadYamlDocuments('config', 'kubernetes', 'servicemonitor.yaml'), ...loadYamlDocuments('config', 'kubernetes', 'prometheusrule.yaml')] as Manifest[];
 const MIB = 1024 * 1024;
 
@@ -126,7 +131,7 @@ describe('Kubernetes example', () => {
 
   it('labels everything with the standard labels and lets a drain evict one pod at a time', () => {
     const standard = ['app.kubernetes.io/name', 'app.kubernetes.io/instance', 'app.kubernetes.io/component', 'app.kubernetes.io/part-of', 'app.kubernetes.io/version'];
-    for (const manifest of [...manifests, ...secretManifests, ...operatorManifests]) expect({ kind: manifest.kind, labels: Object.keys(manifest.metadata.labels ?? {}).sort() }).toEqual({ kind: manifest.kind, labels: [...standard].sort() });
+    for (const manifest of [...manifests, ...secretManifests, ...operatorManifests, ...s3Manifests]) expect({ kind: manifest.kind, labels: Object.keys(manifest.metadata.labels ?? {}).sort() }).toEqual({ kind: manifest.kind, labels: [...standard].sort() });
     const budget = one('PodDisruptionBudget') as Manifest & { spec: { maxUnavailable?: number; selector?: unknown } };
     expect(budget.spec.maxUnavailable).toBe(1);
     expect(budget.spec.selector).toEqual(deployment.spec?.selector);
@@ -203,5 +208,64 @@ describe('Kubernetes example', () => {
     // Both annotated: a Prometheus with the pod and the service-endpoints jobs scrapes each pod twice.
     const scraped = manifests.filter((manifest) => Object.keys({ ...manifest.metadata.annotations, ...manifest.spec?.template?.metadata.annotations }).some((key) => key.startsWith('prometheus.io/')));
     expect(scraped.map((manifest) => manifest.kind)).toEqual(['Deployment']);
+  });
+});
+
+describe('Kubernetes example of replicas on S3', () => {
+  const s3Deployment = one('Deployment', s3Manifests);
+  const s3Pod = s3Deployment.spec?.template?.spec as PodSpec;
+  const s3Container = s3Pod.containers[0];
+  const s3Settings = one('ConfigMap', s3Manifests).data ?? {};
+  const account = one('ServiceAccount', s3Manifests);
+
+  it('holds a ServiceAccount, a ConfigMap, a Deployment, a PodDisruptionBudget and a Service, and no PersistentVolumeClaim', () => {
+    expect(s3Manifests.map((m) => m.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'PodDisruptionBudget', 'Service', 'ServiceAccount']);
+    expect(s3Pod.volumes?.filter((volume) => volume.persistentVolumeClaim !== undefined)).toEqual([]);
+  });
+
+  it('writes to a bucket, with every other setting as in deployment.yaml', () => {
+    expect(new URL(s3Settings.OUTPUT_DIR).protocol).toBe('s3:');
+    expect({ ...s3Settings, OUTPUT_DIR: 's3' }).toEqual({ ...settings, OUTPUT_DIR: 's3' });
+    for (const key of Object.keys(s3Settings)) expect({ key, known: CONFIG_ENV.has(key) }).toEqual({ key, known: true });
+  });
+
+  it('runs several replicas of the same pod, rolled one at a time', () => {
+    expect(s3Deployment.spec?.replicas).toBeGreaterThanOrEqual(2);
+    expect(s3Deployment.spec?.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1, maxSurge: 0 } });
+    expect(s3Deployment.spec?.selector).toEqual(deployment.spec?.selector);
+    expect(s3Deployment.spec?.template?.metadata).toEqual(deployment.spec?.template?.metadata);
+    expect(s3Pod.terminationGracePeriodSeconds).toBe(pod.terminationGracePeriodSeconds);
+    // Probes, limits, image, ports and the container's security context are deployment.yaml's.
+    const { env: s3Env, volumeMounts: s3Mounts, ...s3Rest } = s3Container;
+    const { env: diskEnv, volumeMounts: diskMounts, ...diskRest } = container;
+    expect(s3Rest).toEqual(diskRest);
+    expect(s3Env?.filter((entry) => entry.name !== 'AWS_REGION')).toEqual(diskEnv);
+    expect(s3Mounts).toEqual(diskMounts?.filter((mount) => mount.mountPath !== setting('OUTPUT_DIR')));
+    expect(one('PodDisruptionBudget', s3Manifests)).toEqual(one('PodDisruptionBudget'));
+    expect(one('Service', s3Manifests)).toEqual(one('Service'));
+  });
+
+  it('mounts nothing but a bounded /tmp', () => {
+    expect(s3Container.volumeMounts).toEqual([{ name: 'tmp', mountPath: '/tmp' }]);
+    expect(s3Pod.volumes).toEqual([{ name: 'tmp', emptyDir: { sizeLimit: expect.stringMatching(/^\d+(Mi|Gi)$/) } }]);
+  });
+
+  it('takes credentials from an IAM role for its named service account, never from a key in the manifest', () => {
+    expect(s3Pod.serviceAccountName).toBe(account.metadata.name);
+    expect(account.metadata.annotations?.['eks.amazonaws.com/role-arn']).toMatch(/^arn:aws:iam::\d{12}:role\/[\w+=,.@-]+$/);
+    const named = [...Object.keys(s3Settings), ...(s3Container.env ?? []).map((entry) => entry.name)];
+    expect(named.filter((name) => /^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|ROLE_ARN|WEB_IDENTITY_TOKEN_FILE)$/.test(name))).toEqual([]);
+    expect(readRepoFile('config', 'kubernetes', 'deployment-s3.yaml')).not.toMatch(/AKIA[0-9A-Z]{16}/);
+  });
+
+  it('mounts a service account token in these pods only, for the web identity, as uid 1000 with the token readable by its group', () => {
+    expect(s3Pod.automountServiceAccountToken).toBe(true);
+    expect(account.automountServiceAccountToken).toBe(false);
+    expect(s3Pod.securityContext).toMatchObject({ runAsUser: 1000, runAsGroup: 1000, runAsNonRoot: true, fsGroup: 1000 });
+  });
+
+  it('sets the bucket\'s region in env, where EKS\'s injected region cannot win over it', () => {
+    expect(s3Settings).not.toHaveProperty('AWS_REGION');
+    expect(s3Container.env?.find((entry) => entry.name === 'AWS_REGION')?.value).toMatch(/^[a-z]{2}(-[a-z]+)+-\d$/);
   });
 });

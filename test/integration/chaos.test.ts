@@ -1,7 +1,8 @@
 /** The short chaos run of `npm test` (the long one is `npm run chaos`, at least 20 kills). */
 import { runChaos } from '../harness/chaos';
 import { uniqueName } from '../harness/kafka';
-import { s3LakeOf, startS3Server, type S3ServerHandle } from '../harness/s3-server';
+import { s3LakeOf } from '../harness/s3-server';
+import { s3ServerForSuite } from '../harness/s3-suite';
 
 describe('chaos: SIGKILL at random moments while producing', () => {
   it('loses nothing and duplicates nothing over 4 kills', async () => {
@@ -33,14 +34,10 @@ describe('chaos: MAX_WORKERS=2, SIGKILL of the primary and of single consumer pr
 });
 
 describe('chaos on S3: MAX_WORKERS=2 compacting into a bucket, SIGKILL of the primary and of single consumer processes', () => {
-  let server: S3ServerHandle;
-  beforeAll(async () => {
-    server = await startS3Server({ bucket: 'chaos-lake' });
-  }, 120_000);
-  afterAll(async () => server?.stop());
+  const server = s3ServerForSuite('chaos-lake');
 
   it('loses nothing and duplicates nothing, before and after the last compaction, and leaves no part', async () => {
-    const target = s3LakeOf(server, uniqueName('lake'));
+    const target = s3LakeOf(server(), uniqueName('lake'));
     try {
       const figures = await runChaos({ kills: 6, workers: 2, compaction: true, lake: target });
       process.stderr.write(`[chaos+s3] ${JSON.stringify(figures)}\n`);

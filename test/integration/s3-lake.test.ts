@@ -15,6 +15,7 @@ import { readBucketWithPython } from '../harness/python';
 import { exactlyOnceFigures } from '../harness/chaos';
 import { sampleSum } from '../harness/prometheus';
 import { s3EnvOf, s3LakeOf, startS3Server, type S3ServerHandle } from '../harness/s3-server';
+import { s3ServerForSuite } from '../harness/s3-suite';
 import { startS3Tap, type S3TapHandle, type TappedRequest } from '../harness/s3-tap';
 
 const PARTITIONS = 3;
@@ -69,13 +70,9 @@ function requestKinds(requests: readonly TappedRequest[]): Record<string, number
 afterEach(killRunningCollectors);
 
 describe('a lake on S3-compatible object storage', () => {
-  let server: S3ServerHandle;
-  beforeAll(async () => {
-    server = await startS3Server({ bucket: 'collector-lake' });
-  }, 120_000);
-  afterAll(async () => server?.stop());
+  const server = s3ServerForSuite('collector-lake');
 
-  const s3Env = (): Record<string, string> => s3EnvOf(server);
+  const s3Env = (): Record<string, string> => s3EnvOf(server());
 
   /** A new topic, and the daemon collecting it into a new prefix of the bucket; `extra` is added to its environment. */
   async function daemonOnS3(
@@ -86,12 +83,12 @@ describe('a lake on S3-compatible object storage', () => {
     const topic = uniqueName(name);
     const groupId = uniqueName('group');
     await createTopic(topic, PARTITIONS);
-    const target = s3LakeOf(server, uniqueName('lake'));
+    const target = s3LakeOf(server(), uniqueName('lake'));
     const daemon = startCollector({ ...target.env, OUTPUT_DIR: target.outputDir, TOPICS: topic, GROUP_ID: groupId, FLUSH_INTERVAL_MS: String(flushIntervalMs), ...extra });
     return { topic, groupId, target, daemon };
   }
 
-  const readBucket = (prefix: string): ReturnType<typeof readBucketWithPython> => readBucketWithPython(server, prefix);
+  const readBucket = (prefix: string): ReturnType<typeof readBucketWithPython> => readBucketWithPython(server(), prefix);
 
   it('--once with two consumer processes and COMPACT_AFTER_ONCE ends with the same lake as on disk, read back by pyarrow and Polars', async () => {
     const topic = uniqueName('s3-once');
@@ -106,8 +103,8 @@ describe('a lake on S3-compatible object storage', () => {
     expect(onDisk.code).toBe(0);
     const prefix = uniqueName('lake');
     // Through a recording proxy: what the run cost in requests, by kind (docs/lake.md#object-storage).
-    const recorder = await startS3Tap(server.endpoint);
-    const onS3 = await run(`s3://${server.bucket}/${prefix}`, groupId, { ...s3Env(), AWS_ENDPOINT_URL: recorder.endpoint }).finally(() => recorder.close());
+    const recorder = await startS3Tap(server().endpoint);
+    const onS3 = await run(`s3://${server().bucket}/${prefix}`, groupId, { ...s3Env(), AWS_ENDPOINT_URL: recorder.endpoint }).finally(() => recorder.close());
     expect(onS3.stderr).toBe('');
     expect(onS3.code).toBe(0);
     const costs = requestKinds(recorder.requests);
@@ -126,7 +123,7 @@ describe('a lake on S3-compatible object storage', () => {
     expect(bucket.pyarrow.schema.bid).toBe('double');
     expect(bucket.polars.schema.kafka_timestamp).toMatch(/^Datetime/);
 
-    const s3Url = `s3://${server.bucket}/${prefix}`;
+    const s3Url = `s3://${server().bucket}/${prefix}`;
     const verify = await runCli(['verify', '--output-dir', s3Url, '--against-broker', '--json'], { BOOTSTRAP_SERVERS: bootstrapServers(), ...s3Env() });
     expect(verify.code).toBe(0);
     expect(JSON.parse(verify.stdout)).toMatchObject({ failed: false, files: 4 });
@@ -148,7 +145,7 @@ describe('a lake on S3-compatible object storage', () => {
     daemon.signal('SIGTERM');
     expect((await daemon.exited).code).toBe(0);
 
-    const bucket = readBucket(target.outputDir.slice(`s3://${server.bucket}/`.length));
+    const bucket = readBucket(target.outputDir.slice(`s3://${server().bucket}/`.length));
     expect(bucket.keys.every((key) => /\/part-\d{8}T\d{9}Z-[0-9a-f]+-\d+\.parquet$/.test(key))).toBe(true);
     expect(bucket.pyarrow.rows).toHaveLength(dataRows(300));
     expect(new Set(bucket.polars.rows.map((row) => `${String(row.kafka_partition)}:${String(row.kafka_offset)}`)).size).toBe(dataRows(300));
@@ -168,7 +165,7 @@ describe('a lake on S3-compatible object storage', () => {
     await daemon.waitForEvents('file_published', 1);
     await waitUntil(async () => (await probe('/readyz')).status === 200, { timeoutMs: 30_000, what: 'ready before the freeze' });
 
-    server.freeze();
+    server().freeze();
     try {
       await produce(topic, messages(300).slice(150));
       await waitUntil(async () => (await probe('/readyz')).body.failing?.includes('output-writable') === true, { timeoutMs: 90_000, what: 'readiness to report the frozen store' });
@@ -177,7 +174,7 @@ describe('a lake on S3-compatible object storage', () => {
       expect(notReady.body.checks?.find((check) => check.name === 'output-writable')?.detail).toContain(target.outputDir);
       expect((await probe('/healthz')).status).toBe(200);
     } finally {
-      server.thaw();
+      server().thaw();
     }
     await waitUntil(async () => (await probe('/readyz')).status === 200, { timeoutMs: 120_000, what: 'ready again once the store answers' });
     await waitUntil(async () => JSON.stringify([...(await committedOffsets(groupId, topic))]) === JSON.stringify([...(await endOffsets(topic))]), { timeoutMs: 120_000, what: 'every offset committed' });
@@ -189,7 +186,7 @@ describe('a lake on S3-compatible object storage', () => {
   }, 360_000);
 
   it('rides out throttling and 500s: every third PUT answered 503 SlowDown, GETs then all PUTs failing for a while; everything published and compacted once, the failures counted', async () => {
-    const tap = await startS3Tap(server.endpoint);
+    const tap = await startS3Tap(server().endpoint);
     try {
       // The day closer (grace 0: the test's days are long over) lists, reads and creates while the writer creates parts: every kind of request meets a fault.
       const { topic, groupId, target, daemon } = await daemonOnS3('s3-faults', 500, { AWS_ENDPOINT_URL: tap.endpoint, COMPACTION_ENABLED: 'true', COMPACTION_GRACE_MS: '0' });
@@ -254,18 +251,18 @@ describe('a lake on S3-compatible object storage', () => {
       const result = await attempt({ ...s3Env(), OUTPUT_DIR: 's3://no-such-bucket/lake' });
       expect(result.code).toBe(2);
       expect(result.stderr).toMatch(/no-such-bucket/);
-      expect(result.stderr).toContain(server.endpoint);
+      expect(result.stderr).toContain(server().endpoint);
     });
 
     it('refused credentials', async () => {
-      const result = await attempt({ ...s3Env(), AWS_SECRET_ACCESS_KEY: 'wrong-secret', OUTPUT_DIR: `s3://${server.bucket}/lake` });
+      const result = await attempt({ ...s3Env(), AWS_SECRET_ACCESS_KEY: 'wrong-secret', OUTPUT_DIR: `s3://${server().bucket}/lake` });
       expect(result.code).toBe(2);
       expect(result.stderr).toMatch(/credentials|denied|signature/i);
       expect(result.stderr).not.toContain('wrong-secret');
     });
 
     it('a store that overwrites an object despite If-None-Match', async () => {
-      // Dropping a signed header breaks the signature: the server behind the tap checks none.
+      // Dropping a signed header breaks the signature: the server() behind the tap checks none.
       lax = await startS3Server({ bucket: 'lax-lake', authorization: 'none' });
       tap = await startS3Tap(lax.endpoint, { dropHeaders: ['if-none-match'] });
       const result = await attempt({ ...s3Env(), AWS_ENDPOINT_URL: tap.endpoint, OUTPUT_DIR: `s3://${lax.bucket}/lake` });

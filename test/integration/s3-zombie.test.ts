@@ -9,7 +9,8 @@
 import { killRunningCollectors, startCollector, type CliProcess } from '../harness/cli';
 import { exactlyOnceFigures, sleep, startContinuousProducer } from '../harness/chaos';
 import { committedOffsets, createTopic, endOffsets, uniqueName, waitUntil } from '../harness/kafka';
-import { s3LakeOf, startS3Server, type S3ServerHandle } from '../harness/s3-server';
+import { s3LakeOf } from '../harness/s3-server';
+import { s3ServerForSuite } from '../harness/s3-suite';
 
 const PARTITIONS = 4;
 const SESSION_TIMEOUT_MS = 6000;
@@ -17,17 +18,13 @@ const SESSION_TIMEOUT_MS = 6000;
 afterEach(killRunningCollectors);
 
 describe('a zombie daemon on a shared bucket', () => {
-  let server: S3ServerHandle;
-  beforeAll(async () => {
-    server = await startS3Server({ bucket: 'zombie-lake' });
-  }, 120_000);
-  afterAll(async () => server?.stop());
+  const server = s3ServerForSuite('zombie-lake');
 
   it('loses nothing and writes nothing twice when a daemon paused past its session comes back', async () => {
     const topic = uniqueName('zombie');
     const groupId = uniqueName('group');
     await createTopic(topic, PARTITIONS);
-    const target = s3LakeOf(server, uniqueName('lake'));
+    const target = s3LakeOf(server(), uniqueName('lake'));
     const env = {
       ...target.env,
       OUTPUT_DIR: target.outputDir,

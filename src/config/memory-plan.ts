@@ -131,3 +131,11 @@ export function memoryPlan(budgetBytes: number): MemoryPlan {
 function clamp(value: number, min: number, max: number): number {
   return Math.min(max, Math.max(min, value));
 }
+
+/**
+ * Whether the buffers passed their share, or buffers and writes in flight together theirs: the
+ * largest buffers are then sealed early, and fetching pauses while the writes alone are over it.
+ */
+export function isOverBudget(plan: Pick<MemoryPlan, 'bufferedBytes' | 'heldBytes'>, bufferedBytes: number, inFlightBytes: number): boolean {
+  return bufferedBytes > plan.bufferedBytes || bufferedBytes + inFlightBytes > plan.heldBytes;
+}

@@ -94,3 +94,35 @@ export interface ConsumerClient extends ConsumerPort {
   /** Leaves the group (running the revoke hand-off) and closes the client. */
   disconnect(): Promise<void>;
 }
+
+/** The partitions of each topic. */
+export function partitionsByTopic(partitions: readonly PartitionRef[]): Map<string, Set<number>> {
+  const result = new Map<string, Set<number>>();
+  for (const { topic, partition } of partitions) {
+    const set = result.get(topic) ?? new Set<number>();
+    set.add(partition);
+    result.set(topic, set);
+  }
+  return result;
+}
+
+/** How often a wait checks whether the client declared the assignment lost. */
+const LOST_CHECK_INTERVAL_MS = 250;
+
+/**
+ * Waits for `settled`; true instead if the client declares the assignment lost first (writes then
+ * wait for commits that cannot land, and only a consume call runs the lost hand-off).
+ */
+export async function settledUnlessLost(port: Pick<ConsumerPort, 'assignmentLost'>, settled: Promise<void>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const lost = new Promise<true>((resolve) => {
+    timer = setInterval(() => {
+      if (port.assignmentLost) resolve(true);
+    }, LOST_CHECK_INTERVAL_MS);
+  });
+  try {
+    return await Promise.race([settled.then(() => false), lost]);
+  } finally {
+    clearInterval(timer);
+  }
+}

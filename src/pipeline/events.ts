@@ -78,7 +78,6 @@ export interface TopicProgress {
   readonly total: number;
 }
 
-/** progress: offsets forward; recovery-point: metadata a file needs before it is published; fence: the same commit again before a publish, refused to a member the group left behind. */
 /**
  * Records a consume call returned that this member must not write: of a partition it no longer
  * owns, or below the group's commit of one it was given again. Both come from a call made before a
@@ -91,6 +90,7 @@ export interface RecordsNotOurs {
   records: number;
 }
 
+/** progress: offsets forward; recovery-point: metadata a file needs before it is published; fence: the same commit again before a publish, refused to a member the group left behind. */
 export type CommitPurpose = 'progress' | 'recovery-point' | 'fence';
 
 export interface PipelineEvents {

@@ -1,4 +1,4 @@
-import type { CommittedOffset } from '../kafka/consumer-port';
+import { partitionKey, type CommittedOffset, type PartitionRef } from '../kafka/consumer-port';
 import { mergeRanges, type OffsetRange, type PartitionRanges } from '../lake/offset-range';
 import { ANY_DAY, boundedDays, decodeCommitMetadata, encodeCommitMetadata, type RecoverDays } from './commit-metadata';
 
@@ -123,11 +123,12 @@ export class OffsetLedger {
   }
 
   /**
-   * A partition was assigned to this member, where the group's commit stands (null: none yet; the
-   * first record consumed is then where the group starts).
+   * Partitions were assigned to this member: where the group's commit of each stands (a partition
+   * without one starts where its first record is consumed).
    */
-  assigned(topic: string, partition: number, groupOffset: number | null): void {
-    this.partition(topic, partition).committed = groupOffset;
+  assigned(partitions: readonly PartitionRef[], committed: readonly CommittedOffset[]): void {
+    const groupOffsets = new Map(committed.map((entry) => [partitionKey(entry.topic, entry.partition), entry.offset]));
+    for (const { topic, partition } of partitions) this.partition(topic, partition).committed = groupOffsets.get(partitionKey(topic, partition)) ?? null;
   }
 
   /** What recovery found: the group's commit carried recovery metadata, and these offsets are on disk past it. */

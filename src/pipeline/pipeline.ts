@@ -1,11 +1,13 @@
-import type { ConsumerPort, PartitionRef, RebalanceHandlers, SourceMessage } from '../kafka/consumer-port';
+import { partitionsByTopic, settledUnlessLost, type ConsumerPort, type PartitionRef, type RebalanceHandlers } from '../kafka/consumer-port';
 import type { Lake } from '../lake/lake';
 import type { SealedBatch } from '../parquet/batch';
 import { Committer } from './committer';
 import type { PipelineEvents, TopicProgress } from './events';
 import { Ingest, type IngestOptions } from './ingest';
+import { isOverBudget } from '../config/memory-plan';
 import { OffsetLedger } from './offset-ledger';
 import { OneShotGoals, OtherMembers } from './one-shot';
+import { ReadAhead } from './read-ahead';
 import { recoverTopic } from './recovery';
 import { Writer } from './writer';
 
@@ -14,9 +16,6 @@ import { Writer } from './writer';
  * orchestrates: ingest.ts owns the buffers and seal triggers, writer.ts the files, committer.ts the
  * commits, offset-ledger.ts every per-partition fact, one-shot.ts the goals of a one-shot run.
  */
-
-/** How often a wait for the output checks whether the client declared the assignment lost. */
-const LOST_CHECK_INTERVAL_MS = 250;
 
 export interface PipelineOptions {
   readonly lake: Lake;
@@ -53,8 +52,7 @@ export class Pipeline implements RebalanceHandlers {
   private loop: Promise<void> | null = null;
   /** The consume call and ingest under way, if any: a revocation waits for it before sealing. */
   private iteration: Promise<void> = Promise.resolve();
-  /** The next batch, asked for before the current one is ingested (see consumeLoop). */
-  private readAhead: Promise<SourceMessage[]> | null = null;
+  private readonly readAhead: ReadAhead;
   private ageTimer: NodeJS.Timeout | null = null;
   /** When the consume loop last completed an iteration; null before it starts. */
   private lastProgressMs: number | null = null;
@@ -71,6 +69,7 @@ export class Pipeline implements RebalanceHandlers {
     this.deps = deps;
     const { events, now } = deps;
     this.goals = new OneShotGoals(options.oneShot?.maxMessagesPerTopic ?? null, this.ledger);
+    this.readAhead = new ReadAhead(deps.port, options.consumeBatchSize);
     this.committer = new Committer({
       port: deps.port,
       ledger: this.ledger,
@@ -167,28 +166,12 @@ export class Pipeline implements RebalanceHandlers {
     this.ageTimer = null;
     await this.loop?.catch(() => undefined);
     this.ingest.sealAll('shutdown');
-    if (await this.lostBefore(this.writer.allSettled())) {
+    if (await settledUnlessLost(this.deps.port, this.writer.allSettled())) {
       this.lostAtDrain = true;
       await this.dropLost(this.deps.port.assignment);
       return;
     }
     await this.committer.commitNow();
-  }
-
-  /** Waits for `settled`; true instead if the client declares the assignment lost first. */
-  private async lostBefore(settled: Promise<void>): Promise<boolean> {
-    const { port } = this.deps;
-    let timer: NodeJS.Timeout | undefined;
-    const lost = new Promise<true>((resolve) => {
-      timer = setInterval(() => {
-        if (port.assignmentLost) resolve(true);
-      }, LOST_CHECK_INTERVAL_MS);
-    });
-    try {
-      return await Promise.race([settled.then(() => false), lost]);
-    } finally {
-      clearInterval(timer);
-    }
   }
 
   // ---- rebalance hand-off (called by the consumer) ----
@@ -203,9 +186,7 @@ export class Pipeline implements RebalanceHandlers {
     if (oneShot) this.goalsPending++;
     try {
       const committed = await this.deps.port.committed(partitions, this.options.kafkaTimeoutMs);
-      for (const { topic, partition } of partitions) {
-        this.ledger.assigned(topic, partition, committed.find((entry) => entry.topic === topic && entry.partition === partition)?.offset ?? null);
-      }
+      this.ledger.assigned(partitions, committed);
       const unread = oneShot ? await this.goals.take(this.deps.port, partitions, committed, this.options.kafkaTimeoutMs) : partitions;
       for (const topic of new Set(unread.map((p) => p.topic))) {
         const recovered = await recoverTopic(this.options.lake, topic, committed.filter((entry) => entry.topic === topic), this.ledger);
@@ -226,16 +207,9 @@ export class Pipeline implements RebalanceHandlers {
   async onRevoking(partitions: readonly PartitionRef[]): Promise<void> {
     this.deps.events.partitionsRevoked(partitions);
     await this.iteration.catch(() => undefined);
-    const ahead = this.takeReadAhead();
-    if (ahead !== null) {
-      const messages = await ahead.catch((error: unknown) => {
-        // Nothing of a failed call was ingested or committed: the next owner reads it again.
-        this.deps.events.readAheadFailed(error);
-        return [];
-      });
-      if (messages.length > 0) this.ingest.ingestBatch(messages);
-    }
-    for (const [topic, revoked] of byTopic(partitions)) this.ingest.sealHolding(topic, revoked, 'revoke');
+    const messages = await this.readAhead.settle((error) => this.deps.events.readAheadFailed(error));
+    if (messages.length > 0) this.ingest.ingestBatch(messages);
+    for (const [topic, revoked] of partitionsByTopic(partitions)) this.ingest.sealHolding(topic, revoked, 'revoke');
     await this.writer.allSettled();
     await this.committer.commitNow();
     this.release(partitions);
@@ -248,7 +222,7 @@ export class Pipeline implements RebalanceHandlers {
    */
   async onLost(partitions: readonly PartitionRef[]): Promise<void> {
     await this.iteration.catch(() => undefined);
-    await this.takeReadAhead()?.catch(() => undefined);
+    await this.readAhead.take()?.catch(() => undefined);
     // A drain that found the assignment lost already dropped it: the client's hand-off comes after.
     if (this.lostAtDrain) this.release(partitions);
     else await this.dropLost(partitions);
@@ -274,11 +248,7 @@ export class Pipeline implements RebalanceHandlers {
 
   // ---- the consume loop ----
 
-  /**
-   * Reads one batch ahead: the client's consume call spends about as long in the thread pool,
-   * polling librdkafka message by message, as ingesting a batch takes here, so the next call runs
-   * while this thread ingests (docs/performance.md).
-   */
+  /** Consume (one batch read ahead: read-ahead.ts), ingest, keep to the memory budget, until stopped. */
   private async consumeLoop(): Promise<void> {
     try {
       while (this.running) {
@@ -291,37 +261,21 @@ export class Pipeline implements RebalanceHandlers {
     } finally {
       // A batch read ahead when the loop stops is dropped: nothing of it was ingested, so nothing
       // of it is committed, and the next owner or run reads it again.
-      await this.takeReadAhead()?.catch(() => undefined);
+      await this.readAhead.take()?.catch(() => undefined);
     }
   }
 
   private async consumeOnce(): Promise<void> {
-    const { port } = this.deps;
-    const messages = await (this.takeReadAhead() ?? port.consume(this.options.consumeBatchSize));
+    const messages = await this.readAhead.next();
     this.lastProgressMs = this.deps.now();
-    // Not while a rebalance hand-off is pending: the loop stops for it after this batch anyway.
-    if (this.running && !port.rebalancing) {
-      const next = port.consume(this.options.consumeBatchSize);
-      // Awaited later (or by a revocation); marked handled now so a failure is not reported as unhandled meanwhile.
-      next.catch(() => undefined);
-      this.readAhead = next;
-    }
+    if (this.running) this.readAhead.start();
     if (messages.length > 0) this.ingest.ingestBatch(messages);
-  }
-
-  private takeReadAhead(): Promise<SourceMessage[]> | null {
-    const ahead = this.readAhead;
-    this.readAhead = null;
-    return ahead;
   }
 
   /** Over the budget: seal the largest buffers; if writes in flight alone are over it, pause fetching until they land. */
   private async enforceMemoryBudget(): Promise<void> {
-    const { bufferedBytes: bufferLimit, heldBytes: heldLimit } = this.options.memory;
-    const overBudget = (): boolean => {
-      const buffered = this.ingest.bufferedBytes();
-      return buffered > bufferLimit || buffered + this.writer.inFlightBytes > heldLimit;
-    };
+    const heldLimit = this.options.memory.heldBytes;
+    const overBudget = (): boolean => isOverBudget(this.options.memory, this.ingest.bufferedBytes(), this.writer.inFlightBytes);
     if (!overBudget()) return;
     this.ingest.sealForMemory(overBudget);
     if (this.writer.inFlightBytes <= heldLimit) return;
@@ -330,8 +284,7 @@ export class Pipeline implements RebalanceHandlers {
     port.pause(assignment);
     events.consumptionPaused(assignment.length);
     while (this.writer.inFlightBytes > heldLimit && this.writer.inFlightCount > 0) {
-      // Lost, the writes wait for commits that cannot land: the next consume call runs the lost hand-off.
-      if (await this.lostBefore(this.writer.nextSettled())) break;
+      if (await settledUnlessLost(port, this.writer.nextSettled())) break;
       this.lastProgressMs = this.deps.now();
     }
     port.resume(assignment);
@@ -344,14 +297,4 @@ export class Pipeline implements RebalanceHandlers {
     // Retries a commit that failed (broker outage) even when no new file is published.
     this.committer.request();
   }
-}
-
-function byTopic(partitions: readonly PartitionRef[]): Map<string, Set<number>> {
-  const result = new Map<string, Set<number>>();
-  for (const { topic, partition } of partitions) {
-    const set = result.get(topic) ?? new Set<number>();
-    set.add(partition);
-    result.set(topic, set);
-  }
-  return result;
 }

@@ -1,14 +1,13 @@
 import type { CompactionResult, CompactorOptions } from '../lake/compaction/compact-day';
 import { compactionPass } from '../lake/compaction/pass';
-import type { RepairReport } from '../lake/compaction/repair';
 import type { TopicDay } from '../lake/files';
 import { isoDate } from '../lake/layout';
 import { describeError } from '../errors';
 import { isDayClosed } from '../lake/day-cut';
 
 /**
- * `compact`: repairs interrupted compactions, then compacts every closed (topic, day) that has
- * parts, or only the given topics and day. A day is closed once it is over in DAY_TIME_ZONE plus
+ * `compact`: compacts every closed (topic, day) that has parts (a compaction a crash interrupted
+ * included), or only the given topics and day. A day is closed once it is over in DAY_TIME_ZONE plus
  * COMPACTION_GRACE_MS; an open day is reported, never compacted.
  */
 
@@ -27,21 +26,17 @@ export interface CompactFailure {
 }
 
 export interface CompactRunResult {
-  readonly repair: RepairReport;
   readonly results: CompactionResult[];
   readonly failures: CompactFailure[];
   /** Set when `day` was asked for and is not closed yet. */
   readonly dayOpen: boolean;
 }
 
-const NO_REPAIR: RepairReport = { finished: [], undone: [], coveredPartsRemoved: [], skippedLocked: [] };
-
 export async function compactClosedDays(options: CompactCommandOptions): Promise<CompactRunResult> {
   const { compactor, timeZone, graceMs } = options;
   const wanted = (target: TopicDay): boolean => (options.topics.length === 0 || options.topics.includes(target.topic)) && (options.day === undefined || target.day === options.day);
-  const pass = await compactionPass({ compactor, timeZone, graceMs, repair: true, wanted });
+  const pass = await compactionPass({ compactor, timeZone, graceMs, wanted });
   return {
-    repair: pass.repair ?? NO_REPAIR,
     results: pass.results,
     failures: pass.failures.map(({ target, error }) => ({ target, error: describeError(error) })),
     dayOpen: options.day !== undefined && !isDayClosed(options.day, timeZone, graceMs, compactor.now()),
@@ -54,10 +49,6 @@ export function formatCompactResult(result: CompactRunResult): string {
     lines.push([r.target.topic, isoDate(r.target.day), r.target.kind, r.status, r.files.map((f) => f.name).join(',') || '-', r.rows, r.bytes, r.partsRemoved, r.duplicatesDropped].join('\t'));
   }
   for (const f of result.failures) lines.push([f.target.topic, isoDate(f.target.day), f.target.kind, `FAILED: ${f.error}`].join('\t'));
-  const { finished, undone, coveredPartsRemoved } = result.repair;
-  if (finished.length + undone.length + coveredPartsRemoved.length > 0) {
-    lines.push(`repair: ${finished.length} interrupted compaction(s) finished, ${undone.length} undone, ${coveredPartsRemoved.length} covered part(s) removed`);
-  }
   if (result.dayOpen) lines.push('the day asked for is not closed yet (DAY_TIME_ZONE, COMPACTION_GRACE_MS): not compacted');
   if (result.results.length + result.failures.length === 0) lines.push('nothing to compact');
   return lines.join('\n');

@@ -349,7 +349,7 @@ export const configSchema = {
         env: 'COMPACTION_ENABLED',
       },
       graceMs: {
-        doc: 'Time after the end of a day (in DAY_TIME_ZONE) before it is compacted, so late records still land in its parts. Later records are merged at the next pass.',
+        doc: 'Time after the end of a day (in DAY_TIME_ZONE) before it is compacted, so late records still land in its parts. Records later than that get the next file of the day (<topic>-0001.parquet) at the next pass.',
         format: 'nat',
         default: 30 * 60 * 1000,
         env: 'COMPACTION_GRACE_MS',

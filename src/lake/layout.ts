@@ -83,7 +83,7 @@ export interface LakeLayout {
   readonly name: LayoutName;
   /** Folder key of the rolling part files. */
   partFolder(topic: string, day: number, kind: OutputKind): string;
-  /** Folder key of the compacted files, with their compaction lock, journal and closed-day marker. */
+  /** Folder key of the compacted files, with their compaction lock and closed-day marker. */
   dayFileFolder(topic: string, day: number, kind: OutputKind): string;
 }
 
@@ -154,23 +154,9 @@ export function compactedNameReadings(name: string): Array<{ topic: string; inde
   return readings;
 }
 
-/** Hidden names beside the compacted files: never matched by `*.parquet` globs nor swept as temp files. */
+/** A hidden name beside the compacted files: never matched by `*.parquet` globs nor swept as a temp file. */
 export function compactionLockName(topic: string): string {
   return `.${topicFolder(topic)}.compact.lock`;
-}
-
-export function compactionJournalName(topic: string): string {
-  return `.${topicFolder(topic)}.compact.journal`;
-}
-
-/** A compacted file being written, hidden beside its final key; not a store temp name, so the start-up sweep leaves it to repair. */
-export function compactingKeyFor(finalKey: string): string {
-  const slash = finalKey.lastIndexOf('/');
-  return `${finalKey.slice(0, slash + 1)}.${finalKey.slice(slash + 1)}.compacting`;
-}
-
-export function isCompactingName(name: string): boolean {
-  return name.startsWith('.') && name.endsWith('.parquet.compacting');
 }
 
 /** The closed-day marker of a topic: a small JSON manifest (`_` hides it from Spark and Hive readers). */

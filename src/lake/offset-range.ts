@@ -64,3 +64,32 @@ export function removeOffsets(ranges: readonly OffsetRange[], removed: ReadonlyS
   }
   return result;
 }
+
+/** The offsets of `ranges` (merged) that `removed` (merged) does not hold. */
+export function subtractRanges(ranges: readonly OffsetRange[], removed: readonly OffsetRange[]): OffsetRange[] {
+  const result: OffsetRange[] = [];
+  for (const [first, last] of ranges) {
+    let start = first;
+    for (const [from, to] of removed) {
+      if (to < start || from > last) continue;
+      if (from > start) result.push([start, from - 1]);
+      start = Math.max(start, to + 1);
+    }
+    if (start <= last) result.push([start, last]);
+  }
+  return result;
+}
+
+/** Whether `offset` lies in one of the sorted, merged `ranges`. */
+export function holdsOffset(ranges: readonly OffsetRange[], offset: number): boolean {
+  let low = 0;
+  let high = ranges.length - 1;
+  while (low <= high) {
+    const middle = (low + high) >> 1;
+    const [first, last] = ranges[middle];
+    if (offset < first) high = middle - 1;
+    else if (offset > last) low = middle + 1;
+    else return true;
+  }
+  return false;
+}

@@ -1,7 +1,6 @@
 import { describeError, errorCode } from '../errors';
 import type { PartitionRef } from '../kafka/consumer-port';
 import type { CompactionResult } from '../lake/compaction/compact-day';
-import type { RepairReport } from '../lake/compaction/repair';
 import type { StoreEvents, StoreRequest } from '../lake/store/measured';
 import type { TopicDay } from '../lake/files';
 import { isoDate } from '../lake/layout';
@@ -143,14 +142,6 @@ export class Telemetry implements PipelineEvents, StoreEvents {
     this.metrics.dayFallbacks.inc({ topic, reason });
   }
 
-  lakeRepaired(report: RepairReport): void {
-    if (report.finished.length + report.undone.length + report.coveredPartsRemoved.length === 0) return;
-    this.logger.info(
-      { event: 'lake_repaired', finished: report.finished.map(describeDay), undone: report.undone.map(describeDay), coveredPartsRemoved: report.coveredPartsRemoved, skippedLocked: report.skippedLocked.map(describeDay) },
-      'finished or undid compactions a crash interrupted',
-    );
-  }
-
   dayCompacted(result: CompactionResult): void {
     const { topic, kind } = result.target;
     this.metrics.compactions.inc({ kind, result: result.status });
@@ -171,7 +162,7 @@ export class Telemetry implements PipelineEvents, StoreEvents {
         duplicatesDropped: result.duplicatesDropped,
         durationMs: result.durationMs,
       },
-      'closed day compacted into one file',
+      'parts of a closed day compacted',
     );
   }
 

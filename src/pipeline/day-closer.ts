@@ -9,9 +9,8 @@ import type { PipelineEvents } from './events';
 /**
  * Closes days: once a (topic, day) is over in DAY_TIME_ZONE plus COMPACTION_GRACE_MS, and nothing
  * of it is buffered or being written here, its parts are compacted into the seed's one file per
- * topic and day (lake/compaction). The first pass repairs what a crash left of a compaction.
- * Other collectors sharing the lake are kept apart by the compaction lock; their late parts are
- * merged at a later pass.
+ * topic and day (lake/compaction). Other collectors sharing the lake are kept apart by the
+ * compaction lock; their late parts are merged at a later pass.
  */
 
 export interface DayCloserOptions {
@@ -31,7 +30,6 @@ export class DayCloser {
   private readonly options: DayCloserOptions;
   private readonly deps: DayCloserDeps;
   private readonly passes: RepeatingTask;
-  private repaired = false;
   private stopped = false;
 
   constructor(options: DayCloserOptions, deps: DayCloserDeps) {
@@ -57,14 +55,11 @@ export class DayCloser {
     try {
       const result = await compactionPass({
         ...this.options,
-        repair: !this.repaired,
         holds: (target) => this.deps.holdsDay(target.topic, target.day),
         stopped: () => this.stopped,
         onCompacted: (compacted) => events.dayCompacted(compacted),
         onFailed: (target, error) => events.compactionFailed(target, error),
       });
-      if (result.repair !== null) events.lakeRepaired(result.repair);
-      this.repaired = true;
       if (!this.stopped) events.closedDaysLeft(result.oldestLeftMs);
     } catch (error) {
       events.compactionFailed(null, error);

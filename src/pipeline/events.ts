@@ -2,7 +2,6 @@ import type { PartitionRef } from '../kafka/consumer-port';
 import type { OutputKind } from '../lake/layout';
 import type { PartitionRanges } from '../lake/offset-range';
 import type { CompactionResult } from '../lake/compaction/compact-day';
-import type { RepairReport } from '../lake/compaction/repair';
 import type { TopicDay } from '../lake/files';
 import type { DayFallback } from '../lake/day-cut';
 
@@ -116,8 +115,6 @@ export interface PipelineEvents {
   consumptionPaused(partitions: number): void;
   consumptionResumed(): void;
   buffersMeasured(state: BufferState): void;
-  /** What the start-up repair finished or undid of compactions a crash interrupted. */
-  lakeRepaired(report: RepairReport): void;
   /** A closed day's parts were merged into its file (or another collector holds its lock, or it had none). */
   dayCompacted(result: CompactionResult): void;
   /** A compaction failed (target null: the pass itself); the next pass tries again. */

@@ -23,7 +23,7 @@ async function main(): Promise<number> {
     if (figures.afterCompaction !== undefined) {
       const after = figures.afterCompaction;
       process.stdout.write(
-        `  compactions:  ${figures.compactions} by the killed daemons, ${figures.repairs} finished or undone at a restart\n  after compact: written ${after.written}, lost ${after.lost}, duplicated ${after.duplicated}, parts left ${after.partsLeft}\n`,
+        `  compactions:  ${figures.compactions} by the killed daemons\n  after compact: written ${after.written}, lost ${after.lost}, duplicated ${after.duplicated}, parts left ${after.partsLeft}\n`,
       );
       if (after.lost !== 0 || after.duplicated !== 0 || after.written !== figures.produced || after.partsLeft !== 0) return 1;
     }

@@ -57,9 +57,8 @@ export interface ChaosFigures {
   readonly duplicated: number;
   /** With `workers`: single consumer processes killed (besides the primaries). */
   readonly workerKills?: number;
-  /** With `compaction`: days compacted by the killed daemons, and compactions a later start finished or undid. */
+  /** With `compaction`: days compacted by the killed daemons. */
   readonly compactions?: number;
-  readonly repairs?: number;
   /** With `compaction`: what verify finds once the `compact` command merged everything left. */
   readonly afterCompaction?: { readonly written: number; readonly lost: number; readonly duplicated: number; readonly partsLeft: number };
 }
@@ -93,7 +92,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
 
   const producer = startContinuousProducer(topic, partitions, options.batch ?? 100, testKafka(), options.compaction ? BURSTS : null);
   let compactions = 0;
-  let repairs = 0;
   let kills = 0;
   let faultKills = 0;
   for (let round = 0; round < options.kills; round++) {
@@ -116,7 +114,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     if (outcome === 'died') faultKills++;
     kills++;
     compactions += collector.eventsNamed('day_compacted').length;
-    for (const repaired of collector.eventsNamed('lake_repaired')) repairs += countOf(repaired.finished) + countOf(repaired.undone);
     log(`kill ${kills}/${options.kills} after ${outcome === 'died' ? 'a publish (fault point)' : `${killAfterMs} ms`}; produced so far ${producer.produced()}`);
   }
   const produced = await producer.stop();
@@ -147,7 +144,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     const logFile = keepOutput(`${groupId}-compact`, compacted);
     process.stderr.write(`[chaos] ${partsLeft} part files left after the final compact; its whole output is in ${logFile}\n`);
   }
-  return { ...figures, compactions, repairs, afterCompaction: { ...(await exactlyOnceFigures(target.lake, topic)), partsLeft } };
+  return { ...figures, compactions, afterCompaction: { ...(await exactlyOnceFigures(target.lake, topic)), partsLeft } };
 }
 
 /** Writes a run's whole output to <tmp>/<name>.log, for a failure to point at; returns the file's path. */
@@ -204,10 +201,6 @@ async function waitForExit(pids: Iterable<number>, timeoutMs = 60_000): Promise<
     if (Date.now() > deadline) throw new Error('consumer processes of a killed primary did not stop by themselves');
     await sleep(100);
   }
-}
-
-function countOf(value: unknown): number {
-  return Array.isArray(value) ? value.length : 0;
 }
 
 /** Produces batches of seed-shaped messages every 50 ms until stopped; stop() resolves with the count. */

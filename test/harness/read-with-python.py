@@ -1,6 +1,6 @@
 """Reads Parquet files back with pyarrow and Polars and prints what each sees, as JSON.
 
-    read-with-python.py compacted FILE           one compacted day file, the seed's one-line reads
+    read-with-python.py compacted FILE...        a closed day's compacted files, the one-line reads
     read-with-python.py open FILE...             an open day's parts, with the README's one-liners
     read-with-python.py s3 ENDPOINT BUCKET PREFIX
                                                  a lake in an S3-compatible bucket (credentials from
@@ -57,8 +57,8 @@ def main():
     if mode == "s3":
         keys, table, frame = read_bucket(files[0], files[1], files[2].strip("/"))
     elif mode == "compacted":
-        table = pq.read_table(files[0])
-        frame = pl.read_parquet(files[0])
+        table = pq.read_table(files[0] if len(files) == 1 else files)
+        frame = pl.read_parquet(files[0] if len(files) == 1 else files)
     else:
         table = pa.concat_tables([pq.read_table(f) for f in files], promote_options="permissive")
         frame = pl.concat([pl.read_parquet(f) for f in files], how="diagonal_relaxed")

@@ -1,7 +1,7 @@
 /**
  * The daemon closes days by itself: two collectors of one group share OUTPUT_DIR, write parts,
- * and compact each closed day once it is quiet; a late record lands in a part of its compacted day
- * and is merged at the next pass. Read back at the seed's paths with DuckDB, pyarrow and Polars.
+ * and compact each closed day once it is quiet; late records land in a part of their compacted day
+ * and then in the day's next file. Read back at the seed's paths with DuckDB, pyarrow and Polars.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -27,12 +27,13 @@ function messages(day: number, count: number, from = 0): TestMessage[] {
 
 afterEach(killRunningCollectors);
 
+/** Rows of the day's compacted files of the topic (`<topic>.parquet`, then `<topic>-0001.parquet`, …). */
 async function rowsAt(outputDir: string, day: string, topic: string): Promise<{ n: number; d: number }> {
-  const [row] = await queryFiles([path.join(outputDir, day, `${topic}.parquet`)], 'SELECT count(*)::INTEGER AS n, count(DISTINCT (kafka_partition, kafka_offset))::INTEGER AS d FROM {files}');
+  const [row] = await queryFiles([path.join(outputDir, day, `${topic}*.parquet`)], 'SELECT count(*)::INTEGER AS n, count(DISTINCT (kafka_partition, kafka_offset))::INTEGER AS d FROM {files}');
   return { n: Number(row.n), d: Number(row.d) };
 }
 
-it('two daemons sharing the lake compact each closed day into the seed path, and merge a late record', async () => {
+it('two daemons sharing the lake compact each closed day into the seed path, and a late record into the next file', async () => {
   const topic = uniqueName('daemon-compact');
   await createTopic(topic, PARTITIONS);
   await produce(topic, [...messages(0, 120), ...messages(1, 60)]);
@@ -54,17 +55,18 @@ it('two daemons sharing the lake compact each closed day into the seed path, and
   expect(await rowsAt(outputDir, DAYS[1], topic)).toEqual({ n: 60, d: 60 });
   expect(existsSync(path.join(outputDir, DAYS[0], `_SUCCESS.${topic}.json`))).toBe(true);
 
-  // A late record of the first day: a part of that day first, then merged into its file.
+  // Late records of the first day: a part of that day first, then the day's next file.
   await produce(topic, messages(0, 8, 120));
-  await waitUntil(async () => compactedDays() && (await rowsAt(outputDir, DAYS[0], topic)).n === 128, { timeoutMs: 90_000, what: 'the late records merged' });
+  await waitUntil(async () => compactedDays() && (await rowsAt(outputDir, DAYS[0], topic)).n === 128, { timeoutMs: 90_000, what: 'the late records compacted' });
 
   for (const collector of collectors) collector.signal('SIGTERM');
   for (const collector of collectors) expect((await collector.exited).code).toBe(0);
   expect(await rowsAt(outputDir, DAYS[0], topic)).toEqual({ n: 128, d: 128 });
-  // The seed's path, read as the seed's users read it: pyarrow and Polars agree with DuckDB value for value.
-  const dayFile = path.join(outputDir, DAYS[0], `${topic}.parquet`);
-  const duck = await duckdbRows([dayFile]);
-  const python = readWithPython('compacted', [dayFile]);
+  // The day's files, read as the seed's users read a day: pyarrow and Polars agree with DuckDB value for value.
+  const dayFiles = [`${topic}.parquet`, `${topic}-0001.parquet`].map((name) => path.join(outputDir, DAYS[0], name));
+  expect((await rowsAt(outputDir, DAYS[0], topic)).n).toBe(128);
+  const duck = await duckdbRows(dayFiles);
+  const python = readWithPython('compacted', dayFiles);
   expect(duck).toHaveLength(128);
   expect(python.pyarrow.rows).toEqual(duck);
   expect(python.polars.rows).toEqual(duck);

@@ -4,7 +4,7 @@
  * a compactor killed (SIGKILL) at random moments, many times. The lake is read back with DuckDB.
  */
 import path from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { killRunningCollectors, runCli, startCli } from '../harness/cli';
 import { tempOutputDir } from '../harness/collector';
@@ -53,7 +53,8 @@ describe('compaction of the collected lake', () => {
     const [drift] = await queryFiles([path.join(outputDir, DAYS[2], `${topics[0]}.parquet`)], "SELECT any_value(typeof(volume)) AS volume, count(note)::INTEGER AS notes, min(volume) AS first FROM {files}");
     expect(drift).toEqual({ volume: 'VARCHAR', notes: 90, first: 'v0' });
 
-    // Late records for the first day: they land in parts of that day, the next pass merges them.
+    // Late records for the first day: they land in parts of that day, the next pass writes them to
+    // the day's next file, leaving the first one as it was.
     for (const topic of topics) await produce(topic, messages(0, 10, 90));
     expect((await runCli(['--once'], env)).code).toBe(0);
     expect(existsSync(path.join(outputDir, DAYS[0], topics[0]))).toBe(true);
@@ -62,7 +63,13 @@ describe('compaction of the collected lake', () => {
     const [inspected] = (JSON.parse((await runCli(['inspect', '2025-10-16', '--topic', topics[0], '--json'], env)).stdout) as { entries: Array<{ state: string; rows: number }> }).entries;
     expect(inspected).toMatchObject({ state: 'mixed', rows: 100 });
 
+    const dayFile = path.join(outputDir, DAYS[0], `${topics[0]}.parquet`);
+    const before = readFileSync(dayFile);
     expect((await runCli(['compact'], env)).code).toBe(0);
+    expect(readFileSync(dayFile).equals(before)).toBe(true);
+    expect(readdirSync(path.join(outputDir, DAYS[0])).filter((name) => name.endsWith('.parquet')).sort()).toEqual(
+      [...topics].sort().flatMap((topic) => [`${topic}-0001.parquet`, `${topic}.parquet`]).sort(),
+    );
     const [late] = await queryFiles([path.join(outputDir, DAYS[0], '*.parquet')], 'SELECT count(*)::INTEGER AS n, count(DISTINCT (kafka_topic, kafka_partition, kafka_offset))::INTEGER AS d FROM {files}');
     expect(late).toEqual({ n: 200, d: 200 });
     expect((await runCli(['verify'], env)).code).toBe(0);
@@ -116,12 +123,15 @@ describe('compaction of the collected lake', () => {
       await cli.exited;
       // Whatever moment the kill hit, nothing is lost.
       expect((await distinct()).d).toBe(2 * next);
-      // The killed compactor's lease runs out: the next one repairs the day and compacts it.
+      // The killed compactor's lease runs out: the next one removes what it merged and merges the rest.
       await sleep(LEASE_MS);
     }
     const final = await runCli(['compact'], env);
     expect(final.code).toBe(0);
     expect(await distinct()).toEqual({ n: 2 * next, d: 2 * next });
-    expect(parquetFiles(outputDir).map((file) => path.relative(outputDir, file))).toEqual([path.join('2025/10/17', `${topic}.parquet`)]);
+    // Parts added after the first compaction land in the day's next files, each created once.
+    const files = parquetFiles(outputDir).map((file) => path.relative(outputDir, file));
+    expect(files).toContain(path.join('2025/10/17', `${topic}.parquet`));
+    expect(files.every((file) => new RegExp(`^2025/10/17/${topic}(-\\d{4})?\\.parquet$`).test(file))).toBe(true);
   });
 });

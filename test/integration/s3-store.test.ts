@@ -227,16 +227,6 @@ describe('S3LakeStore on S3Proxy', () => {
       expect(decoded(await store.read('meta/lease.json'))).toBe('{"v":2}');
     });
 
-    it('moves onto a new key and onto an existing one', async () => {
-      await store.create('move/.hidden-1', text('compacted 1'));
-      await store.move('move/.hidden-1', 'move/out.parquet');
-      expect(await store.stat('move/.hidden-1')).toBeNull();
-      expect(decoded(await store.read('move/out.parquet'))).toBe('compacted 1');
-      await store.create('move/.hidden-2', text('compacted 2'));
-      await store.move('move/.hidden-2', 'move/out.parquet');
-      expect(decoded(await store.read('move/out.parquet'))).toBe('compacted 2');
-    });
-
     it('lists and removes more keys than one S3 page or DeleteObjects batch holds (1000)', async () => {
       const keys = Array.from({ length: 1005 }, (_, index) => `bulk/${String(index).padStart(4, '0')}`);
       for (let first = 0; first < keys.length; first += 25) {

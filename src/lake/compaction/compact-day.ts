@@ -3,9 +3,8 @@ import type { EncodeOptions } from '../../parquet/batch';
 import { findDayFiles, listTopicDays, type LakeFile, type TopicDay } from '../files';
 import { footerMetadata, readFooter } from '../footer';
 import type { Lake } from '../lake';
-import { closedMarkerName, compactedFileName, compactingKeyFor, compactionJournalName, compactionLockName, isCompactingName, isoDate, topicFolder } from '../layout';
-import { serializeRanges } from '../offset-range';
-import { applyJournal, readJournal, writeJournal, type CompactionJournal, type JournalStep } from './journal';
+import { closedMarkerName, compactedFileName, compactionLockName, isoDate } from '../layout';
+import { mergeRanges, serializeRanges, type OffsetRange, type PartitionRanges } from '../offset-range';
 import { CompactionLock } from './lock';
 import { mergeWindows } from './merge';
 import { planMerge, sumOf, type MergePlan, type SourceSummary } from './plan';
@@ -13,17 +12,22 @@ import { writeParquetStream } from './parquet-stream';
 import { scanSource } from './sources';
 
 /**
- * Compacts one closed (topic, day, kind): merges its parts, and the day's compacted files when
- * late parts arrived after an earlier pass, into `<topic>.parquet` (then `<topic>-0001.parquet`, …
- * past `maxFileBytes`) beside them, then removes the parts. Steps, each one safe to crash after:
+ * Compacts one closed (topic, day, kind) without ever replacing an object. The rows of its parts
+ * that the day's compacted files do not hold yet are merged into new compacted files, each created
+ * only if its key is free, at the day's next index: `<topic>.parquet` at the first pass, then
+ * `<topic>-0001.parquet`, … (a large day split, or records that came after the day was compacted).
+ * Then the closed-day marker is written and the merged parts are removed:
  *
- *   lock → scan → write hidden outputs → commit (journal) → rename → remove parts → marker → done
+ *   lock → scan → create outputs (one by one) → marker → remove parts
  *
- * Before the commit a crash leaves only hidden `.compacting` files, which the repair removes;
- * after it, the repair finishes the journal. Readers of `YYYY/MM/DD/*.parquet` see the day's
- * compacted files appear by rename (a file is whole or absent); the parts disappear right after,
- * so a reader of both globs can, for that moment, see the same rows in a part and in the
- * compacted file.
+ * Correctness rests on create-only writes and the files' footers, not on the lock (which only
+ * keeps two collectors from doing the same work): a part is removed only once every row of it is
+ * in a compacted file that exists; rows whose offsets a compacted file's footer holds are never
+ * written again; and two compactors that saw different compacted files aim their first new file
+ * at the same free key, so the one that was not first is refused and stops there. A crash at any
+ * step leaves whole files only; the next pass removes the parts that are covered and merges the
+ * rest. Readers of `YYYY/MM/DD/*.parquet` see whole compacted files appear; a reader of the parts
+ * too can, between a file's creation and the parts' removal, see rows twice.
  */
 
 export interface CompactorOptions {
@@ -39,12 +43,12 @@ export interface CompactorOptions {
   readonly encode: EncodeOptions;
   readonly leaseMs: number;
   readonly now: () => number;
-  /** Called after each step; the daemon logs, tests simulate crashes. */
+  /** Called after each step ('created' after each new file); the daemon logs, tests simulate crashes. */
   readonly onStep?: (step: CompactionStep, target: TopicDay) => Promise<void> | void;
   readonly onProgress?: (progress: CompactionProgress) => void;
 }
 
-export type CompactionStep = 'locked' | 'scanned' | 'written' | 'committed' | JournalStep;
+export type CompactionStep = 'locked' | 'scanned' | 'created' | 'marked' | 'removed';
 
 export interface CompactionProgress {
   readonly target: TopicDay;
@@ -61,12 +65,17 @@ export interface CompactedFileInfo {
 
 export interface CompactionResult {
   readonly target: TopicDay;
-  /** locked: another collector holds the day's lock; nothing: no parts to merge. */
+  /**
+   * locked: another collector holds the day's lock, or created the key this pass aimed at first
+   * (what this pass created stays, its parts wait for the next pass); nothing: no parts.
+   */
   readonly status: 'compacted' | 'locked' | 'nothing';
+  /** The files this pass created. */
   readonly files: readonly CompactedFileInfo[];
   readonly rows: number;
   readonly bytes: number;
   readonly partsRemoved: number;
+  /** Rows of the parts not written: second copies of an offset, or offsets a compacted file held. */
   readonly duplicatesDropped: number;
   readonly windowsOverBudget: number;
   readonly durationMs: number;
@@ -75,146 +84,141 @@ export interface CompactionResult {
 /** Rows per batch handed to the writer: bounds the JavaScript copies of one window's rows. */
 const BATCH_ROWS = 65_536;
 
+interface HeldFile {
+  readonly info: CompactedFileInfo;
+  readonly ranges: PartitionRanges;
+}
+
+interface Outputs {
+  readonly created: CompactedFileInfo[];
+  /** Another compactor created one of the keys first. */
+  readonly refused: boolean;
+}
+
 export async function compactDay(target: TopicDay, options: CompactorOptions): Promise<CompactionResult> {
   const started = options.now();
   const { store } = options.lake;
   const folder = options.lake.layout.dayFileFolder(target.topic, target.day, target.kind);
   const lock = await CompactionLock.acquire(store, `${folder}${compactionLockName(target.topic)}`, options);
   if (lock === null) return emptyResult(target, 'locked', options.now() - started);
-  const written: string[] = [];
-  let committed = false;
   try {
     await options.onStep?.('locked', target);
-    await finishOrUndo(options.lake, folder, target.topic);
     const files = await findDayFiles(options.lake, target);
     if (files.parts.length === 0) return emptyResult(target, 'nothing', options.now() - started);
-    const inputs = [...files.compacted, ...files.parts];
-    const sources: SourceSummary[] = [];
-    for (const file of inputs) sources.push(await scanSource(store, file.key));
-    const plan = planMerge(sources, { memoryBytes: options.memoryBytes, maxFileBytes: options.maxFileBytes });
+    const held: HeldFile[] = [];
+    for (const file of files.compacted) held.push(await heldFile(options.lake, file));
+    const heldRanges = mergedHeld(held);
+    const parts: SourceSummary[] = [];
+    for (const file of files.parts) parts.push(await scanSource(store, file.key));
+    const plan = planMerge(parts, { memoryBytes: options.memoryBytes, maxFileBytes: options.maxFileBytes }, heldRanges);
     await options.onStep?.('scanned', target);
-    const outputs = await writeOutputs(target, folder, sources, plan, options, written);
-    await options.onStep?.('written', target);
-    const journal = journalFor(target, folder, inputs, files.compacted, outputs, options, started);
-    await lock.assertHeld();
-    const journalKey = `${folder}${compactionJournalName(target.topic)}`;
-    await writeJournal(store, journalKey, journal);
-    committed = true;
-    await options.onStep?.('committed', target);
-    await applyJournal(store, journalKey, journal, (step) => options.onStep?.(step, target));
-    return {
+    const firstIndex = files.compacted.length === 0 ? 0 : Math.max(...files.compacted.map((file) => file.index)) + 1;
+    // Parts whose every offset is held need no new file; a part without ranges (not the collector's) is always merged.
+    const allHeld = plan.ranges.size === 0 && parts.every((part) => part.ranges.size > 0);
+    const outputs = allHeld ? { created: [], refused: false } : await createOutputs(target, folder, parts, plan, firstIndex, { options, lock });
+    const partRows = sumOf(parts, (part) => sumOf(part.rowGroups, (group) => group.rows));
+    const result = {
       target,
-      status: 'compacted',
-      files: outputs,
-      rows: sumOf(outputs, (file) => file.rows),
-      bytes: sumOf(outputs, (file) => file.bytes),
-      partsRemoved: files.parts.length,
-      duplicatesDropped: sumOf(sources, (source) => sumOf(source.rowGroups, (group) => group.rows)) - sumOf(outputs, (file) => file.rows),
+      files: outputs.created,
+      rows: sumOf(outputs.created, (file) => file.rows),
+      bytes: sumOf(outputs.created, (file) => file.bytes),
+      duplicatesDropped: partRows - sumOf(outputs.created, (file) => file.rows),
       windowsOverBudget: plan.windowsOverBudget,
-      durationMs: options.now() - started,
     };
+    if (outputs.refused) return { ...result, status: 'locked', partsRemoved: 0, duplicatesDropped: 0, durationMs: options.now() - started };
+    const dayFiles = [...held.map((file) => file.info), ...outputs.created];
+    await store.replace(`${folder}${closedMarkerName(target.topic)}`, markerOf(target, dayFiles, parts.length, options, started));
+    await options.onStep?.('marked', target);
+    await store.remove(files.parts.map((file) => file.key));
+    await options.onStep?.('removed', target);
+    return { ...result, status: 'compacted', partsRemoved: files.parts.length, durationMs: options.now() - started };
   } catch (error) {
-    if (!committed) await store.remove(written).catch(() => undefined);
     if (error instanceof CollectorError) throw error;
     throw new CollectorError('COMPACTION_FAILED', `compaction of ${target.topic} ${isoDate(target.day)} (${target.kind}) failed: ${(error as Error).message}`, {
       cause: error,
-      context: { topic: target.topic, day: isoDate(target.day), kind: target.kind, committed },
+      context: { topic: target.topic, day: isoDate(target.day), kind: target.kind },
     });
   } finally {
     await lock.release();
   }
 }
 
-async function writeOutputs(
+async function heldFile(lake: Lake, file: LakeFile): Promise<HeldFile> {
+  const footer = await readFooter(lake.store, file.key);
+  const name = file.key.slice(file.key.lastIndexOf('/') + 1);
+  return { info: { name, rows: footer.rows, bytes: file.bytes, offsets: offsetsObject(footer.ranges) }, ranges: footer.ranges };
+}
+
+function mergedHeld(held: readonly HeldFile[]): Map<number, OffsetRange[]> {
+  const all = new Map<number, OffsetRange[]>();
+  for (const file of held) for (const [partition, ranges] of file.ranges) all.set(partition, [...(all.get(partition) ?? []), ...ranges]);
+  return new Map([...all].map(([partition, ranges]) => [partition, mergeRanges(ranges)]));
+}
+
+function offsetsObject(ranges: PartitionRanges): Record<string, unknown> {
+  return JSON.parse(serializeRanges(ranges)) as Record<string, unknown>;
+}
+
+/** Creates the plan's files at `firstIndex` on, in order, stopping at the first key another compactor took. */
+async function createOutputs(
   target: TopicDay,
   folder: string,
   sources: readonly SourceSummary[],
   plan: MergePlan,
-  options: CompactorOptions,
-  written: string[],
-): Promise<CompactedFileInfo[]> {
-  const outputs: CompactedFileInfo[] = [];
+  firstIndex: number,
+  run: { readonly options: CompactorOptions; readonly lock: CompactionLock },
+): Promise<Outputs> {
+  const { options, lock } = run;
+  const created: CompactedFileInfo[] = [];
   const rowsEstimated = sumOf(plan.files, (file) => sumOf(file.windows, (window) => window.estimatedRows));
   let rowsDone = 0;
-  for (const [index, file] of plan.files.entries()) {
-    const name = compactedFileName(target.topic, index);
-    await assertNotAnotherTopics(options.lake, `${folder}${name}`, target.topic);
-    const temp = compactingKeyFor(`${folder}${name}`);
-    written.push(temp);
+  for (const [position, file] of plan.files.entries()) {
+    const name = compactedFileName(target.topic, firstIndex + position);
+    const key = `${folder}${name}`;
+    await lock.assertHeld();
     const metadata = footerMetadata({ topic: target.topic, kind: target.kind, version: options.version, offsets: file.ranges, compacted: true });
-    const batches = mergeWindows(options.lake.store, sources, plan.columns, file.windows, BATCH_ROWS, (update) => {
+    const batches = mergeWindows(options.lake.store, sources, plan, file.windows, BATCH_ROWS, (update) => {
       rowsDone += update.rows + update.duplicates;
       options.onProgress?.({ target, rowsDone, rowsEstimated });
     });
-    const result = await writeParquetStream(options.lake.store, temp, batches, plan.columns, metadata, options.encode);
-    outputs.push({ name, rows: result.rows, bytes: result.bytes, offsets: JSON.parse(serializeRanges(file.ranges)) as Record<string, unknown> });
+    const written = await writeParquetStream(options.lake.store, key, batches, plan.columns, metadata, options.encode);
+    if (written === null) {
+      await assertSameTopic(options.lake, key, target.topic);
+      return { created, refused: true };
+    }
+    created.push({ name, rows: written.rows, bytes: written.bytes, offsets: offsetsObject(file.ranges) });
+    await options.onStep?.('created', target);
   }
-  return outputs;
+  return { created, refused: false };
 }
 
-function journalFor(
-  target: TopicDay,
-  folder: string,
-  inputs: readonly LakeFile[],
-  compacted: readonly LakeFile[],
-  outputs: readonly CompactedFileInfo[],
-  options: CompactorOptions,
-  startedMs: number,
-): CompactionJournal {
-  const finals = new Set(outputs.map((output) => `${folder}${output.name}`));
+/**
+ * `x-0001.parquet` is both topic x's second file and topic `x-0001`'s first (Kafka allows both
+ * names): a key taken by another topic's file is a clash of names, not a lost race, and a later
+ * pass would meet it again.
+ */
+async function assertSameTopic(lake: Lake, key: string, topic: string): Promise<void> {
+  const footer = await readFooter(lake.store, key).catch(() => null);
+  if (footer !== null && footer.topic !== topic) {
+    throw new CollectorError('COMPACTION_INCONSISTENT', `${key} holds topic ${footer.topic ?? '(unknown)'}, not ${topic}: topic names clash with split file names`, {
+      context: { key, topic, other: footer.topic },
+    });
+  }
+}
+
+function markerOf(target: TopicDay, files: readonly CompactedFileInfo[], partsMerged: number, options: CompactorOptions, startedMs: number): Uint8Array {
   const marker = {
     topic: target.topic,
     date: isoDate(target.day),
     kind: target.kind,
     closed: true,
-    files: outputs,
-    rows: sumOf(outputs, (output) => output.rows),
-    partsMerged: inputs.length - compacted.length,
+    files,
+    rows: sumOf(files, (file) => file.rows),
+    partsMerged,
     compactedAt: new Date(startedMs).toISOString(),
     collectorVersion: options.version,
   };
-  return {
-    version: 1,
-    owner: options.owner,
-    outputs: [...finals].map((final) => ({ temp: compactingKeyFor(final), final })),
-    remove: inputs.filter((file) => !finals.has(file.key)).map((file) => file.key),
-    marker: { path: `${folder}${closedMarkerName(target.topic)}`, content: marker },
-  };
-}
-
-/**
- * `x-0001.parquet` is both topic x's second file and topic `x-0001`'s first (Kafka allows both
- * names): a compaction never replaces a file whose footer names another topic.
- */
-async function assertNotAnotherTopics(lake: Lake, finalKey: string, topic: string): Promise<void> {
-  const footer = await readFooter(lake.store, finalKey).catch(() => null);
-  if (footer !== null && footer.topic !== topic) {
-    throw new CollectorError('COMPACTION_INCONSISTENT', `${finalKey} holds topic ${footer.topic ?? '(unknown)'}, not ${topic}: topic names clash with split file names`, {
-      context: { key: finalKey, topic, other: footer.topic },
-    });
-  }
-}
-
-/**
- * What a crashed compaction of this topic left in `folder` (the caller holds the lock): a journal
- * is finished, hidden outputs without one are removed.
- */
-export async function finishOrUndo(lake: Lake, folder: string, topic: string): Promise<'finished' | 'undone' | 'clean'> {
-  const journalKey = `${folder}${compactionJournalName(topic)}`;
-  const journal = await readJournal(lake.store, journalKey);
-  if (journal !== null) {
-    await applyJournal(lake.store, journalKey, journal);
-    return 'finished';
-  }
-  const prefix = `${folder}.${topicFolder(topic)}`;
-  const stale = (await lake.store.list(prefix, { delimiter: true })).objects.map((object) => object.key).filter((key) => isOwnCompactingKey(key, prefix));
-  await lake.store.remove(stale);
-  return stale.length > 0 ? 'undone' : 'clean';
-}
-
-/** `<folder>.<topic>.parquet.compacting` or `<folder>.<topic>-NNNN.parquet.compacting`, not another topic's. */
-function isOwnCompactingKey(key: string, prefix: string): boolean {
-  return key.startsWith(prefix) && isCompactingName(key.slice(key.lastIndexOf('/') + 1)) && /^(-\d{4})?\.parquet\.compacting$/.test(key.slice(prefix.length));
+  return Buffer.from(`${JSON.stringify(marker, null, 2)}\n`);
 }
 
 /** The (topic, day, kind)s with parts on a day that `isClosed` says is over, oldest day first. */

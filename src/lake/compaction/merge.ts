@@ -1,18 +1,20 @@
 import type { Table } from 'apache-arrow';
 import type { CellValue, ColumnData, SealedBatch } from '../../parquet/batch';
+import { holdsOffset, type OffsetRange } from '../offset-range';
 import type { LakeStore } from '../store/lake-store';
-import type { MergeWindow, SourceSummary, UnifiedColumn } from './plan';
+import type { MergePlan, MergeWindow, SourceSummary } from './plan';
 import { OFFSET_COLUMN, PARTITION_COLUMN, readSourceRowGroups, unifiedCell } from './sources';
 
 /**
  * Executes the windows of a merge plan: reads a window's row groups, keeps the rows of its
- * partition and offset span, orders them by offset, keeps one row per offset (from the oldest
- * source: a compacted file before parts, parts by publish time) and yields them in batches of
- * the unified schema. Only one window's row groups are held at a time.
+ * partition and offset span that the day's compacted files do not hold yet, orders them by
+ * offset, keeps one row per offset (from the oldest part) and yields them in batches of the
+ * unified schema. Only one window's row groups are held at a time.
  */
 
 export interface MergeProgress {
   readonly rows: number;
+  /** Rows left out: a second copy of an offset, or an offset a compacted file holds. */
   readonly duplicates: number;
 }
 
@@ -26,17 +28,17 @@ interface RowRef {
 export async function* mergeWindows(
   store: LakeStore,
   sources: readonly SourceSummary[],
-  columns: readonly UnifiedColumn[],
+  plan: Pick<MergePlan, 'columns' | 'held'>,
   windows: readonly MergeWindow[],
   batchRows: number,
   progress: (update: MergeProgress) => void = () => undefined,
 ): AsyncGenerator<SealedBatch> {
   for (const window of windows) {
     const { tables, tableSource } = await readWindow(store, sources, window);
-    const { rows, duplicates } = selectRows(tables, tableSource, window);
+    const { rows, duplicates } = selectRows(tables, tableSource, window, plan.held.get(window.partition) ?? []);
     progress({ rows: rows.length, duplicates });
     for (let start = 0; start < rows.length; start += batchRows) {
-      yield toBatch(tables, rows.slice(start, start + batchRows), columns);
+      yield toBatch(tables, rows.slice(start, start + batchRows), plan.columns);
     }
   }
 }
@@ -53,9 +55,10 @@ async function readWindow(store: LakeStore, sources: readonly SourceSummary[], w
   return { tables, tableSource };
 }
 
-/** The window's rows in offset order, one per offset (from the oldest source). */
-function selectRows(tables: readonly Table[], tableSource: readonly number[], window: MergeWindow): { rows: RowRef[]; duplicates: number } {
+/** The window's rows in offset order, one per offset (from the oldest source), none that `held` holds. */
+function selectRows(tables: readonly Table[], tableSource: readonly number[], window: MergeWindow, held: readonly OffsetRange[]): { rows: RowRef[]; duplicates: number } {
   const candidates: RowRef[] = [];
+  let heldRows = 0;
   tables.forEach((table, tableIndex) => {
     const partitions = table.getChild(PARTITION_COLUMN);
     const offsets = table.getChild(OFFSET_COLUMN);
@@ -64,6 +67,10 @@ function selectRows(tables: readonly Table[], tableSource: readonly number[], wi
       if (Number(partitions.get(row)) !== window.partition) continue;
       const offset = Number(offsets.get(row));
       if (offset < window.from || offset > window.to) continue;
+      if (held.length > 0 && holdsOffset(held, offset)) {
+        heldRows++;
+        continue;
+      }
       candidates.push({ table: tableIndex, row, offset, source: tableSource[tableIndex] });
     }
   });
@@ -73,10 +80,10 @@ function selectRows(tables: readonly Table[], tableSource: readonly number[], wi
     if (rows.length > 0 && rows[rows.length - 1].offset === candidate.offset) continue;
     rows.push(candidate);
   }
-  return { rows, duplicates: candidates.length - rows.length };
+  return { rows, duplicates: candidates.length - rows.length + heldRows };
 }
 
-function toBatch(tables: readonly Table[], rows: readonly RowRef[], columns: readonly UnifiedColumn[]): SealedBatch {
+function toBatch(tables: readonly Table[], rows: readonly RowRef[], columns: MergePlan['columns']): SealedBatch {
   const data: ColumnData[] = columns.map(({ name, type }) => {
     const vectors = tables.map((table) => table.getChild(name));
     const values: CellValue[] = new Array<CellValue>(rows.length);

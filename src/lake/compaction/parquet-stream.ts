@@ -1,7 +1,6 @@
 import { Table as WasmTable, transformParquetStream, type RecordBatch as WasmRecordBatch } from 'parquet-wasm';
 import type { ColumnLayout, EncodeOptions, SealedBatch } from '../../parquet/batch';
 import { batchToIpc, writerProperties } from '../../parquet/encode';
-import { CollectorError } from '../../errors';
 import type { LakeStore } from '../store/lake-store';
 
 /**
@@ -16,7 +15,7 @@ export interface StreamedFile {
   readonly bytes: number;
 }
 
-/** Creates `key` in the store from the batches; it must not exist yet (a hidden key the caller cleared). */
+/** Creates `key` in the store from the batches; null (nothing written) when the key exists already. */
 export async function writeParquetStream(
   store: LakeStore,
   key: string,
@@ -24,7 +23,7 @@ export async function writeParquetStream(
   columns: ColumnLayout,
   metadata: Readonly<Record<string, string>>,
   options: EncodeOptions,
-): Promise<StreamedFile> {
+): Promise<StreamedFile | null> {
   let rows = 0;
   const iterator = batches[Symbol.asyncIterator]();
   let wroteAny = false;
@@ -58,10 +57,7 @@ export async function writeParquetStream(
       yield chunk;
     }
   };
-  if (!(await store.create(key, counted()))) {
-    throw new CollectorError('COMPACTION_INCONSISTENT', `${key} already exists: another compaction wrote it`, { context: { key } });
-  }
-  return { rows, bytes };
+  return (await store.create(key, counted())) ? { rows, bytes } : null;
 }
 
 function emptyBatch(columns: ColumnLayout): SealedBatch {

@@ -1,20 +1,18 @@
 import { dayStartMs, isDayClosed } from '../day-cut';
 import type { TopicDay } from '../files';
 import { compactDay, daysToCompact, type CompactionResult, type CompactorOptions } from './compact-day';
-import { repairLake, type RepairReport } from './repair';
 
 /**
- * One compaction pass, the daemon's day closer and the `compact` command alike: repair what a crash
- * left (when asked), then compact every closed (topic, day) with parts that the caller wants and
- * does not still hold. A day is closed once it is over in DAY_TIME_ZONE plus COMPACTION_GRACE_MS.
+ * One compaction pass, the daemon's day closer and the `compact` command alike: compact every
+ * closed (topic, day) with parts that the caller wants and does not still hold. A day is closed
+ * once it is over in DAY_TIME_ZONE plus COMPACTION_GRACE_MS. What a crashed compaction left (parts
+ * beside the files they were merged into) is a day with parts like any other.
  */
 
 export interface PassOptions {
   readonly compactor: CompactorOptions;
   readonly timeZone: string;
   readonly graceMs: number;
-  /** Repair interrupted compactions first (the first pass of a run). */
-  readonly repair: boolean;
   /** Only these (topic, day)s; all by default. */
   readonly wanted?: (target: TopicDay) => boolean;
   /** A (topic, day) the caller still buffers or writes: left for a later pass. */
@@ -26,7 +24,6 @@ export interface PassOptions {
 }
 
 export interface PassResult {
-  readonly repair: RepairReport | null;
   readonly results: CompactionResult[];
   readonly failures: Array<{ readonly target: TopicDay; readonly error: unknown }>;
   /** How long the oldest closed day left uncompacted (held, locked, failed) has been closed; null when none. */
@@ -35,7 +32,6 @@ export interface PassResult {
 
 export async function compactionPass(options: PassOptions): Promise<PassResult> {
   const { compactor, timeZone, graceMs } = options;
-  const repair = options.repair ? await repairLake(compactor) : null;
   const nowMs = compactor.now();
   const targets = (await daysToCompact(compactor.lake, (day) => isDayClosed(day, timeZone, graceMs, nowMs))).filter((target) => options.wanted?.(target) ?? true);
   const results: CompactionResult[] = [];
@@ -57,5 +53,5 @@ export async function compactionPass(options: PassOptions): Promise<PassResult> 
     }
     if (!done) oldestLeftMs = Math.max(oldestLeftMs ?? 0, nowMs - (dayStartMs(target.day + 1, timeZone) + graceMs));
   }
-  return { repair, results, failures, oldestLeftMs };
+  return { results, failures, oldestLeftMs };
 }

@@ -1,6 +1,6 @@
 import type { ColumnType } from '../../parquet/batch';
 import { widen } from '../../parquet/schema';
-import { mergeRanges, type OffsetRange, type PartitionRanges } from '../offset-range';
+import { mergeRanges, subtractRanges, type OffsetRange, type PartitionRanges } from '../offset-range';
 
 /**
  * The merge plan of one (topic, day): which columns the compacted file has, in which windows the
@@ -14,6 +14,9 @@ import { mergeRanges, type OffsetRange, type PartitionRanges } from '../offset-r
  * produced from one of them alone; apart from that, a window holds at most `memoryBytes` of
  * (uncompressed) row groups. A window is the unit of a file split too, so each output file's
  * footer ranges are known before it is written.
+ *
+ * Offsets the day's compacted files already hold (`held`) are left out: of the ranges, and of the
+ * rows (the merge skips them).
  */
 
 export interface SourceColumn {
@@ -76,8 +79,10 @@ export interface OutputFilePlan {
 export interface MergePlan {
   readonly columns: readonly UnifiedColumn[];
   readonly files: readonly OutputFilePlan[];
-  /** Every source's ranges, merged. */
+  /** Every source's ranges, merged, without the held ones. */
   readonly ranges: ReadonlyMap<number, OffsetRange[]>;
+  /** Offsets already in the day's compacted files (merged per partition): their rows are not written again. */
+  readonly held: PartitionRanges;
   /** Windows whose overlapping row groups alone exceed the memory budget (reported, still merged). */
   readonly windowsOverBudget: number;
 }
@@ -106,8 +111,8 @@ export function unifySchema(sources: ReadonlyArray<{ readonly columns: readonly 
   return [...types].map(([name, type]) => ({ name, type: type ?? 'string' }));
 }
 
-export function planMerge(sources: readonly SourceSummary[], limits: PlanLimits): MergePlan {
-  const ranges = mergedRanges(sources);
+export function planMerge(sources: readonly SourceSummary[], limits: PlanLimits, held: PartitionRanges = new Map()): MergePlan {
+  const ranges = withoutHeld(mergedRanges(sources), held);
   const partitions = new Set<number>(ranges.keys());
   for (const source of sources) for (const group of source.rowGroups) for (const partition of group.partitions.keys()) partitions.add(partition);
   const windows: MergeWindow[] = [];
@@ -116,6 +121,7 @@ export function planMerge(sources: readonly SourceSummary[], limits: PlanLimits)
     columns: unifySchema(sources),
     files: splitFiles(windows, ranges, limits.maxFileBytes),
     ranges,
+    held,
     windowsOverBudget: windows.filter((window) => window.rowGroups.length > 1 && window.bytes > limits.memoryBytes).length,
   };
 }
@@ -126,6 +132,15 @@ function mergedRanges(sources: readonly SourceSummary[]): Map<number, OffsetRang
     for (const [partition, list] of source.ranges) all.set(partition, [...(all.get(partition) ?? []), ...list]);
   }
   return new Map([...all].sort((a, b) => a[0] - b[0]).map(([partition, list]) => [partition, mergeRanges(list)]));
+}
+
+function withoutHeld(ranges: ReadonlyMap<number, OffsetRange[]>, held: PartitionRanges): Map<number, OffsetRange[]> {
+  const left = new Map<number, OffsetRange[]>();
+  for (const [partition, list] of ranges) {
+    const remaining = subtractRanges(list, held.get(partition) ?? []);
+    if (remaining.length > 0) left.set(partition, remaining);
+  }
+  return left;
 }
 
 interface Piece {

@@ -51,15 +51,10 @@ export interface LakeStore {
    */
   create(key: string, body: Body): Promise<boolean>;
   /**
-   * Writes a small metadata object (a closed-day marker, a compaction journal, a lease) whole,
+   * Writes a small metadata object (a closed-day marker, a lease) whole,
    * replacing any previous version atomically: a reader sees the old or the new one. Never for data.
    */
   replace(key: string, body: Uint8Array): Promise<void>;
-  /**
-   * Gives `from` the key `to` (replacing `to`) and removes `from`; used for compaction outputs that
-   * are written under a hidden key first. Atomic on a filesystem.
-   */
-  move(from: string, to: string): Promise<void>;
   /** A small object's bytes, or null when it does not exist. */
   read(key: string): Promise<Uint8Array | null>;
   /** The object as a Blob read lazily by ranges (Parquet footers, single row groups); throws when absent. */

@@ -63,16 +63,6 @@ export class LocalStore implements LakeStore {
     }
   }
 
-  async move(from: string, to: string): Promise<void> {
-    const target = this.pathOf(to);
-    try {
-      await fs.rename(this.pathOf(from), target);
-      await fsyncFolder(path.dirname(target));
-    } catch (error) {
-      throw publishFailed(target, error);
-    }
-  }
-
   async read(key: string): Promise<Uint8Array | null> {
     return fs.readFile(this.pathOf(key)).catch(ifAbsent(null));
   }

@@ -6,7 +6,7 @@ import type { Body, LakeStore, ListOptions, Listing, StoredObject } from './lake
  * and how it failed. The store's own code stays free of metrics; Telemetry counts and logs.
  */
 
-export type StoreOperation = 'create' | 'replace' | 'move' | 'read' | 'open' | 'stat' | 'list' | 'remove' | 'sweep' | 'probe' | 'check';
+export type StoreOperation = 'create' | 'replace' | 'read' | 'open' | 'stat' | 'list' | 'remove' | 'sweep' | 'probe' | 'check';
 
 export interface StoreRequest {
   readonly operation: StoreOperation;
@@ -46,10 +46,6 @@ export class MeasuredStore implements LakeStore {
 
   replace(key: string, body: Uint8Array): Promise<void> {
     return this.measure('replace', () => this.inner.replace(key, body), () => body.byteLength);
-  }
-
-  move(from: string, to: string): Promise<void> {
-    return this.measure('move', () => this.inner.move(from, to));
   }
 
   read(key: string): Promise<Uint8Array | null> {

@@ -1,7 +1,5 @@
 import {
   AbortMultipartUploadCommand,
-  CopyObjectCommand,
-  DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadBucketCommand,
@@ -130,25 +128,6 @@ export class S3LakeStore implements LakeStore {
     await this.call('replace', key, () =>
       this.client.send(new PutObjectCommand({ Bucket: this.target.bucket, Key: this.objectKey(key), Body: body, ...this.writeParams })),
     );
-  }
-
-  /**
-   * CopyObject, then DeleteObject: NOT atomic on S3. A crash in between leaves both keys, and a
-   * reader may see `to` while `from` still exists; the compaction protocol must not depend on this
-   * being atomic on S3. A single CopyObject also stops at 5 GiB.
-   */
-  async move(from: string, to: string): Promise<void> {
-    await this.call('move', from, () =>
-      this.client.send(
-        new CopyObjectCommand({
-          Bucket: this.target.bucket,
-          Key: this.objectKey(to),
-          CopySource: copySource(this.target.bucket, this.objectKey(from)),
-          ...this.writeParams,
-        }),
-      ),
-    );
-    await this.call('move', from, () => this.client.send(new DeleteObjectCommand({ Bucket: this.target.bucket, Key: this.objectKey(from) })));
   }
 
   async read(key: string): Promise<Uint8Array | null> {
@@ -413,11 +392,6 @@ export class S3LakeStore implements LakeStore {
  */
 export function isOldEnough(initiatedMs: number, nowMs: number, minAgeMs: number): boolean {
   return nowMs + DATE_RESOLUTION_MS - initiatedMs > minAgeMs;
-}
-
-/** CopySource is `bucket/key`, URL-encoded except for the '/' between segments. */
-export function copySource(bucket: string, objectKey: string): string {
-  return `${bucket}/${objectKey.split('/').map(encodeURIComponent).join('/')}`;
 }
 
 function headerOf(response: unknown, name: string): string | undefined {

@@ -3,7 +3,6 @@ import {
   closedMarkerName,
   compactedFileName,
   compactedNameReadings,
-  compactionJournalName,
   compactionLockName,
   dayFolder,
   dayOfHiveFolder,
@@ -50,12 +49,12 @@ describe('routing', () => {
 describe('layout presets', () => {
   const day = dayOfTimestamp(Date.UTC(2025, 9, 17));
 
-  it('seed: parts in YYYY/MM/DD/<topic>/, compacted files, lock, journal and marker in YYYY/MM/DD/', () => {
+  it('seed: parts in YYYY/MM/DD/<topic>/, compacted files, lock and marker in YYYY/MM/DD/', () => {
     expect(seedLayout.partFolder('trades', day, 'data')).toBe('2025/10/17/trades/');
     expect(seedLayout.dayFileFolder('trades', day, 'data')).toBe('2025/10/17/');
     expect(seedLayout.dayFileFolder('trades', day, 'dead-letter')).toBe('2025/10/17/_dead_letter/');
     expect([compactedFileName('trades', 0), compactedFileName('trades', 1), compactedFileName('trades', 12)]).toEqual(['trades.parquet', 'trades-0001.parquet', 'trades-0012.parquet']);
-    expect([compactionLockName('trades'), compactionJournalName('trades'), closedMarkerName('trades')]).toEqual(['.trades.compact.lock', '.trades.compact.journal', '_SUCCESS.trades.json']);
+    expect([compactionLockName('trades'), closedMarkerName('trades')]).toEqual(['.trades.compact.lock', '_SUCCESS.trades.json']);
   });
 
   it('hive: topic=<topic>/date=YYYY-MM-DD for parts and compacted files alike', () => {

@@ -39,7 +39,6 @@ describe('DayCloser', () => {
     expect(existsSync(path.join(outputDir, '2025/10/19/t.parquet'))).toBe(false);
     expect(recorded.named('dayCompacted').map(([result]) => (result as { status: string }).status)).toEqual(['compacted']);
     expect(recorded.named('closedDaysLeft')).toEqual([[5000]]);
-    expect(recorded.named('lakeRepaired')).toHaveLength(1);
   });
 
   it('reports a failed compaction and carries on with the other days', async () => {

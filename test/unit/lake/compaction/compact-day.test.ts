@@ -56,9 +56,11 @@ describe('compactDay', () => {
     expect((await verifyOutput({ lake: localLake(lake), topics: [] })).failed).toBe(false);
   });
 
-  it('merges late parts of an already compacted day into the day file at the next pass', async () => {
+  it('writes records that came after the day was compacted to the next file, never replacing the day file', async () => {
     await writePart(lake, TOPIC, records(0, 0, 9, (o) => ({ v: o })));
     await compactDay(target, compactorOptions(lake));
+    const dayFile = path.join(dayDir(lake), `${TOPIC}.parquet`);
+    const before = readFileSync(dayFile);
     // Late records, one of them a replay of an offset already compacted.
     await writePart(lake, TOPIC, [...records(0, 9, 12, (o) => ({ v: o, late: true })), ...records(2, 0, 1, (o) => ({ v: o }))]);
     const verifyMixed = await verifyOutput({ lake: localLake(lake), topics: [] });
@@ -67,14 +69,29 @@ describe('compactDay', () => {
 
     const result = await compactDay(target, compactorOptions(lake));
 
-    expect(result).toMatchObject({ status: 'compacted', rows: 15, partsRemoved: 1, duplicatesDropped: 1 });
+    expect(result).toMatchObject({ status: 'compacted', rows: 5, partsRemoved: 1, duplicatesDropped: 1 });
+    expect(result.files.map((file) => file.name)).toEqual([`${TOPIC}-0001.parquet`]);
+    expect(readFileSync(dayFile).equals(before)).toBe(true);
     const rows = await queryFiles(parquetFiles(lake), 'SELECT kafka_partition AS p, kafka_offset AS o, v, late FROM {files} ORDER BY p, o');
     expect(rows).toHaveLength(15);
     expect(rows[9]).toMatchObject({ o: 9n, v: 9n, late: null });
     expect(rows[12]).toMatchObject({ o: 12n, late: true });
-    const footer = await footerAt(path.join(dayDir(lake), `${TOPIC}.parquet`));
-    expect(Object.fromEntries(footer.ranges)).toEqual({ 0: [[0, 12]], 2: [[0, 1]] });
+    expect(Object.fromEntries((await footerAt(dayFile)).ranges)).toEqual({ 0: [[0, 9]] });
+    expect(Object.fromEntries((await footerAt(path.join(dayDir(lake), `${TOPIC}-0001.parquet`))).ranges)).toEqual({ 0: [[10, 12]], 2: [[0, 1]] });
+    const marker = JSON.parse(readFileSync(path.join(dayDir(lake), `_SUCCESS.${TOPIC}.json`), 'utf8')) as { files: Array<{ name: string }>; rows: number };
+    expect({ files: marker.files.map((file) => file.name), rows: marker.rows }).toEqual({ files: [`${TOPIC}.parquet`, `${TOPIC}-0001.parquet`], rows: 15 });
     expect((await verifyOutput({ lake: localLake(lake), topics: [] })).failed).toBe(false);
+  });
+
+  it('removes a late part whose every offset the day file holds, without a new file', async () => {
+    await writePart(lake, TOPIC, records(0, 0, 9));
+    await compactDay(target, compactorOptions(lake));
+    await writePart(lake, TOPIC, records(0, 2, 5));
+
+    const result = await compactDay(target, compactorOptions(lake));
+
+    expect(result).toMatchObject({ status: 'compacted', files: [], rows: 0, partsRemoved: 1, duplicatesDropped: 4 });
+    expect(readdirSync(dayDir(lake)).sort()).toEqual([`_SUCCESS.${TOPIC}.json`, `${TOPIC}.parquet`]);
   });
 
   it('compacts dead letters into _dead_letter/<topic>.parquet and leaves the data parts alone', async () => {

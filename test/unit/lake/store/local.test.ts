@@ -38,13 +38,11 @@ describe('LocalStore', () => {
     expect(await blob.slice(99_999, 100_001).text()).toBe('ab');
   });
 
-  it('replaces and moves metadata objects whole', async () => {
+  it('replaces metadata objects whole', async () => {
     await store.replace('d/.lock', Buffer.from('one'));
     await store.replace('d/.lock', Buffer.from('two'));
     expect(text(await store.read('d/.lock'))).toBe('two');
-    await store.move('d/.lock', 'd/lock');
-    expect(await store.read('d/.lock')).toBeNull();
-    expect(await store.stat('d/lock')).toMatchObject({ key: 'd/lock', size: 3 });
+    expect(await store.stat('d/.lock')).toMatchObject({ key: 'd/.lock', size: 3 });
   });
 
   it('lists one level with sub-folders, or everything below, in key order, after a key, without temp files', async () => {

@@ -1,4 +1,4 @@
-import { copySource, isOldEnough } from '../../../../src/lake/store/s3';
+import { isOldEnough } from '../../../../src/lake/store/s3';
 
 describe('S3 store helpers', () => {
   it('ages uploads by a clock of whole seconds', () => {
@@ -6,9 +6,5 @@ describe('S3 store helpers', () => {
     expect(isOldEnough(10_500, 10_000, 600_000)).toBe(false);
     expect(isOldEnough(0, 3_600_000, 3_600_000)).toBe(true);
     expect(isOldEnough(2_000, 3_600_000, 3_600_000)).toBe(false);
-  });
-
-  it('encodes copy sources segment by segment', () => {
-    expect(copySource('lake', 'raw/2024/01/02/trades v1+.parquet')).toBe('lake/raw/2024/01/02/trades%20v1%2B.parquet');
   });
 });

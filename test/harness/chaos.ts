@@ -165,7 +165,7 @@ function pidsOf(collector: CliProcess): number[] {
 }
 
 /** Live processes started with this OUTPUT_DIR: the collectors of this run, however they were started. */
-function processesWriting(outputDir: string): number[] {
+export function processesWriting(outputDir: string): number[] {
   const marker = `\0OUTPUT_DIR=${outputDir}\0`;
   return readdirSync('/proc')
     .filter((entry) => /^\d+$/.test(entry))

@@ -1,8 +1,9 @@
 /**
  * A loopback HTTP proxy in front of an S3 server that records every request, and can misbehave on
  * purpose: drop request headers (a store that ignores If-None-Match), lose answers (the server
- * did the work, the client never hears of it), or answer requests itself with S3's throttling and
- * server errors without forwarding them (the server never sees them).
+ * did the work, the client never hears of it), answer requests itself with S3's throttling and
+ * server errors without forwarding them (the server never sees them), or hold a chosen request
+ * for ever and tell the test, which kills the client there (a crash at a named point).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -33,6 +34,13 @@ export interface S3Fault {
   readonly times?: number;
 }
 
+/** A request to hold: the test learns it arrived and kills the client while it waits. */
+export interface S3Trap {
+  readonly matches: (method: string, url: string) => boolean;
+  /** request: held before the server sees it; answer: the server does the work, its answer is held. */
+  readonly at: 'request' | 'answer';
+}
+
 export interface S3TapOptions {
   /** Request headers removed before forwarding (lower case). */
   readonly dropHeaders?: readonly string[];
@@ -47,6 +55,8 @@ export interface S3TapHandle {
   readonly requests: readonly TappedRequest[];
   /** Starts answering the fault's requests; the returned function stops it. */
   inject(fault: S3Fault): () => void;
+  /** Holds the first request the trap matches (and every later one); resolves with its URL once it holds one. */
+  trap(trap: S3Trap): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -89,6 +99,12 @@ export async function startS3Tap(target: string, options: S3TapOptions = {}): Pr
   const requests: TappedRequest[] = [];
   let answersToLose = options.losePutAnswers ?? 0;
   const active: ActiveFault[] = (options.faults ?? []).map((fault) => ({ fault, seen: 0, answered: 0 }));
+  const traps: Array<{ readonly trap: S3Trap; readonly sprung: (url: string) => void }> = [];
+  const trapped = (method: string, url: string, at: S3Trap['at']): boolean => {
+    const hit = traps.find(({ trap }) => trap.at === at && trap.matches(method, url));
+    hit?.sprung(url);
+    return hit !== undefined;
+  };
 
   const answerItself = (request: http.IncomingMessage, response: http.ServerResponse, answer: S3FaultAnswer): void => {
     const { status, body } = s3ErrorAnswer(answer);
@@ -103,6 +119,7 @@ export async function startS3Tap(target: string, options: S3TapOptions = {}): Pr
   };
 
   const server = http.createServer((request, response) => {
+    if (trapped(request.method ?? '', request.url ?? '', 'request')) return;
     const fault = faultFor(active, request.method ?? '');
     if (fault !== null) {
       answerItself(request, response, fault);
@@ -112,6 +129,10 @@ export async function startS3Tap(target: string, options: S3TapOptions = {}): Pr
     const forward = http.request(
       { host: upstream.hostname, port: upstream.port, method: request.method, path: request.url, headers },
       (answer) => {
+        if (trapped(request.method ?? '', request.url ?? '', 'answer')) {
+          answer.resume();
+          return;
+        }
         const lose = request.method === 'PUT' && answersToLose > 0;
         if (lose) answersToLose -= 1;
         let bytes = 0;
@@ -147,6 +168,10 @@ export async function startS3Tap(target: string, options: S3TapOptions = {}): Pr
         if (index >= 0) active.splice(index, 1);
       };
     },
+    trap: (trap) =>
+      new Promise<string>((resolve) => {
+        traps.push({ trap, sprung: resolve });
+      }),
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

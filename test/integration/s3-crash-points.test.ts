@@ -1,0 +1,120 @@
+/**
+ * SIGKILL at the named points of a compaction into a bucket, found by a tap in front of the S3
+ * server that holds the chosen request and tells the test, which kills the collector there: in the
+ * middle of the multipart upload of a compacted file, and after the compacted file exists but
+ * before its parts are removed. A one-shot run with two consumer processes and COMPACT_AFTER_ONCE
+ * collects a day large enough for a multipart upload; a second run finishes the compaction.
+ */
+import { randomBytes } from 'node:crypto';
+import { ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
+import { killRunningCollectors, runCli, startCli } from '../harness/cli';
+import { exactlyOnceFigures, processesWriting, sleep } from '../harness/chaos';
+import { bootstrapServers, createTopic, produce, uniqueName, type TestMessage } from '../harness/kafka';
+import { s3LakeOf, type S3ServerHandle } from '../harness/s3-server';
+import { s3ServerForSuite } from '../harness/s3-suite';
+import { startS3Tap, type S3Trap } from '../harness/s3-tap';
+
+const PARTITIONS = 3;
+/** Random text compresses to about three quarters: the day's file is about 11 MiB, over one 8 MiB upload part. */
+const MESSAGES = 9000;
+const PAYLOAD_CHARS = 1600;
+const LEASE_MS = 2000;
+
+function messages(): TestMessage[] {
+  return Array.from({ length: MESSAGES }, (_, n) => {
+    const timestamp = Date.UTC(2025, 9, 17, 1) + n * 5000;
+    const value = Buffer.from(JSON.stringify({ n, blob: randomBytes((PAYLOAD_CHARS * 3) / 4).toString('base64') }));
+    return { partition: n % PARTITIONS, key: String(n), value, timestamp };
+  });
+}
+
+/** A request on the compacted file of the day, with the query parameter `parameter`. */
+function onDayFile(url: string, topic: string, parameter: string): boolean {
+  const parsed = new URL(url, 'http://store');
+  return parsed.pathname.endsWith(`/2025/10/17/${topic}.parquet`) && parsed.searchParams.has(parameter);
+}
+
+const CRASH_POINTS: ReadonlyArray<{ readonly name: string; readonly trap: (topic: string) => S3Trap }> = [
+  {
+    name: 'in the middle of the multipart upload of the compacted file',
+    trap: (topic) => ({ at: 'request', matches: (method, url) => method === 'PUT' && onDayFile(url, topic, 'partNumber') && new URL(url, 'http://store').searchParams.get('partNumber') === '2' }),
+  },
+  {
+    name: 'after the compacted file exists, before its parts are removed',
+    trap: (topic) => ({ at: 'answer', matches: (method, url) => method === 'POST' && onDayFile(url, topic, 'uploadId') }),
+  },
+];
+
+async function openUploads(server: S3ServerHandle, prefix: string): Promise<string[]> {
+  const client = new S3Client({ endpoint: server.endpoint, region: server.region, forcePathStyle: true, credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey } });
+  try {
+    const listing = await client.send(new ListMultipartUploadsCommand({ Bucket: server.bucket, Prefix: `${prefix}/` }));
+    return (listing.Uploads ?? []).map((upload) => upload.Key ?? '');
+  } finally {
+    client.destroy();
+  }
+}
+
+afterEach(killRunningCollectors);
+
+describe('SIGKILL at the named points of a compaction on S3', () => {
+  const server = s3ServerForSuite('crash-points');
+
+  it.each(CRASH_POINTS)('$name: the next run finishes it, every offset once, no part and no open upload left', async ({ trap }) => {
+    const topic = uniqueName('s3-crash');
+    await createTopic(topic, PARTITIONS);
+    await produce(topic, messages());
+    const prefix = uniqueName('lake');
+    const target = s3LakeOf(server(), prefix);
+    const tap = await startS3Tap(server().endpoint);
+    const env = {
+      ...target.env,
+      BOOTSTRAP_SERVERS: bootstrapServers(),
+      OUTPUT_DIR: target.outputDir,
+      TOPICS: topic,
+      GROUP_ID: uniqueName('group'),
+      MAX_WORKERS: '2',
+      COMPACT_AFTER_ONCE: 'true',
+      COMPACTION_GRACE_MS: '0',
+      COMPACTION_LOCK_LEASE_MS: String(LEASE_MS),
+    };
+    try {
+      const sprung = tap.trap(trap(topic));
+      const first = startCli(['--once'], { ...env, AWS_ENDPOINT_URL: tap.endpoint });
+      const outcome = await Promise.race([sprung.then(() => 'trapped' as const), first.exited.then(() => 'exited' as const)]);
+      expect(outcome).toBe('trapped');
+      first.signal('SIGKILL');
+      for (const pid of processesWriting(target.outputDir)) process.kill(pid, 'SIGKILL');
+      await first.exited;
+
+      const dayKeys = async (): Promise<string[]> => (await target.lake.store.list(`2025/10/17/`)).objects.map((object) => object.key);
+      const compactedKey = `2025/10/17/${topic}.parquet`;
+      const partsBefore = (await dayKeys()).filter((key) => key.includes('/part-'));
+      expect(partsBefore.length).toBeGreaterThan(0);
+      if (trap(topic).at === 'request') {
+        // Killed mid-upload: the file is not there, its upload is open.
+        expect(await dayKeys()).not.toContain(compactedKey);
+        expect(await openUploads(server(), prefix)).toEqual([`${prefix}/${compactedKey}`]);
+      } else {
+        // Killed after the upload completed: the file and all its parts are there.
+        expect(await dayKeys()).toContain(compactedKey);
+      }
+
+      // The killed compactor's lease runs out; the next run finds the day as the crash left it.
+      await sleep(LEASE_MS);
+      const second = await runCli(['--once'], env, 120_000);
+      expect({ code: second.code, stderr: second.stderr }).toEqual({ code: 0, stderr: '' });
+      // The start-up sweep aborts uploads older than ten minutes; the same sweep with no age limit here.
+      await target.lake.store.sweepAbandoned(0);
+
+      const keys = await dayKeys();
+      expect(keys.filter((key) => key.includes('/part-'))).toEqual([]);
+      expect(keys.filter((key) => key.endsWith('.parquet') && !key.includes('/_dead_letter/'))).toEqual([compactedKey]);
+      expect(await openUploads(server(), prefix)).toEqual([]);
+      expect(await exactlyOnceFigures(target.lake, topic)).toEqual({ written: MESSAGES, lost: 0, duplicated: 0 });
+    } finally {
+      await tap.close();
+      target.lake.store.close();
+    }
+  }, 300_000);
+});

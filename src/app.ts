@@ -4,6 +4,7 @@ import { memoryPlan } from './config/memory-plan';
 import { isHttpEnabled, type CollectorConfig } from './config/schema';
 import { CollectorError, describeError } from './errors';
 import { HttpServer, type HealthCheck, type HealthSource } from './http/server';
+import { groupCommittedBefore } from './kafka/group-progress';
 import { LagMonitor } from './observability/lag';
 import type { Logger } from './observability/logger';
 import { CollectorMetrics } from './observability/metrics';
@@ -113,7 +114,12 @@ export class CollectorApp implements HealthSource {
     const compaction = config.lake.compaction;
     const wantsCompaction = config.mode === 'once' ? compaction.afterOnce : compaction.enabled;
     this.dayCloser = wantsCompaction
-      ? dayCloserFor(config, this.lake, { owner: instanceId, version: COLLECTOR_VERSION, now: this.now }, { holdsDay: (topic, day) => this.pipeline.holdsDay(topic, day), events: telemetry })
+      ? dayCloserFor(config, this.lake, { owner: instanceId, version: COLLECTOR_VERSION, now: this.now }, {
+          holdsDay: (topic, day) => this.pipeline.holdsDay(topic, day),
+          // A one-shot run compacts once its goals are committed; records past them are not its concern.
+          groupCommittedBefore: config.mode === 'once' ? undefined : (topic, instantMs) => groupCommittedBefore(this.source, topic, instantMs, KAFKA_TIMEOUT_MS),
+          events: telemetry,
+        })
       : null;
     this.http = isHttpEnabled(config) ? new HttpServer({ host: config.http.host, port: config.http.port }, this, this.metrics.registry) : null;
     this.lag = new LagMonitor({ source: this.source, gauge: this.metrics.consumerLag, logger, intervalMs: config.metrics.lagIntervalMs, timeoutMs: KAFKA_TIMEOUT_MS });

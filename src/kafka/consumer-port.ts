@@ -76,6 +76,11 @@ export interface ConsumerPort {
   committed(partitions: readonly PartitionRef[], timeoutMs: number): Promise<CommittedOffset[]>;
   /** Low and high watermarks of every partition asked for, keyed by partitionKey. */
   watermarks(partitions: readonly PartitionRef[], timeoutMs: number): Promise<ReadonlyMap<string, Watermarks>>;
+  /**
+   * Per partition (keyed by partitionKey), the offset of its first record whose timestamp is at or
+   * after `timestampMs`, or null when it has none yet.
+   */
+  offsetsForTime(partitions: readonly PartitionRef[], timestampMs: number, timeoutMs: number): Promise<ReadonlyMap<string, number | null>>;
   /** Every partition of the topics the member subscribes to (by name or pattern), from the broker's metadata. */
   subscribedPartitions(timeoutMs: number): Promise<PartitionRef[]>;
   pause(partitions: readonly PartitionRef[]): void;

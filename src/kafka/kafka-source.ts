@@ -3,7 +3,7 @@ import { KafkaConsumer, type LibrdKafkaError, type TopicPartition, type TopicPar
 import { CollectorError, describeError, isRetryable } from '../errors';
 import type { KafkaProperties } from '../config/kafka-properties';
 import { partitionKey, type CommittedOffset, type ConsumerClient, type PartitionRef, type RebalanceHandlers, type SourceMessage, type Watermarks } from './consumer-port';
-import { matchingPartitions, queryWatermarksOf } from './watermarks';
+import { matchingPartitions, offsetsForTimeOf, queryWatermarksOf } from './watermarks';
 import { describeCause, diagnoseError, diagnoseLog, mergeCause, sameCause, type ConnectionCause } from './connection-diagnosis';
 import type { Logger } from '../observability/logger';
 
@@ -269,6 +269,10 @@ export class KafkaSource implements ConsumerClient {
 
   watermarks(partitions: readonly PartitionRef[], timeoutMs: number): Promise<ReadonlyMap<string, Watermarks>> {
     return queryWatermarksOf(this.consumer, partitions, timeoutMs);
+  }
+
+  offsetsForTime(partitions: readonly PartitionRef[], timestampMs: number, timeoutMs: number): Promise<ReadonlyMap<string, number | null>> {
+    return offsetsForTimeOf(this.consumer, partitions, timestampMs, timeoutMs);
   }
 
   /** The group's committed offsets (with their metadata) for these partitions; partitions without a commit are left out. */

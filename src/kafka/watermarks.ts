@@ -26,7 +26,17 @@ export async function queryWatermarksOf(consumer: KafkaConsumer, partitions: rea
   return result;
 }
 
-/** librdkafka's offsetsForTimes with one of ListOffsets' special timestamps for every partition. */
+/** The first offset at or after `timestampMs` of each partition, null where there is none yet (ListOffsets answers -1). */
+export async function offsetsForTimeOf(consumer: KafkaConsumer, partitions: readonly PartitionRef[], timestampMs: number, timeoutMs: number): Promise<Map<string, number | null>> {
+  if (partitions.length === 0) return new Map();
+  const offsets = await offsetsAt(consumer, partitions, timestampMs, timeoutMs);
+  return new Map(partitions.map(({ topic, partition }) => {
+    const offset = offsets.get(partitionKey(topic, partition));
+    return [partitionKey(topic, partition), offset === undefined || offset < 0 ? null : offset];
+  }));
+}
+
+/** librdkafka's offsetsForTimes with one timestamp (or one of ListOffsets' special ones) for every partition. */
 function offsetsAt(consumer: KafkaConsumer, partitions: readonly PartitionRef[], timestamp: number, timeoutMs: number): Promise<Map<string, number>> {
   const request = partitions.map(({ topic, partition }) => ({ topic, partition, offset: timestamp }));
   return new Promise((resolve, reject) => {

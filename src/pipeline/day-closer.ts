@@ -1,5 +1,6 @@
 import type { CollectorConfig } from '../config/schema';
 import type { CompactorOptions } from '../lake/compaction/compact-day';
+import { dayStartMs } from '../lake/day-cut';
 import { compactionPass } from '../lake/compaction/pass';
 import { compactorOptionsFrom } from '../lake/compaction/settings';
 import type { Lake } from '../lake/lake';
@@ -7,10 +8,12 @@ import { RepeatingTask } from '../repeating-task';
 import type { PipelineEvents } from './events';
 
 /**
- * Closes days: once a (topic, day) is over in DAY_TIME_ZONE plus COMPACTION_GRACE_MS, and nothing
- * of it is buffered or being written here, its parts are compacted into the seed's one file per
- * topic and day (lake/compaction). Other collectors sharing the lake are kept apart by the
- * compaction lock; their late parts are merged at a later pass.
+ * Closes days: once a (topic, day) is over in DAY_TIME_ZONE plus COMPACTION_GRACE_MS, nothing of it
+ * is buffered or being written here, and (in the daemon) the whole group has committed the topic's
+ * records stamped before the day's end, its parts are compacted into the seed's one file per topic
+ * and day (lake/compaction). The last condition keeps a group that catches up on a backlog from
+ * compacting a day whose records are still coming: they would need a second file. Other collectors
+ * sharing the lake are kept apart by the compaction lock.
  */
 
 export interface DayCloserOptions {
@@ -23,6 +26,8 @@ export interface DayCloserOptions {
 export interface DayCloserDeps {
   /** Whether the pipeline still buffers or writes records of this (topic, day). */
   readonly holdsDay: (topic: string, day: number) => boolean;
+  /** Whether the group has committed every record of the topic stamped before the instant (kafka/group-progress.ts); absent: not asked. */
+  readonly groupCommittedBefore?: (topic: string, instantMs: number) => Promise<boolean>;
   readonly events: PipelineEvents;
 }
 
@@ -55,7 +60,7 @@ export class DayCloser {
     try {
       const result = await compactionPass({
         ...this.options,
-        holds: (target) => this.deps.holdsDay(target.topic, target.day),
+        holds: (target) => this.holds(target.topic, target.day),
         stopped: () => this.stopped,
         onCompacted: (compacted) => events.dayCompacted(compacted),
         onFailed: (target, error) => events.compactionFailed(target, error),
@@ -64,6 +69,14 @@ export class DayCloser {
     } catch (error) {
       events.compactionFailed(null, error);
     }
+  }
+
+  private async holds(topic: string, day: number): Promise<boolean> {
+    if (this.deps.holdsDay(topic, day)) return true;
+    const { groupCommittedBefore } = this.deps;
+    if (groupCommittedBefore === undefined) return false;
+    // A query that fails (brokers unreachable) holds the day until a pass can tell.
+    return !(await groupCommittedBefore(topic, dayStartMs(day + 1, this.options.timeZone)).catch(() => false));
   }
 }
 

@@ -78,3 +78,43 @@ it('two daemons sharing the lake compact each closed day into the seed path, and
   expect(compactions.length).toBeGreaterThanOrEqual(3);
   expect(collectors.every((collector) => collector.eventsNamed('compaction_failed').length === 0)).toBe(true);
 });
+
+it('two daemons catching up on a backlog of closed days compact each into one file, once the whole group has read past it', async () => {
+  const topic = uniqueName('daemon-backlog');
+  await createTopic(topic, 2);
+  // Partition 0: a short first day, then two more; partition 1: a long backlog of the first day.
+  // The member given partition 0 reaches the later days while the other is still writing the first.
+  const stamped = (partition: number, day: number, count: number): TestMessage[] =>
+    Array.from({ length: count }, (_, n) => {
+      const timestamp = dayStart(day) + n * 1000;
+      return { partition, key: String(n), value: encodeEvent(marketEvent(n, timestamp), 'msgpack'), timestamp };
+    });
+  const LONG_DAY = 6000;
+  await produce(topic, [...stamped(0, 0, 100), ...stamped(0, 1, 100), ...stamped(0, 2, 100), ...stamped(1, 0, LONG_DAY), ...stamped(1, 1, 10)]);
+  const outputDir = tempOutputDir();
+  const days = [...DAYS, '2025/10/18'];
+  const env = {
+    OUTPUT_DIR: outputDir,
+    TOPICS: topic,
+    GROUP_ID: uniqueName('group'),
+    // Small files and consume calls: the long day takes a while, and each day closer passes every second meanwhile.
+    BATCH_SIZE: '10',
+    CONSUME_BATCH_SIZE: '10',
+    FLUSH_INTERVAL_MS: '200',
+    COMPACTION_ENABLED: 'true',
+    COMPACTION_GRACE_MS: '0',
+    LOG_LEVEL: 'info',
+  };
+  const collectors = [startCollector(env), startCollector(env)];
+  await waitUntil(() => days.every((day) => existsSync(path.join(outputDir, day, `${topic}.parquet`)) && !existsSync(path.join(outputDir, day, topic))), {
+    timeoutMs: 120_000,
+    what: 'the three days compacted',
+  });
+  for (const collector of collectors) collector.signal('SIGTERM');
+  for (const collector of collectors) expect((await collector.exited).code).toBe(0);
+
+  expect(parquetFiles(outputDir).map((file) => path.relative(outputDir, file))).toEqual(days.map((day) => path.join(day, `${topic}.parquet`)));
+  expect(await rowsAt(outputDir, days[0], topic)).toEqual({ n: 100 + LONG_DAY, d: 100 + LONG_DAY });
+  const compacted = collectors.flatMap((collector) => collector.eventsNamed('day_compacted')).filter((event) => event.kind === 'data');
+  expect(compacted.map((event) => event.files)).toEqual(days.map(() => [`${topic}.parquet`]));
+});

@@ -15,8 +15,8 @@ export interface PassOptions {
   readonly graceMs: number;
   /** Only these (topic, day)s; all by default. */
   readonly wanted?: (target: TopicDay) => boolean;
-  /** A (topic, day) the caller still buffers or writes: left for a later pass. */
-  readonly holds?: (target: TopicDay) => boolean;
+  /** A (topic, day) the caller still buffers or writes, or expects more records of: left for a later pass. */
+  readonly holds?: (target: TopicDay) => boolean | Promise<boolean>;
   /** Checked between days: a pass asked to stop ends after the day under way. */
   readonly stopped?: () => boolean;
   readonly onCompacted?: (result: CompactionResult) => void;
@@ -40,7 +40,7 @@ export async function compactionPass(options: PassOptions): Promise<PassResult> 
   for (const target of targets) {
     if (options.stopped?.() === true) break;
     let done = false;
-    if (options.holds?.(target) !== true) {
+    if ((await options.holds?.(target)) !== true) {
       try {
         const result = await compactDay(target, compactor);
         results.push(result);

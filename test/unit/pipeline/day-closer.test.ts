@@ -9,11 +9,11 @@ import { recordEvents } from './fakes';
 const MS_PER_DAY = 86_400_000;
 const GRACE_MS = 10 * 60_000;
 
-function dayCloser(outputDir: string, nowMs: number, holds: Set<number>) {
+function dayCloser(outputDir: string, nowMs: number, holds: Set<number>, groupCommittedBefore?: (topic: string, instantMs: number) => Promise<boolean>) {
   const recorded = recordEvents();
   const closer = new DayCloser(
     { compactor: compactorOptions(outputDir, { now: () => nowMs }), timeZone: 'UTC', graceMs: GRACE_MS, intervalMs: 60_000 },
-    { holdsDay: (_topic, day) => holds.has(day), events: recorded.events },
+    { holdsDay: (_topic, day) => holds.has(day), groupCommittedBefore, events: recorded.events },
   );
   return { closer, recorded };
 }
@@ -52,5 +52,30 @@ describe('DayCloser', () => {
     expect(recorded.named('compactionFailed').map(([target]) => (target as { topic: string }).topic)).toEqual(['t']);
     expect(existsSync(path.join(outputDir, '2025/10/17/u.parquet'))).toBe(true);
     expect(recorded.named('closedDaysLeft')[0][0]).toBeGreaterThan(0);
+  });
+
+  it('leaves a closed day in parts until the group has committed the records stamped before its end, or while that cannot be told', async () => {
+    const outputDir = tempLake();
+    await writePart(outputDir, 't', records(0, 0, 9));
+    const asked: number[] = [];
+    let answer = async (): Promise<boolean> => false;
+    const { closer, recorded } = dayCloser(outputDir, (DAY + 2) * MS_PER_DAY, new Set(), async (_topic, instantMs) => {
+      asked.push(instantMs);
+      return answer();
+    });
+    const compacted = (): boolean => existsSync(path.join(outputDir, '2025/10/17/t.parquet'));
+
+    await closer.pass();
+    expect(compacted()).toBe(false);
+    expect(asked).toEqual([(DAY + 1) * MS_PER_DAY]);
+    answer = async () => {
+      throw new Error('brokers unreachable');
+    };
+    await closer.pass();
+    expect(compacted()).toBe(false);
+    expect(recorded.named('compactionFailed')).toEqual([]);
+    answer = async () => true;
+    await closer.pass();
+    expect(compacted()).toBe(true);
   });
 });

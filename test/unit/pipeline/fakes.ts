@@ -116,6 +116,13 @@ export class FakeConsumer implements ConsumerClient {
     return new Map(partitions.map(({ topic, partition }) => [partitionKey(topic, partition), { low: 0, high: this.high.get(`${topic}[${partition}]`) ?? 0 }]));
   }
 
+  /** Per partition (`topic[partition]`), the first offset at or after each time a test gives; none by default. */
+  readonly firstOffsetAfter = new Map<string, (timestampMs: number) => number | null>();
+
+  async offsetsForTime(partitions: readonly PartitionRef[], timestampMs: number): Promise<Map<string, number | null>> {
+    return new Map(partitions.map(({ topic, partition }) => [partitionKey(topic, partition), this.firstOffsetAfter.get(`${topic}[${partition}]`)?.(timestampMs) ?? null]));
+  }
+
   pause(partitions: readonly PartitionRef[]): void {
     this.calls.push(`pause ${partitions.length}`);
   }

@@ -79,7 +79,9 @@ before Node starts:
 
 - \`COLLECTOR_COMMIT\`: the image's build argument, the git commit in \`collector_build_info\`.
 - \`compose.yaml\`: \`OUTPUT_HOST_DIR\`, \`BIND_ADDRESS\`, \`COLLECTOR_ENV_FILE\`, \`GRAFANA_ADMIN_USER\`,
-  \`GRAFANA_ADMIN_PASSWORD\`, \`REDPANDA_IMAGE\`, \`PROMETHEUS_IMAGE\`, \`GRAFANA_IMAGE\` (see the README).
+  \`GRAFANA_ADMIN_PASSWORD\`, \`REDPANDA_IMAGE\`, \`PROMETHEUS_IMAGE\`, \`GRAFANA_IMAGE\` (see the README); for its
+  \`s3\` profile (MinIO and \`collector-s3\`, see the file's header) \`S3_BUCKET\`, \`S3_GROUP_ID\`,
+  \`MINIO_ROOT_USER\`, \`MINIO_ROOT_PASSWORD\`, \`MINIO_IMAGE\`, \`MINIO_MC_IMAGE\`.
 `;
 
 function isLeaf(node: object): node is Leaf {

@@ -302,6 +302,14 @@ describe('compose.yaml', () => {
     });
   });
 
+  it("names every variable it interpolates in docs/configuration.md, as a collector setting or among compose.yaml's own", () => {
+    const configuration = readRepoFile('docs/configuration.md');
+    const withoutComments = readRepoFile('compose.yaml').split('\n').map((line) => line.replace(/\s#.*$/, '')).join('\n');
+    const interpolated = [...new Set([...withoutComments.matchAll(/\$\{([A-Z][A-Z0-9_]*)/g)].map((match) => match[1]))];
+    expect(interpolated.length).toBeGreaterThan(10);
+    expect(interpolated.filter((name) => !configuration.includes(`\`${name}\``))).toEqual([]);
+  });
+
   it('bind-mounts only paths that exist in the repository', () => {
     for (const [name, definition] of Object.entries(services)) {
       for (const { source } of (definition.volumes ?? []).map(volumeParts)) {

@@ -1,6 +1,7 @@
 import type { CollectorConfig } from '../config/schema';
 import type { CompactorOptions } from '../lake/compaction/compact-day';
 import { dayStartMs } from '../lake/day-cut';
+import type { TopicDay } from '../lake/files';
 import { compactionPass } from '../lake/compaction/pass';
 import { compactorOptionsFrom } from '../lake/compaction/settings';
 import type { Lake } from '../lake/lake';
@@ -60,7 +61,7 @@ export class DayCloser {
     try {
       const result = await compactionPass({
         ...this.options,
-        holds: (target) => this.holds(target.topic, target.day),
+        holds: (target) => this.holds(target),
         stopped: () => this.stopped,
         onCompacted: (compacted) => events.dayCompacted(compacted),
         onFailed: (target, error) => events.compactionFailed(target, error),
@@ -71,12 +72,17 @@ export class DayCloser {
     }
   }
 
-  private async holds(topic: string, day: number): Promise<boolean> {
-    if (this.deps.holdsDay(topic, day)) return true;
+  private async holds(target: TopicDay): Promise<boolean> {
+    if (this.deps.holdsDay(target.topic, target.day)) return true;
     const { groupCommittedBefore } = this.deps;
     if (groupCommittedBefore === undefined) return false;
-    // A query that fails (brokers unreachable) holds the day until a pass can tell.
-    return !(await groupCommittedBefore(topic, dayStartMs(day + 1, this.options.timeZone)).catch(() => false));
+    try {
+      return !(await groupCommittedBefore(target.topic, dayStartMs(target.day + 1, this.options.timeZone)));
+    } catch (error) {
+      // Brokers unreachable: the day waits for a pass that can tell, and the failure is reported as this day's.
+      this.deps.events.compactionFailed(target, error);
+      return true;
+    }
   }
 }
 

@@ -73,7 +73,7 @@ describe('DayCloser', () => {
     };
     await closer.pass();
     expect(compacted()).toBe(false);
-    expect(recorded.named('compactionFailed')).toEqual([]);
+    expect(recorded.named('compactionFailed').map(([target, error]) => [(target as { day: number }).day, (error as Error).message])).toEqual([[DAY, 'brokers unreachable']]);
     answer = async () => true;
     await closer.pass();
     expect(compacted()).toBe(true);

@@ -3,7 +3,8 @@
  * purpose: drop request headers (a store that ignores If-None-Match), lose answers (the server
  * did the work, the client never hears of it), answer requests itself with S3's throttling and
  * server errors without forwarding them (the server never sees them), or hold a chosen request
- * for ever and tell the test, which kills the client there (a crash at a named point).
+ * and tell the test, which kills the client there (a crash at a named point) or lets it go on
+ * later (a client paused at that point).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -34,7 +35,7 @@ export interface S3Fault {
   readonly times?: number;
 }
 
-/** A request to hold: the test learns it arrived and kills the client while it waits. */
+/** A request to hold: the test learns it arrived, and kills the client while it waits or releases it. */
 export interface S3Trap {
   readonly matches: (method: string, url: string) => boolean;
   /** request: held before the server sees it; answer: the server does the work, its answer is held. */
@@ -55,8 +56,8 @@ export interface S3TapHandle {
   readonly requests: readonly TappedRequest[];
   /** Starts answering the fault's requests; the returned function stops it. */
   inject(fault: S3Fault): () => void;
-  /** Holds the first request the trap matches (and every later one); resolves with its URL once it holds one. */
-  trap(trap: S3Trap): Promise<string>;
+  /** Holds every request the trap matches until released; `sprung` resolves with the URL of the first. */
+  trap(trap: S3Trap): { readonly sprung: Promise<string>; release(): void };
   close(): Promise<void>;
 }
 
@@ -99,11 +100,14 @@ export async function startS3Tap(target: string, options: S3TapOptions = {}): Pr
   const requests: TappedRequest[] = [];
   let answersToLose = options.losePutAnswers ?? 0;
   const active: ActiveFault[] = (options.faults ?? []).map((fault) => ({ fault, seen: 0, answered: 0 }));
-  const traps: Array<{ readonly trap: S3Trap; readonly sprung: (url: string) => void }> = [];
-  const trapped = (method: string, url: string, at: S3Trap['at']): boolean => {
-    const hit = traps.find(({ trap }) => trap.at === at && trap.matches(method, url));
-    hit?.sprung(url);
-    return hit !== undefined;
+  const traps: Array<{ readonly trap: S3Trap; readonly sprung: (url: string) => void; readonly held: Array<() => void>; released: boolean }> = [];
+  /** Whether a trap holds the request (or its answer); `goOn` is what its release does. */
+  const trapped = (method: string, url: string, at: S3Trap['at'], goOn: () => void): boolean => {
+    const hit = traps.find((entry) => !entry.released && entry.trap.at === at && entry.trap.matches(method, url));
+    if (hit === undefined) return false;
+    hit.sprung(url);
+    hit.held.push(goOn);
+    return true;
   };
 
   const answerItself = (request: http.IncomingMessage, response: http.ServerResponse, answer: S3FaultAnswer): void => {
@@ -118,21 +122,16 @@ export async function startS3Tap(target: string, options: S3TapOptions = {}): Pr
     });
   };
 
-  const server = http.createServer((request, response) => {
-    if (trapped(request.method ?? '', request.url ?? '', 'request')) return;
-    const fault = faultFor(active, request.method ?? '');
-    if (fault !== null) {
-      answerItself(request, response, fault);
-      return;
-    }
+  const forward = (request: http.IncomingMessage, response: http.ServerResponse): void => {
     const headers = Object.fromEntries(Object.entries(request.headers).filter(([name]) => !dropped.has(name)));
-    const forward = http.request(
+    const upstreamRequest = http.request(
       { host: upstream.hostname, port: upstream.port, method: request.method, path: request.url, headers },
       (answer) => {
-        if (trapped(request.method ?? '', request.url ?? '', 'answer')) {
-          answer.resume();
-          return;
-        }
+        const pass = (): void => {
+          response.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(response);
+        };
+        if (trapped(request.method ?? '', request.url ?? '', 'answer', pass)) return;
         const lose = request.method === 'PUT' && answersToLose > 0;
         if (lose) answersToLose -= 1;
         let bytes = 0;
@@ -148,12 +147,21 @@ export async function startS3Tap(target: string, options: S3TapOptions = {}): Pr
           answer.resume();
           return;
         }
-        response.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(response);
+        pass();
       },
     );
-    forward.on('error', () => response.socket?.destroy());
-    request.pipe(forward);
+    upstreamRequest.on('error', () => response.socket?.destroy());
+    request.pipe(upstreamRequest);
+  };
+
+  const server = http.createServer((request, response) => {
+    if (trapped(request.method ?? '', request.url ?? '', 'request', () => forward(request, response))) return;
+    const fault = faultFor(active, request.method ?? '');
+    if (fault !== null) {
+      answerItself(request, response, fault);
+      return;
+    }
+    forward(request, response);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -168,10 +176,20 @@ export async function startS3Tap(target: string, options: S3TapOptions = {}): Pr
         if (index >= 0) active.splice(index, 1);
       };
     },
-    trap: (trap) =>
-      new Promise<string>((resolve) => {
-        traps.push({ trap, sprung: resolve });
-      }),
+    trap: (trap) => {
+      let sprung: (url: string) => void = () => undefined;
+      const entry = { trap, sprung: (url: string) => sprung(url), held: [] as Array<() => void>, released: false };
+      traps.push(entry);
+      return {
+        sprung: new Promise<string>((resolve) => {
+          sprung = resolve;
+        }),
+        release: () => {
+          entry.released = true;
+          for (const goOn of entry.held.splice(0)) goOn();
+        },
+      };
+    },
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

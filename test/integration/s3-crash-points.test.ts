@@ -1,9 +1,11 @@
 /**
- * SIGKILL at the named points of a compaction into a bucket, found by a tap in front of the S3
- * server that holds the chosen request and tells the test, which kills the collector there: in the
- * middle of the multipart upload of a compacted file, and after the compacted file exists but
- * before its parts are removed. A one-shot run with two consumer processes and COMPACT_AFTER_ONCE
- * collects a day large enough for a multipart upload; a second run finishes the compaction.
+ * A compaction into a bucket stopped at named points, found by a tap in front of the S3 server that
+ * holds the chosen request and tells the test. SIGKILL there: in the middle of the multipart upload
+ * of a compacted file, and after the compacted file exists but before its parts are removed (a
+ * one-shot run with two consumer processes and COMPACT_AFTER_ONCE collects a day large enough for a
+ * multipart upload; a second run finishes the compaction). SIGSTOP there: a compactor paused just
+ * before it uploads the day's file, past its lease, while another one compacts the day with a late
+ * part; resumed, it must not put its older merge in place.
  */
 import { randomBytes } from 'node:crypto';
 import { ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
@@ -57,7 +59,7 @@ async function openUploads(server: S3ServerHandle, prefix: string): Promise<stri
 
 afterEach(killRunningCollectors);
 
-describe('SIGKILL at the named points of a compaction on S3', () => {
+describe('a compaction on S3 stopped at named points: killed, or paused past its lease', () => {
   const server = s3ServerForSuite('crash-points');
 
   it.each(CRASH_POINTS)('$name: the next run finishes it, every offset once, no part and no open upload left', async ({ trap }) => {
@@ -79,7 +81,7 @@ describe('SIGKILL at the named points of a compaction on S3', () => {
       COMPACTION_LOCK_LEASE_MS: String(LEASE_MS),
     };
     try {
-      const sprung = tap.trap(trap(topic));
+      const { sprung } = tap.trap(trap(topic));
       const first = startCli(['--once'], { ...env, AWS_ENDPOINT_URL: tap.endpoint });
       const outcome = await Promise.race([sprung.then(() => 'trapped' as const), first.exited.then(() => 'exited' as const)]);
       expect(outcome).toBe('trapped');
@@ -112,6 +114,47 @@ describe('SIGKILL at the named points of a compaction on S3', () => {
       expect(keys.filter((key) => key.endsWith('.parquet') && !key.includes('/_dead_letter/'))).toEqual([compactedKey]);
       expect(await openUploads(server(), prefix)).toEqual([]);
       expect(await exactlyOnceFigures(target.lake, topic)).toEqual({ written: MESSAGES, lost: 0, duplicated: 0 });
+    } finally {
+      await tap.close();
+      target.lake.store.close();
+    }
+  }, 300_000);
+
+  it('a compactor paused past its lease just before it uploads the day file, resumed after another compacted the day and a late part: its upload is refused', async () => {
+    const topic = uniqueName('s3-paused');
+    await createTopic(topic, PARTITIONS);
+    const day = (from: number, count: number): TestMessage[] =>
+      Array.from({ length: count }, (_, i) => ({ partition: (from + i) % PARTITIONS, key: String(from + i), value: Buffer.from(JSON.stringify({ n: from + i })), timestamp: Date.UTC(2025, 9, 17, 3) + (from + i) * 1000 }));
+    await produce(topic, day(0, 300));
+    const target = s3LakeOf(server(), uniqueName('lake'));
+    const env = { ...target.env, BOOTSTRAP_SERVERS: bootstrapServers(), OUTPUT_DIR: target.outputDir, TOPICS: topic, GROUP_ID: uniqueName('group'), COMPACTION_GRACE_MS: '0', COMPACTION_LOCK_LEASE_MS: String(LEASE_MS) };
+    const tap = await startS3Tap(server().endpoint);
+    try {
+      expect((await runCli(['--once'], env, 120_000)).code).toBe(0);
+      const dayFile = `${target.outputDir.replace(/^s3:\/\/[^/]+/, '')}/2025/10/17/${topic}.parquet`;
+      const upload = tap.trap({ at: 'request', matches: (method, url) => method === 'PUT' && new URL(url, 'http://store').pathname.endsWith(dayFile) });
+      const paused = startCli(['compact', '--json'], { ...env, AWS_ENDPOINT_URL: tap.endpoint });
+      await upload.sprung;
+      const pausedPids = processesWriting(target.outputDir);
+      for (const pid of pausedPids) process.kill(pid, 'SIGSTOP');
+
+      // Meanwhile a late part of the day, and, once the paused one's lease has run out, another compactor.
+      await produce(topic, day(300, 40));
+      expect((await runCli(['--once'], env, 120_000)).code).toBe(0);
+      await sleep(LEASE_MS + 500);
+      const other = await runCli(['compact', '--json'], env, 120_000);
+      expect(other.code).toBe(0);
+      expect((JSON.parse(other.stdout) as { results: Array<{ status: string; rows: number }> }).results.filter((result) => result.rows > 0)).toEqual([expect.objectContaining({ status: 'compacted', rows: 340 })]);
+
+      for (const pid of pausedPids) process.kill(pid, 'SIGCONT');
+      upload.release();
+      const resumed = await paused.exited;
+      expect(resumed.code).toBe(0);
+      expect((JSON.parse(paused.stdout) as { results: Array<{ status: string }> }).results.map((result) => result.status)).toContain('locked');
+
+      const keys = (await target.lake.store.list('2025/10/17/')).objects.map((object) => object.key);
+      expect(keys.filter((key) => key.endsWith('.parquet'))).toEqual([`2025/10/17/${topic}.parquet`]);
+      expect(await exactlyOnceFigures(target.lake, topic)).toEqual({ written: 340, lost: 0, duplicated: 0 });
     } finally {
       await tap.close();
       target.lake.store.close();

@@ -26,8 +26,12 @@ export async function queryWatermarksOf(consumer: KafkaConsumer, partitions: rea
   return result;
 }
 
-/** librdkafka's offsetsForTimes with one of ListOffsets' special timestamps for every partition. */
-function offsetsAt(consumer: KafkaConsumer, partitions: readonly PartitionRef[], timestamp: number, timeoutMs: number): Promise<Map<string, number>> {
+/**
+ * librdkafka's offsetsForTimes, one timestamp for every partition: ListOffsets' special ones (log
+ * start, log end), or a time, answered with the first offset whose timestamp is at or after it
+ * (-1 when there is none).
+ */
+export function offsetsAt(consumer: KafkaConsumer, partitions: readonly PartitionRef[], timestamp: number, timeoutMs: number): Promise<Map<string, number>> {
   const request = partitions.map(({ topic, partition }) => ({ topic, partition, offset: timestamp }));
   return new Promise((resolve, reject) => {
     consumer.offsetsForTimes(request, timeoutMs, (error, offsets) => {

@@ -25,6 +25,8 @@ export interface DayCloserDeps {
   /** Whether the pipeline still buffers or writes records of this (topic, day). */
   readonly holdsDay: (topic: string, day: number) => boolean;
   readonly events: PipelineEvents;
+  /** After each pass's compactions (lake retention); reports its own failures. */
+  readonly afterPass?: () => Promise<void>;
 }
 
 export class DayCloser {
@@ -69,6 +71,7 @@ export class DayCloser {
     } catch (error) {
       events.compactionFailed(null, error);
     }
+    if (!this.stopped) await this.deps.afterPass?.();
   }
 }
 

@@ -131,6 +131,9 @@ describe('loadConfig', () => {
       ['a word that is not a boolean', { SKIP_EXISTING_CHECK: 'maybe' }, {}, ['skipExistingCheck (SKIP_EXISTING_CHECK): must be one of true/1/yes/on/false/0/no/off']],
       ['a bad regular expression', { TOPIC_PATTERN: 'a(' }, {}, ['kafka.topicPattern (TOPIC_PATTERN): is not a valid regular expression']],
       ['both TOPICS and TOPIC_PATTERN', { TOPICS: 'a', TOPIC_PATTERN: 'b.*' }, {}, ['kafka.topicPattern (TOPIC_PATTERN): set TOPICS or TOPIC_PATTERN, not both']],
+      ['a negative trim margin', { TOPIC_TRIM_KEEP_MESSAGES: '-1' }, {}, ['retention.topicTrim.keepMessages (TOPIC_TRIM_KEEP_MESSAGES)']],
+      ['a trim interval of zero', { TOPIC_TRIM_INTERVAL_MS: '0' }, {}, ['retention.topicTrim.intervalMs (TOPIC_TRIM_INTERVAL_MS): must be a positive integer']],
+      ['lake retention without compaction', { LAKE_RETENTION_DAYS: '7', COMPACTION_ENABLED: 'false' }, {}, ['retention.lakeDays (LAKE_RETENTION_DAYS): removes days after a compaction pass: it needs COMPACTION_ENABLED=true']],
       [
         'SASL without credentials',
         { SECURITY_PROTOCOL: 'sasl_ssl' },

@@ -1,0 +1,153 @@
+import { describeError } from '../errors';
+import { partitionKey, type CommittedOffset, type ConsumerPort, type PartitionRef } from './consumer-port';
+import { notAuthorizedError, type TrimBroker, type TrimOutcome, type TrimPoint } from './trim-broker';
+
+/**
+ * Topic trim (TOPIC_TRIM_ENABLED): after a commit, the records below the group's committed offset
+ * of each partition this member owns are deleted on the broker, since they are in the lake.
+ *
+ * Why it is safe: the committed offset is read back from the broker just before the request, and
+ * the collector commits an offset only once every record below it is in a durable file; a group's
+ * commit only moves forward, so a partition that moved to another member between the check of the
+ * assignment and the request is still trimmed below what its new owner starts from. A crash
+ * anywhere leaves the low watermark at or below the commit, and the next trim (after the next
+ * commit, or the next assignment) catches up.
+ */
+
+export interface TrimOptions {
+  /** Records kept below the committed offset. */
+  readonly keepMessages: number;
+  /** Records younger than this (by Kafka timestamp) are kept; 0: no age margin. */
+  readonly keepMs: number;
+  /** At most one trim per interval; requests in between are folded into the next. */
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+}
+
+export interface TopicTrimmed {
+  readonly outcomes: readonly TrimOutcome[];
+  readonly durationMs: number;
+}
+
+export interface TrimEvents {
+  topicTrimmed(event: TopicTrimmed): void;
+  topicTrimFailed(error: unknown): void;
+}
+
+export interface TrimDeps {
+  readonly port: Pick<ConsumerPort, 'assignment' | 'committed'>;
+  readonly broker: TrimBroker;
+  readonly events: TrimEvents;
+  readonly now: () => number;
+  /** Test-only fault injection: called before a DeleteRecords request is sent, and right after. */
+  readonly beforeRequest?: () => void;
+  readonly afterRequest?: () => void;
+}
+
+/**
+ * Where each partition may be trimmed to: the committed offset less the margins, and never below
+ * what was trimmed already (that request would only repeat). `ageLimits` holds, per partitionKey,
+ * the first offset too young to delete (-1: none is).
+ */
+export function trimPoints(committed: readonly CommittedOffset[], keepMessages: number, ageLimits: ReadonlyMap<string, number> | null, trimmed: ReadonlyMap<string, number>): TrimPoint[] {
+  const points: TrimPoint[] = [];
+  for (const { topic, partition, offset } of committed) {
+    const key = partitionKey(topic, partition);
+    const young = ageLimits?.get(key) ?? -1;
+    const point = Math.min(offset - keepMessages, young >= 0 ? young : Infinity);
+    if (point > 0 && point > (trimmed.get(key) ?? 0)) points.push({ topic, partition, offset: point });
+  }
+  return points;
+}
+
+/** Of these points, those of partitions in `owned`. */
+export function ownedPoints(points: readonly TrimPoint[], owned: readonly PartitionRef[]): TrimPoint[] {
+  const keys = new Set(owned.map(({ topic, partition }) => partitionKey(topic, partition)));
+  return points.filter(({ topic, partition }) => keys.has(partitionKey(topic, partition)));
+}
+
+export class TopicTrim {
+  private readonly options: TrimOptions;
+  private readonly deps: TrimDeps;
+  /** The low watermark after this member's last trim of each partition. */
+  private readonly trimmed = new Map<string, number>();
+  private requested = false;
+  private stopped = false;
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> = Promise.resolve();
+  private lastRunMs = Number.NEGATIVE_INFINITY;
+
+  constructor(options: TrimOptions, deps: TrimDeps) {
+    this.options = options;
+    this.deps = deps;
+  }
+
+  /** At start-up: fails, naming the ACL, when the broker says the principal may not delete records of these topics. */
+  async assertAllowed(topics: readonly string[]): Promise<void> {
+    const denied = await this.deps.broker.deleteDenied(topics, this.options.timeoutMs);
+    if (denied.length > 0) throw notAuthorizedError(denied);
+  }
+
+  /** A commit was stored, or partitions were assigned: a trim follows, within the interval. */
+  request(): void {
+    if (this.stopped) return;
+    this.requested = true;
+    if (this.timer !== null) return;
+    const delayMs = Math.max(0, this.lastRunMs + this.options.intervalMs - this.deps.now());
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.running = this.running.then(() => this.trim());
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  /** Before the client disconnects: what was committed last is trimmed now, then nothing more. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const pending = this.timer !== null || this.requested;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    await this.running;
+    if (pending) await this.trim();
+  }
+
+  private async trim(): Promise<void> {
+    if (!this.requested) return;
+    this.requested = false;
+    this.lastRunMs = this.deps.now();
+    try {
+      await this.trimOwned();
+    } catch (error) {
+      // The next request retries: a commit, an assignment, or the stop.
+      this.deps.events.topicTrimFailed(error);
+    }
+  }
+
+  private async trimOwned(): Promise<void> {
+    const { port, broker } = this.deps;
+    const { timeoutMs, keepMs, keepMessages } = this.options;
+    const owned = port.assignment;
+    if (owned.length === 0) return;
+    const started = this.deps.now();
+    const committed = await port.committed(owned, timeoutMs);
+    const ageLimits = keepMs > 0 ? await broker.offsetsAtTime(owned, started - keepMs, timeoutMs) : null;
+    // Ownership is checked again at the last moment: a partition revoked meanwhile is its next owner's to trim.
+    const points = ownedPoints(trimPoints(committed, keepMessages, ageLimits, this.trimmed), port.assignment);
+    if (points.length === 0) return;
+    this.deps.beforeRequest?.();
+    const request = broker.deleteRecords(points, timeoutMs);
+    this.deps.afterRequest?.();
+    const outcomes = await request;
+    for (const { topic, partition, lowWatermark } of outcomes) {
+      if (lowWatermark !== null) this.trimmed.set(partitionKey(topic, partition), lowWatermark);
+    }
+    this.deps.events.topicTrimmed({ outcomes, durationMs: this.deps.now() - started });
+  }
+}
+
+/** For logs: what a trim did, per partition. */
+export function describeOutcomes(outcomes: readonly TrimOutcome[]): Record<string, number | string> {
+  const described: Record<string, number | string> = {};
+  for (const { topic, partition, lowWatermark, error } of outcomes) described[`${topic}[${partition}]`] = lowWatermark ?? describeError(error);
+  return described;
+}

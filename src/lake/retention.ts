@@ -1,6 +1,6 @@
 import type { CollectorConfig } from '../config/schema';
 import { CollectorError, describeError } from '../errors';
-import { CompactionLock } from './compaction/lock';
+import { CompactionLock, type LockOptions } from './compaction/lock';
 import { finishOrUndo } from './compaction/compact-day';
 import { dayInTimeZone } from './day-cut';
 import { findDayFiles, listTopicDays, type TopicDay } from './files';
@@ -28,15 +28,12 @@ const JOURNAL_KEY = '.retention.journal';
 
 export type ExpiryStep = 'journaled' | 'unmarked' | 'removed';
 
-export interface RetentionOptions {
+/** `owner` (the collector's instance id), `leaseMs` and `now` are the lease's and the day locks'. */
+export interface RetentionOptions extends LockOptions {
   readonly lake: Lake;
   /** Days kept before today (in the zone); older ones go. */
   readonly days: number;
   readonly timeZone: string;
-  /** The lease's and the day locks' owner: the collector's instance id. */
-  readonly owner: string;
-  readonly leaseMs: number;
-  readonly now: () => number;
   /** Called after each step of a day; tests stop here to simulate a crash. */
   readonly onStep?: (step: ExpiryStep, target: TopicDay) => Promise<void> | void;
 }

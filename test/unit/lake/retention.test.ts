@@ -1,5 +1,6 @@
 import { CompactionLock } from '../../../src/lake/compaction/lock';
 import type { Lake } from '../../../src/lake/lake';
+import { hiveLayout } from '../../../src/lake/layout';
 import { expireLakeDays, firstKeptDay, type DayExpired, type ExpiryStep, type RetentionOptions } from '../../../src/lake/retention';
 import type { TopicDay } from '../../../src/lake/files';
 import { EXPIRED, KEPT, NOW_MS, RETENTION_DAYS, allKeys, buildExpiringLake, partlyRemovedDays } from '../../harness/expiring-lake';
@@ -62,6 +63,23 @@ it('removes every day older than N days, whole, and leaves the younger ones unto
   const again = recorder();
   await expireLakeDays(options(lake), again.events);
   expect(again.expired).toEqual([]);
+});
+
+it('removes expired days of the Hive layout as well', async () => {
+  const hiveDir = tempLake();
+  const hive = localLake(hiveDir, hiveLayout);
+  try {
+    await buildExpiringLake(hive);
+    const before = await allKeys(hive);
+    const { events, expired } = recorder();
+    await expireLakeDays(options(hive), events);
+    expect(expired).toHaveLength(EXPIRED.length);
+    const after = await allKeys(hive);
+    expect(keysOf(after, hive, EXPIRED)).toEqual([]);
+    expect(after).toEqual(keysOf(before, hive, KEPT));
+  } finally {
+    removeLake(hiveDir);
+  }
 });
 
 it('leaves a day the pipeline still writes for the next pass', async () => {

@@ -1,12 +1,13 @@
 /**
- * LAKE_RETENTION_DAYS in the daemon: two collectors sharing OUTPUT_DIR compact the closed days,
- * and the days older than the limit are then removed; younger days stay.
+ * LAKE_RETENTION_DAYS in the daemon (two collectors sharing OUTPUT_DIR) and at the end of a one-shot
+ * run with two consumer processes (COMPACT_AFTER_ONCE): the closed days are compacted, and the days
+ * older than the limit are then removed; younger days stay.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { killRunningCollectors, startCollector } from '../harness/cli';
+import { killRunningCollectors, runCli, startCollector } from '../harness/cli';
 import { tempOutputDir } from '../harness/collector';
-import { committedOffsets, createTopic, endOffsets, produce, uniqueName, waitUntil, type TestMessage } from '../harness/kafka';
+import { bootstrapServers, committedOffsets, createTopic, endOffsets, produce, uniqueName, waitUntil, type TestMessage } from '../harness/kafka';
 import { queryLake } from '../harness/lake';
 import { encodeEvent, marketEvent } from '../harness/market-data';
 import { dayFolder } from '../../src/lake/layout';
@@ -54,4 +55,27 @@ it('removes the days older than LAKE_RETENTION_DAYS after compaction and keeps t
   const expired = collectors.flatMap((collector) => collector.eventsNamed('lake_day_expired'));
   expect(expired.map((event) => event.day)).toContain(`${topic} ${dayFolder(DAYS[0]).replace(/\//g, '-')}`);
   expect(collectors.every((collector) => collector.eventsNamed('lake_retention_failed').length === 0)).toBe(true);
+});
+
+it('removes them at the end of a one-shot run with two consumer processes too', async () => {
+  const topic = uniqueName('retention-once');
+  await createTopic(topic, PARTITIONS);
+  await produce(topic, DAYS.flatMap((day) => messages(day, 60)));
+  const outputDir = tempOutputDir();
+  const result = await runCli(['--once'], {
+    BOOTSTRAP_SERVERS: bootstrapServers(),
+    OUTPUT_DIR: outputDir,
+    TOPICS: topic,
+    GROUP_ID: uniqueName('group'),
+    MAX_WORKERS: '2',
+    COMPACTION_ENABLED: 'true',
+    COMPACT_AFTER_ONCE: 'true',
+    COMPACTION_GRACE_MS: '0',
+    LAKE_RETENTION_DAYS: '2',
+  }, 90_000);
+  expect(result.code).toBe(0);
+  expect(existsSync(path.join(outputDir, dayFolder(DAYS[0])))).toBe(false);
+  expect(existsSync(path.join(outputDir, dayFolder(DAYS[1]), `${topic}.parquet`))).toBe(true);
+  expect(await queryLake(outputDir, 'SELECT count(*)::INTEGER AS n FROM {files}')).toEqual([{ n: 120 }]);
+  expect(result.events.filter((event) => event.event === 'lake_day_expired').length).toBeGreaterThan(0);
 });

@@ -70,17 +70,20 @@ export async function expiredDays(lake: Lake, firstKept: number, holds: (target:
 
 export async function expireLakeDays(options: RetentionOptions, events: RetentionEvents, holds?: (target: TopicDay) => boolean): Promise<RetentionPass> {
   const { store } = options.lake;
+  // Most passes find nothing to do: they do not take the lease (three requests on S3) for it.
+  const targets = await expiredDays(options.lake, firstKeptDay(options.now(), options.timeZone, options.days), holds);
+  if (targets.length === 0 && (await store.stat(JOURNAL_KEY)) === null) return { status: 'done', expired: [] };
   const lease = await CompactionLock.acquire(store, LEASE_KEY, options);
   if (lease === null) return { status: 'locked', expired: [] };
   const expired: DayExpired[] = [];
   try {
     const interrupted = await readJournal(options.lake);
-    const targets = await expiredDays(options.lake, firstKeptDay(options.now(), options.timeZone, options.days), holds);
     for (const target of interrupted === null ? targets : [interrupted, ...targets.filter((other) => !sameDay(other, interrupted))]) {
       try {
         await lease.assertHeld();
         const result = await expireDay(target, options, target === interrupted);
-        if (result !== null) {
+        // Nothing removed: another collector removed the day since it was listed.
+        if (result !== null && (result.files > 0 || result.resumed)) {
           expired.push(result);
           events.lakeDayExpired(result);
         }

@@ -19,7 +19,7 @@ import { MeasuredStore } from './lake/store/measured';
 import type { ConsumerClient } from './kafka/consumer-port';
 import { KafkaSource } from './kafka/kafka-source';
 import { TopicTrim, type TrimDeps } from './kafka/topic-trim';
-import { lakeRetentionFor } from './lake/retention';
+import { compactedBefore, lakeRetentionFor } from './lake/retention';
 import { newInstanceId } from './lake/instance-id';
 import { COLLECTOR_VERSION } from './version';
 
@@ -98,7 +98,14 @@ export class CollectorApp implements HealthSource {
       trim.enabled && trimBroker !== undefined
         ? new TopicTrim(
             { keepMessages: trim.keepMessages, keepMs: trim.keepMs, intervalMs: trim.intervalMs, timeoutMs: KAFKA_TIMEOUT_MS },
-            { port: this.source, broker: trimBroker, events: telemetry, now: this.now, ...trimCrashFault() },
+            {
+              port: this.source,
+              broker: trimBroker,
+              events: telemetry,
+              now: this.now,
+              compactedBefore: trim.afterCompaction ? (topics) => compactedBefore(this.lake, topics, config.lake.dayTimeZone, config.lake.compaction.graceMs, this.now()) : undefined,
+              ...trimCrashFault(),
+            },
           )
         : null;
     this.pipeline = new Pipeline(

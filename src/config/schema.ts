@@ -441,6 +441,12 @@ export const configSchema = {
         default: 60_000,
         env: 'TOPIC_TRIM_INTERVAL_MS',
       },
+      afterCompaction: {
+        doc: 'Topic trim: only the records whose day is compacted (closed, and no part files left in the lake). Needs COMPACTION_ENABLED and days cut by the Kafka timestamp (DAY_SOURCE_FIELD empty). Costs a listing of the lake\'s days per trim.',
+        format: 'seed-boolean',
+        default: false,
+        env: 'TOPIC_TRIM_AFTER_COMPACTION',
+      },
     },
     lakeDays: {
       doc: 'Remove closed days older than this many days (in DAY_TIME_ZONE) from the lake, after each compaction pass (needs COMPACTION_ENABLED). 0: keep every day.',

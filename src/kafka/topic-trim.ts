@@ -39,6 +39,11 @@ export interface TrimDeps {
   readonly broker: TrimBroker;
   readonly events: TrimEvents;
   readonly now: () => number;
+  /**
+   * TOPIC_TRIM_AFTER_COMPACTION: per topic, the instant before which every day is compacted
+   * (lake/retention.ts compactedBefore); records from then on are kept.
+   */
+  readonly compactedBefore?: (topics: readonly string[]) => Promise<ReadonlyMap<string, number>>;
   /** Test-only fault injection: called before a DeleteRecords request is sent, and right after. */
   readonly beforeRequest?: () => void;
   readonly afterRequest?: () => void;
@@ -46,14 +51,14 @@ export interface TrimDeps {
 
 /**
  * Where each partition may be trimmed to: the committed offset less the margins, and never below
- * what was trimmed already (that request would only repeat). `ageLimits` holds, per partitionKey,
- * the first offset too young to delete (-1: none is).
+ * what was trimmed already (that request would only repeat). `timeLimits` holds, per
+ * partitionKey, the first offset a time margin keeps (-1 or absent: none).
  */
-export function trimPoints(committed: readonly CommittedOffset[], keepMessages: number, ageLimits: ReadonlyMap<string, number> | null, trimmed: ReadonlyMap<string, number>): TrimPoint[] {
+export function trimPoints(committed: readonly CommittedOffset[], keepMessages: number, timeLimits: ReadonlyMap<string, number>, trimmed: ReadonlyMap<string, number>): TrimPoint[] {
   const points: TrimPoint[] = [];
   for (const { topic, partition, offset } of committed) {
     const key = partitionKey(topic, partition);
-    const young = ageLimits?.get(key) ?? -1;
+    const young = timeLimits.get(key) ?? -1;
     const point = Math.min(offset - keepMessages, young >= 0 ? young : Infinity);
     if (point > 0 && point > (trimmed.get(key) ?? 0)) points.push({ topic, partition, offset: point });
   }
@@ -130,9 +135,11 @@ export class TopicTrim {
     if (owned.length === 0) return;
     const started = this.deps.now();
     const committed = await port.committed(owned, timeoutMs);
-    const ageLimits = keepMs > 0 ? await broker.offsetsAtTime(owned, started - keepMs, timeoutMs) : null;
+    const timeLimits = await this.timeLimits(owned, keepMs > 0 ? started - keepMs : Infinity);
     // Ownership is checked again at the last moment: a partition revoked meanwhile is its next owner's to trim.
-    const points = ownedPoints(trimPoints(committed, keepMessages, ageLimits, this.trimmed), port.assignment);
+    const points = ownedPoints(trimPoints(committed, keepMessages, timeLimits, this.trimmed), port.assignment);
+    // Time alone releases what a time margin holds back (the records age, the day gets compacted): ask again after the interval.
+    if (heldBack(committed, keepMessages, timeLimits)) this.request();
     if (points.length === 0) return;
     this.deps.beforeRequest?.();
     const request = broker.deleteRecords(points, timeoutMs);
@@ -143,6 +150,36 @@ export class TopicTrim {
     }
     this.deps.events.topicTrimmed({ outcomes, durationMs: this.deps.now() - started });
   }
+
+  /** Per partitionKey, the first offset the time margins keep: records younger than keepMs, and of days not compacted yet. */
+  private async timeLimits(owned: readonly PartitionRef[], youngFromMs: number): Promise<ReadonlyMap<string, number>> {
+    const topics = [...new Set(owned.map(({ topic }) => topic))];
+    const compacted = (await this.deps.compactedBefore?.(topics)) ?? null;
+    const limits = new Map<string, number>();
+    for (const [topic, fromMs] of keptFrom(topics, youngFromMs, compacted)) {
+      const partitions = owned.filter((partition) => partition.topic === topic);
+      for (const [key, offset] of await this.deps.broker.offsetsAtTime(partitions, fromMs, this.options.timeoutMs)) limits.set(key, offset);
+    }
+    return limits;
+  }
+}
+
+/** Whether a time margin keeps records that the commit and the message margin alone would trim. */
+export function heldBack(committed: readonly CommittedOffset[], keepMessages: number, timeLimits: ReadonlyMap<string, number>): boolean {
+  return committed.some(({ topic, partition, offset }) => {
+    const young = timeLimits.get(partitionKey(topic, partition)) ?? -1;
+    return young >= 0 && young < offset - keepMessages;
+  });
+}
+
+/** The earlier of two optional instants, per topic: records from then on are kept. */
+export function keptFrom(topics: readonly string[], youngFromMs: number, compactedBefore: ReadonlyMap<string, number> | null): Map<string, number> {
+  const kept = new Map<string, number>();
+  for (const topic of topics) {
+    const from = Math.min(youngFromMs, compactedBefore?.get(topic) ?? Infinity);
+    if (from !== Infinity) kept.set(topic, from);
+  }
+  return kept;
 }
 
 /** For logs: what a trim did, per partition. */

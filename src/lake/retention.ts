@@ -2,7 +2,7 @@ import type { CollectorConfig } from '../config/schema';
 import { CollectorError, describeError } from '../errors';
 import { CompactionLock, type LockOptions } from './compaction/lock';
 import { finishOrUndo } from './compaction/compact-day';
-import { dayInTimeZone } from './day-cut';
+import { dayInTimeZone, dayStartMs } from './day-cut';
 import { findDayFiles, listTopicDays, type TopicDay } from './files';
 import type { Lake } from './lake';
 import { closedMarkerName, compactionLockName, isoDate } from './layout';
@@ -61,6 +61,22 @@ export interface RetentionPass {
 /** The first day kept: today in the zone, less `days`. */
 export function firstKeptDay(nowMs: number, timeZone: string, days: number): number {
   return dayInTimeZone(nowMs, timeZone) - days;
+}
+
+/**
+ * Per topic, the instant before which every day of it is compacted: the start of its first day
+ * still open (in the zone, grace included) or still holding part files, whichever comes first. The
+ * topic trim (TOPIC_TRIM_AFTER_COMPACTION) keeps the records from then on.
+ */
+export async function compactedBefore(lake: Lake, topics: readonly string[], timeZone: string, graceMs: number, nowMs: number): Promise<Map<string, number>> {
+  const firstOpen = dayInTimeZone(nowMs - graceMs, timeZone);
+  const first = new Map(topics.map((topic) => [topic, firstOpen]));
+  // Oldest day first: once a topic's first uncompacted day is found, later ones are not looked at.
+  for (const target of await listTopicDays(lake)) {
+    const known = first.get(target.topic);
+    if (known !== undefined && target.day < known && (await findDayFiles(lake, target)).parts.length > 0) first.set(target.topic, target.day);
+  }
+  return new Map([...first].map(([topic, day]) => [topic, dayStartMs(day, timeZone)]));
 }
 
 /** Every (topic, day, kind) of the lake before `firstKept`, unless the caller still writes it. */

@@ -5,6 +5,8 @@
  * every produced record exactly once. The last run has two consumer processes (MAX_WORKERS).
  */
 import { verifyOutput } from '../../src/commands/verify';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { startCollector, killRunningCollectors, type CliProcess } from '../harness/cli';
 import { tempOutputDir } from '../harness/collector';
 import { bootstrapServers, committedOffsets, createTopic, endOffsets, produce, startOffsets, uniqueName, waitUntil, type TestMessage } from '../harness/kafka';
@@ -87,4 +89,45 @@ it('trims each partition to its commit and never past it, through crashes, and w
   const verified = await verifyOutput({ lake: localLake(outputDir), topics: [topic], broker: { properties: { 'bootstrap.servers': bootstrapServers() }, timeoutMs: 10_000 } });
   expect(verified.failed).toBe(false);
   expect(verified.reports.map((report) => ({ gaps: report.gaps, behind: report.behind }))).toEqual(Array.from({ length: PARTITIONS }, () => ({ gaps: [], behind: 0 })));
+});
+
+it('with TOPIC_TRIM_AFTER_COMPACTION, trims a day only once it is compacted, and keeps the open day', async () => {
+  const topic = uniqueName('trim-compacted');
+  await createTopic(topic, PARTITIONS);
+  // 100 records a partition of a closed day (offsets 0-99), then 20 of today (100-119).
+  const today = Date.now();
+  const todays: TestMessage[] = Array.from({ length: 20 * PARTITIONS }, (_, i) => ({ partition: i % PARTITIONS, value: encodeEvent(marketEvent(i, today), 'msgpack'), timestamp: today }));
+  await produce(topic, [...messages(0, 100 * PARTITIONS), ...todays]);
+  const outputDir = tempOutputDir();
+  const groupId = uniqueName('group');
+  const daemon = startCollector({
+    OUTPUT_DIR: outputDir,
+    TOPICS: topic,
+    GROUP_ID: groupId,
+    BATCH_SIZE: '40',
+    FLUSH_INTERVAL_MS: '500',
+    COMPACTION_ENABLED: 'true',
+    COMPACTION_GRACE_MS: '0',
+    TOPIC_TRIM_ENABLED: 'true',
+    TOPIC_TRIM_AFTER_COMPACTION: 'true',
+    TOPIC_TRIM_INTERVAL_MS: '300',
+  });
+  const compacted = path.join(outputDir, '2025', '10', '17', `${topic}.parquet`);
+  // The low watermark is read before the file is looked for: a trim seen here came before the compaction.
+  let trimmedBeforeCompaction = false;
+  await waitUntil(
+    async () => {
+      const { low, committed } = await observe(topic, groupId);
+      if (!existsSync(compacted) && [...low.values()].some((offset) => offset > 0)) trimmedBeforeCompaction = true;
+      return existsSync(compacted) && [...committed.values()].every((offset) => offset === 120) && [...low.values()].every((offset) => offset === 100);
+    },
+    { timeoutMs: 90_000, intervalMs: 500, what: 'the closed day compacted and trimmed, today committed' },
+  );
+  // Today's records are committed, in parts, and stay on the broker: through more trims and the stop's.
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  daemon.signal('SIGTERM');
+  expect(await daemon.exited).toEqual({ code: 0, signal: null });
+  expect([...(await startOffsets(topic)).values()]).toEqual(Array.from({ length: PARTITIONS }, () => 100));
+  expect({ violations, trimmedBeforeCompaction }).toEqual({ violations: [], trimmedBeforeCompaction: false });
+  expect(await queryLake(outputDir, 'SELECT count(*)::INTEGER AS n, count(DISTINCT (kafka_partition, kafka_offset))::INTEGER AS d FROM {files}')).toEqual([{ n: 120 * PARTITIONS, d: 120 * PARTITIONS }]);
 });

@@ -1,5 +1,5 @@
 import { partitionKey, type CommittedOffset, type PartitionRef } from '../../../src/kafka/consumer-port';
-import { ownedPoints, TopicTrim, trimPoints, type TopicTrimmed } from '../../../src/kafka/topic-trim';
+import { heldBack, keptFrom, ownedPoints, TopicTrim, trimPoints, type TopicTrimmed } from '../../../src/kafka/topic-trim';
 import { mayDelete, notAuthorizedError, trimError, type TrimBroker, type TrimPoint } from '../../../src/kafka/trim-broker';
 import { CollectorError } from '../../../src/errors';
 
@@ -7,11 +7,11 @@ const committed = (partition: number, offset: number): CommittedOffset => ({ top
 
 describe('trimPoints', () => {
   it('trims each partition to its committed offset, less the message margin', () => {
-    expect(trimPoints([committed(0, 100), committed(1, 5)], 0, null, new Map())).toEqual([
+    expect(trimPoints([committed(0, 100), committed(1, 5)], 0, new Map(), new Map())).toEqual([
       { topic: 't', partition: 0, offset: 100 },
       { topic: 't', partition: 1, offset: 5 },
     ]);
-    expect(trimPoints([committed(0, 100), committed(1, 5)], 10, null, new Map())).toEqual([{ topic: 't', partition: 0, offset: 90 }]);
+    expect(trimPoints([committed(0, 100), committed(1, 5)], 10, new Map(), new Map())).toEqual([{ topic: 't', partition: 0, offset: 90 }]);
   });
 
   it('keeps records younger than the age margin, and ignores it where every record is older', () => {
@@ -26,7 +26,20 @@ describe('trimPoints', () => {
   });
 
   it('never asks again for what was trimmed already', () => {
-    expect(trimPoints([committed(0, 100), committed(1, 100)], 0, null, new Map([[partitionKey('t', 0), 100]]))).toEqual([{ topic: 't', partition: 1, offset: 100 }]);
+    expect(trimPoints([committed(0, 100), committed(1, 100)], 0, new Map(), new Map([[partitionKey('t', 0), 100]]))).toEqual([{ topic: 't', partition: 1, offset: 100 }]);
+  });
+
+  it('keeps, per topic, from the earlier of the age margin and the first day not compacted', () => {
+    expect(keptFrom(['a', 'b', 'c'], Infinity, null)).toEqual(new Map());
+    expect(keptFrom(['a', 'b'], 500, null)).toEqual(new Map([['a', 500], ['b', 500]]));
+    expect(keptFrom(['a', 'b', 'c'], 500, new Map([['a', 300], ['b', 900]]))).toEqual(new Map([['a', 300], ['b', 500], ['c', 500]]));
+    expect(keptFrom(['a', 'b'], Infinity, new Map([['a', 300]]))).toEqual(new Map([['a', 300]]));
+  });
+
+  it('knows when a time margin holds back what the commit would trim (the trim then asks again)', () => {
+    expect(heldBack([committed(0, 100)], 0, new Map([[partitionKey('t', 0), 40]]))).toBe(true);
+    expect(heldBack([committed(0, 100)], 0, new Map([[partitionKey('t', 0), -1]]))).toBe(false);
+    expect(heldBack([committed(0, 100)], 70, new Map([[partitionKey('t', 0), 40]]))).toBe(false);
   });
 
   it('leaves out partitions this member no longer owns', () => {
@@ -72,8 +85,9 @@ function fakeBroker(): TrimBroker & { requests: TrimPoint[][]; low: Map<string, 
         return { topic, partition, lowWatermark: low.get(key) ?? 0, error: null };
       });
     },
-    async offsetsAtTime(partitions) {
-      return new Map(partitions.map(({ topic, partition }) => [partitionKey(topic, partition), -1]));
+    // Record n of every partition has timestamp n: the first offset at or after a time is the time, below the end.
+    async offsetsAtTime(partitions, timestampMs) {
+      return new Map(partitions.map(({ topic, partition }) => [partitionKey(topic, partition), timestampMs < 1000 ? timestampMs : -1]));
     },
     async deleteDenied(topics) {
       return topics.filter((topic) => topic.startsWith('denied'));
@@ -82,7 +96,7 @@ function fakeBroker(): TrimBroker & { requests: TrimPoint[][]; low: Map<string, 
 }
 
 describe('TopicTrim', () => {
-  function setup(intervalMs: number) {
+  function setup(intervalMs: number, compactedBefore?: (topics: readonly string[]) => Promise<ReadonlyMap<string, number>>) {
     const broker = fakeBroker();
     const group = new Map<number, number>();
     const port = {
@@ -93,7 +107,7 @@ describe('TopicTrim', () => {
     };
     const trimmed: TopicTrimmed[] = [];
     const failures: unknown[] = [];
-    const trim = new TopicTrim({ keepMessages: 0, keepMs: 0, intervalMs, timeoutMs: 1000 }, { port, broker, now: Date.now, events: { topicTrimmed: (event) => trimmed.push(event), topicTrimFailed: (error) => failures.push(error) } });
+    const trim = new TopicTrim({ keepMessages: 0, keepMs: 0, intervalMs, timeoutMs: 1000 }, { port, broker, now: Date.now, compactedBefore, events: { topicTrimmed: (event) => trimmed.push(event), topicTrimFailed: (error) => failures.push(error) } });
     return { broker, group, port, trim, trimmed, failures };
   }
 
@@ -128,6 +142,15 @@ describe('TopicTrim', () => {
     trim.request();
     await trim.stop();
     expect(broker.requests).toEqual([[{ topic: 't', partition: 1, offset: 10 }]]);
+  });
+
+  it('with TOPIC_TRIM_AFTER_COMPACTION, keeps the records from the first day not compacted', async () => {
+    const { broker, group, trim } = setup(0, async (topics) => new Map(topics.map((topic) => [topic, 7])));
+    group.set(0, 10);
+    group.set(1, 5);
+    trim.request();
+    await trim.stop();
+    expect(broker.requests).toEqual([[{ topic: 't', partition: 0, offset: 7 }, { topic: 't', partition: 1, offset: 5 }]]);
   });
 
   it('reports a failed trim and tries again at the next request', async () => {

@@ -1,7 +1,7 @@
 import { CompactionLock } from '../../../src/lake/compaction/lock';
 import type { Lake } from '../../../src/lake/lake';
 import { hiveLayout } from '../../../src/lake/layout';
-import { expireLakeDays, firstKeptDay, type DayExpired, type ExpiryStep, type RetentionOptions } from '../../../src/lake/retention';
+import { compactedBefore, expireLakeDays, firstKeptDay, type DayExpired, type ExpiryStep, type RetentionOptions } from '../../../src/lake/retention';
 import type { TopicDay } from '../../../src/lake/files';
 import { EXPIRED, KEPT, NOW_MS, RETENTION_DAYS, allKeys, buildExpiringLake, partlyRemovedDays } from '../../harness/expiring-lake';
 import { localLake } from '../../harness/local-lake';
@@ -80,6 +80,14 @@ it('removes expired days of the Hive layout as well', async () => {
   } finally {
     removeLake(hiveDir);
   }
+});
+
+it('tells per topic from when days are not compacted yet: the first day open or holding parts', async () => {
+  const startOf = (day: number): number => day * 86_400_000;
+  // quotes still has parts on DAY - 9; trades has parts on DAY (closed at NOW_MS); other is not in the lake.
+  expect(await compactedBefore(lake, ['trades', 'quotes', 'other'], 'UTC', 0, NOW_MS)).toEqual(new Map([['trades', startOf(DAY)], ['quotes', startOf(DAY - 9)], ['other', startOf(DAY + 1)]]));
+  // Within the grace after midnight, yesterday is still open.
+  expect((await compactedBefore(lake, ['other'], 'UTC', 13 * 3_600_000, NOW_MS)).get('other')).toBe(startOf(DAY));
 });
 
 it('leaves a day the pipeline still writes for the next pass', async () => {

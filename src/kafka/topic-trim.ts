@@ -4,7 +4,9 @@ import { notAuthorizedError, type TrimBroker, type TrimOutcome, type TrimPoint }
 
 /**
  * Topic trim (TOPIC_TRIM_ENABLED): after a commit, the records below the group's committed offset
- * of each partition this member owns are deleted on the broker, since they are in the lake.
+ * of each partition this member owns are deleted on the broker, since they are in the lake, less
+ * the margins: a number of records, an age, and with TOPIC_TRIM_AFTER_COMPACTION the records of
+ * days not compacted yet.
  *
  * Why it is safe: the committed offset is read back from the broker just before the request, and
  * the collector commits an offset only once every record below it is in a durable file; a group's
@@ -57,12 +59,16 @@ export interface TrimDeps {
 export function trimPoints(committed: readonly CommittedOffset[], keepMessages: number, timeLimits: ReadonlyMap<string, number>, trimmed: ReadonlyMap<string, number>): TrimPoint[] {
   const points: TrimPoint[] = [];
   for (const { topic, partition, offset } of committed) {
-    const key = partitionKey(topic, partition);
-    const young = timeLimits.get(key) ?? -1;
-    const point = Math.min(offset - keepMessages, young >= 0 ? young : Infinity);
-    if (point > 0 && point > (trimmed.get(key) ?? 0)) points.push({ topic, partition, offset: point });
+    const point = Math.min(offset - keepMessages, timeLimitOf(timeLimits, topic, partition));
+    if (point > 0 && point > (trimmed.get(partitionKey(topic, partition)) ?? 0)) points.push({ topic, partition, offset: point });
   }
   return points;
+}
+
+/** The first offset of a partition that a time margin keeps; Infinity when none does. */
+function timeLimitOf(timeLimits: ReadonlyMap<string, number>, topic: string, partition: number): number {
+  const offset = timeLimits.get(partitionKey(topic, partition)) ?? -1;
+  return offset >= 0 ? offset : Infinity;
 }
 
 /** Of these points, those of partitions in `owned`. */
@@ -166,10 +172,7 @@ export class TopicTrim {
 
 /** Whether a time margin keeps records that the commit and the message margin alone would trim. */
 export function heldBack(committed: readonly CommittedOffset[], keepMessages: number, timeLimits: ReadonlyMap<string, number>): boolean {
-  return committed.some(({ topic, partition, offset }) => {
-    const young = timeLimits.get(partitionKey(topic, partition)) ?? -1;
-    return young >= 0 && young < offset - keepMessages;
-  });
+  return committed.some(({ topic, partition, offset }) => timeLimitOf(timeLimits, topic, partition) < offset - keepMessages);
 }
 
 /** The earlier of two optional instants, per topic: records from then on are kept. */

@@ -2,7 +2,8 @@
  * Topic trim on the real broker: the daemon consumes, commits and deletes the records below its
  * commits (DeleteRecords). Each partition's low watermark reaches the committed offset and never
  * passes it, through SIGKILLs between a commit and its trim and during a trim, and the lake holds
- * every produced record exactly once. The last run has two consumer processes (MAX_WORKERS).
+ * every produced record exactly once. The last run is two replicas, one with two consumer processes
+ * (MAX_WORKERS).
  */
 import { verifyOutput } from '../../src/commands/verify';
 import { existsSync } from 'node:fs';
@@ -65,8 +66,8 @@ it('trims each partition to its commit and never past it, through crashes, and w
   }
 
   await produce(topic, messages(3000, 1500));
-  // Two consumer processes, each trimming the partitions it owns.
-  const daemon = startCollector({ ...env, MAX_WORKERS: '2' });
+  // Two replicas, one of them with two consumer processes: each member trims the partitions it owns.
+  const daemons = [startCollector({ ...env, MAX_WORKERS: '2' }), startCollector(env)];
   const end = await endOffsets(topic);
   await waitUntil(
     async () => {
@@ -76,9 +77,9 @@ it('trims each partition to its commit and never past it, through crashes, and w
     { timeoutMs: 90_000, intervalMs: 500, what: 'every partition committed and trimmed to its end' },
   );
   expect(violations).toEqual([]);
-  expect(daemon.eventsNamed('topic_trimmed').length).toBeGreaterThan(0);
-  daemon.signal('SIGTERM');
-  expect(await daemon.exited).toEqual({ code: 0, signal: null });
+  expect(daemons.flatMap((daemon) => daemon.eventsNamed('topic_trimmed')).length).toBeGreaterThan(0);
+  for (const daemon of daemons) daemon.signal('SIGTERM');
+  for (const daemon of daemons) expect(await daemon.exited).toEqual({ code: 0, signal: null });
 
   const [summary] = await queryLake(outputDir, 'SELECT count(*)::INTEGER AS rows, count(DISTINCT (kafka_partition, kafka_offset))::INTEGER AS distinct_rows FROM {files}');
   expect(summary).toEqual({ rows: 4500, distinct_rows: 4500 });

@@ -19,7 +19,7 @@ import { MeasuredStore } from './lake/store/measured';
 import type { ConsumerClient } from './kafka/consumer-port';
 import { KafkaSource } from './kafka/kafka-source';
 import { TopicTrim, type TrimDeps } from './kafka/topic-trim';
-import { compactedBefore, lakeRetentionFor } from './lake/retention';
+import { compactedBefore } from './lake/retention';
 import { newInstanceId } from './lake/instance-id';
 import { COLLECTOR_VERSION } from './version';
 
@@ -132,9 +132,9 @@ export class CollectorApp implements HealthSource {
     );
     const compaction = config.lake.compaction;
     const wantsCompaction = config.mode === 'once' ? compaction.afterOnce : compaction.enabled;
-    const holdsDay = (topic: string, day: number): boolean => this.pipeline.holdsDay(topic, day);
-    const afterPass = lakeRetentionFor(config, this.lake, { owner: instanceId, now: this.now }, { events: telemetry, holdsDay }) ?? undefined;
-    this.dayCloser = wantsCompaction ? dayCloserFor(config, this.lake, { owner: instanceId, version: COLLECTOR_VERSION, now: this.now }, { holdsDay, events: telemetry, afterPass }) : null;
+    this.dayCloser = wantsCompaction
+      ? dayCloserFor(config, this.lake, { owner: instanceId, version: COLLECTOR_VERSION, now: this.now }, { holdsDay: (topic, day) => this.pipeline.holdsDay(topic, day), events: telemetry })
+      : null;
     this.http = isHttpEnabled(config) ? new HttpServer({ host: config.http.host, port: config.http.port }, this, this.metrics.registry) : null;
     this.lag = new LagMonitor({ source: this.source, gauge: this.metrics.consumerLag, logger, intervalMs: config.metrics.lagIntervalMs, timeoutMs: KAFKA_TIMEOUT_MS });
   }

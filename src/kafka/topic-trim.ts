@@ -54,7 +54,7 @@ export interface TrimDeps {
 /**
  * Where each partition may be trimmed to: the committed offset less the margins, and never below
  * what was trimmed already (that request would only repeat). `timeLimits` holds, per
- * partitionKey, the first offset a time margin keeps (-1 or absent: none).
+ * partitionKey, the first offset a time margin keeps (absent: none).
  */
 export function trimPoints(committed: readonly CommittedOffset[], keepMessages: number, timeLimits: ReadonlyMap<string, number>, trimmed: ReadonlyMap<string, number>): TrimPoint[] {
   const points: TrimPoint[] = [];
@@ -67,8 +67,7 @@ export function trimPoints(committed: readonly CommittedOffset[], keepMessages: 
 
 /** The first offset of a partition that a time margin keeps; Infinity when none does. */
 function timeLimitOf(timeLimits: ReadonlyMap<string, number>, topic: string, partition: number): number {
-  const offset = timeLimits.get(partitionKey(topic, partition)) ?? -1;
-  return offset >= 0 ? offset : Infinity;
+  return timeLimits.get(partitionKey(topic, partition)) ?? Infinity;
 }
 
 /** Of these points, those of partitions in `owned`. */
@@ -164,7 +163,8 @@ export class TopicTrim {
     const limits = new Map<string, number>();
     for (const [topic, fromMs] of keptFrom(topics, youngFromMs, compacted)) {
       const partitions = owned.filter((partition) => partition.topic === topic);
-      for (const [key, offset] of await this.deps.broker.offsetsAtTime(partitions, fromMs, this.options.timeoutMs)) limits.set(key, offset);
+      // null: every record is older than the margin, which then keeps nothing.
+      for (const [key, offset] of await this.deps.broker.offsetsAtTime(partitions, fromMs, this.options.timeoutMs)) if (offset !== null) limits.set(key, offset);
     }
     return limits;
   }

@@ -1,7 +1,7 @@
 import { AdminClient, type IAdminClient, type KafkaConsumer, type LibrdKafkaError } from '@confluentinc/kafka-javascript';
 import { CollectorError } from '../errors';
 import type { PartitionRef } from './consumer-port';
-import { offsetsAt } from './watermarks';
+import { offsetsForTimeOf } from './watermarks';
 
 /**
  * What the topic trim (topic-trim.ts) asks of the broker, through librdkafka's admin API on the
@@ -26,8 +26,8 @@ export interface TrimOutcome {
 
 export interface TrimBroker {
   deleteRecords(points: readonly TrimPoint[], timeoutMs: number): Promise<TrimOutcome[]>;
-  /** Per partitionKey, the first offset whose record is at or after `timestampMs`; -1 when every record is older. */
-  offsetsAtTime(partitions: readonly PartitionRef[], timestampMs: number, timeoutMs: number): Promise<ReadonlyMap<string, number>>;
+  /** Per partitionKey, the first offset whose record is at or after `timestampMs`; null when every record is older. */
+  offsetsAtTime(partitions: readonly PartitionRef[], timestampMs: number, timeoutMs: number): Promise<ReadonlyMap<string, number | null>>;
   /** Of these topics, those on which the broker says the principal may not delete records. */
   deleteDenied(topics: readonly string[], timeoutMs: number): Promise<string[]>;
 }
@@ -55,7 +55,7 @@ export function trimBrokerOf(consumer: KafkaConsumer): TrimBroker {
       });
     },
     offsetsAtTime(partitions, timestampMs, timeoutMs) {
-      return offsetsAt(consumer, partitions, timestampMs, timeoutMs);
+      return offsetsForTimeOf(consumer, partitions, timestampMs, timeoutMs);
     },
     deleteDenied(topics, timeoutMs) {
       if (topics.length === 0) return Promise.resolve([]);

@@ -26,12 +26,18 @@ export async function queryWatermarksOf(consumer: KafkaConsumer, partitions: rea
   return result;
 }
 
-/**
- * librdkafka's offsetsForTimes, one timestamp for every partition: ListOffsets' special ones (log
- * start, log end), or a time, answered with the first offset whose timestamp is at or after it
- * (-1 when there is none).
- */
-export function offsetsAt(consumer: KafkaConsumer, partitions: readonly PartitionRef[], timestamp: number, timeoutMs: number): Promise<Map<string, number>> {
+/** The first offset at or after `timestampMs` of each partition, null where there is none yet (ListOffsets answers -1). */
+export async function offsetsForTimeOf(consumer: KafkaConsumer, partitions: readonly PartitionRef[], timestampMs: number, timeoutMs: number): Promise<Map<string, number | null>> {
+  if (partitions.length === 0) return new Map();
+  const offsets = await offsetsAt(consumer, partitions, timestampMs, timeoutMs);
+  return new Map(partitions.map(({ topic, partition }) => {
+    const offset = offsets.get(partitionKey(topic, partition));
+    return [partitionKey(topic, partition), offset === undefined || offset < 0 ? null : offset];
+  }));
+}
+
+/** librdkafka's offsetsForTimes with one timestamp (or one of ListOffsets' special ones) for every partition. */
+function offsetsAt(consumer: KafkaConsumer, partitions: readonly PartitionRef[], timestamp: number, timeoutMs: number): Promise<Map<string, number>> {
   const request = partitions.map(({ topic, partition }) => ({ topic, partition, offset: timestamp }));
   return new Promise((resolve, reject) => {
     consumer.offsetsForTimes(request, timeoutMs, (error, offsets) => {

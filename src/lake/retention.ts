@@ -1,7 +1,6 @@
 import type { CollectorConfig } from '../config/schema';
 import { CollectorError, describeError } from '../errors';
 import { CompactionLock, type LockOptions } from './compaction/lock';
-import { finishOrUndo } from './compaction/compact-day';
 import { dayInTimeZone, dayStartMs } from './day-cut';
 import { findDayFiles, listTopicDays, type TopicDay } from './files';
 import type { Lake } from './lake';
@@ -11,7 +10,7 @@ import { closedMarkerName, compactionLockName, isoDate } from './layout';
  * Lake retention (LAKE_RETENTION_DAYS): after a compaction pass, the closed days older than N days
  * in DAY_TIME_ZONE are removed, every topic and kind, one (topic, day, kind) at a time:
  *
- *   lease → day lock → finish a compaction a crash left → journal → marker → files → journal gone
+ *   lease → day lock → journal → marker → files → journal gone
  *
  * One collector at a time holds the lake's retention lease (the compaction lock's create-only lease
  * on `.retention.lock` at the root); each day is removed under its compaction lock, so no
@@ -122,8 +121,6 @@ async function expireDay(target: TopicDay, options: RetentionOptions, resumed: b
   const dayLock = await CompactionLock.acquire(lake.store, `${folder}${compactionLockName(target.topic)}`, options);
   if (dayLock === null) return null;
   try {
-    // A compaction a crash left half-done is finished (or undone) first, so that it leaves nothing behind.
-    await finishOrUndo(lake, folder, target.topic);
     await lake.store.replace(JOURNAL_KEY, Buffer.from(JSON.stringify(target)));
     await options.onStep?.('journaled', target);
     const marker = `${folder}${closedMarkerName(target.topic)}`;

@@ -3,6 +3,7 @@ import type { CompactorOptions } from '../lake/compaction/compact-day';
 import { compactionPass } from '../lake/compaction/pass';
 import { compactorOptionsFrom } from '../lake/compaction/settings';
 import type { Lake } from '../lake/lake';
+import { lakeRetentionFor } from '../lake/retention';
 import { RepeatingTask } from '../repeating-task';
 import type { PipelineEvents } from './events';
 
@@ -25,7 +26,7 @@ export interface DayCloserDeps {
   /** Whether the pipeline still buffers or writes records of this (topic, day). */
   readonly holdsDay: (topic: string, day: number) => boolean;
   readonly events: PipelineEvents;
-  /** After each pass's compactions (lake retention); reports its own failures. */
+  /** After each pass's compactions (lake retention, which dayCloserFor adds); reports its own failures. */
   readonly afterPass?: () => Promise<void>;
 }
 
@@ -85,6 +86,6 @@ export function dayCloserFor(config: CollectorConfig, lake: Lake, run: { readonl
   const { graceMs } = config.lake.compaction;
   return new DayCloser(
     { compactor: compactorOptionsFrom(config, lake, run), timeZone: config.lake.dayTimeZone, graceMs, intervalMs: compactionIntervalMs(graceMs) },
-    deps,
+    { ...deps, afterPass: lakeRetentionFor(config, lake, run, deps) ?? undefined },
   );
 }

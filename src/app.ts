@@ -19,6 +19,8 @@ import { lakeAt, type Lake } from './lake/lake';
 import { MeasuredStore } from './lake/store/measured';
 import type { ConsumerClient } from './kafka/consumer-port';
 import { KafkaSource } from './kafka/kafka-source';
+import { TopicTrim, type TrimDeps } from './kafka/topic-trim';
+import { compactedBefore } from './lake/retention';
 import { newInstanceId } from './lake/instance-id';
 import { COLLECTOR_VERSION } from './version';
 
@@ -72,6 +74,8 @@ export class CollectorApp implements HealthSource {
   /** The store check under way: probes that come meanwhile share it instead of piling requests on a slow store. */
   private storeCheck: Promise<string | null> | null = null;
   private readonly telemetry: Telemetry;
+  /** TOPIC_TRIM_ENABLED: deletes on the broker what the group committed; else null. */
+  private readonly topicTrim: TopicTrim | null;
 
   constructor(options: AppOptions) {
     const { config, logger } = options;
@@ -89,6 +93,22 @@ export class CollectorApp implements HealthSource {
     this.telemetry = telemetry;
     const lake = lakeAt(config);
     this.lake = { ...lake, store: new MeasuredStore(lake.store, telemetry) };
+    const trim = config.retention.topicTrim;
+    const trimBroker = this.source.trimBroker;
+    this.topicTrim =
+      trim.enabled && trimBroker !== undefined
+        ? new TopicTrim(
+            { keepMessages: trim.keepMessages, keepMs: trim.keepMs, intervalMs: trim.intervalMs, timeoutMs: KAFKA_TIMEOUT_MS },
+            {
+              port: this.source,
+              broker: trimBroker,
+              events: telemetry,
+              now: this.now,
+              compactedBefore: trim.afterCompaction ? (topics) => compactedBefore(this.lake, topics, config.lake.dayTimeZone, config.lake.compaction.graceMs, this.now()) : undefined,
+              ...trimCrashFault(),
+            },
+          )
+        : null;
     this.pipeline = new Pipeline(
       {
         lake: this.lake,
@@ -109,7 +129,7 @@ export class CollectorApp implements HealthSource {
         kafkaTimeoutMs: KAFKA_TIMEOUT_MS,
         writeRetry: { minMs: WRITE_RETRY_MIN_MS, maxMs: WRITE_RETRY_MAX_MS },
       },
-      { port: this.source, encode: (batch) => this.pool.encode(batch), events: telemetry, now: this.now, afterPublish: crashAfterPublishFault() },
+      { port: this.source, encode: (batch) => this.pool.encode(batch), events: telemetry, now: this.now, afterPublish: crashAfterPublishFault(), onCommitStored: () => this.topicTrim?.request() },
     );
     const compaction = config.lake.compaction;
     const wantsCompaction = config.mode === 'once' ? compaction.afterOnce : compaction.enabled;
@@ -140,6 +160,7 @@ export class CollectorApp implements HealthSource {
     if (address !== undefined) this.logger.info({ event: 'http_listening', address }, 'HTTP server listening');
     await this.prepareLake();
     await this.source.connect(this.pipeline, KAFKA_TIMEOUT_MS);
+    await this.topicTrim?.assertAllowed([...new Set((await this.source.subscribedPartitions(KAFKA_TIMEOUT_MS)).map(({ topic }) => topic))]);
     this.lag.start();
     // A signal during start-up has already run the stop: consuming now would only be re-read later.
     if (this.stopping !== null) return { finished: Promise.resolve() };
@@ -224,6 +245,7 @@ export class CollectorApp implements HealthSource {
     // Only the daemon starts the closer's passes; stopping it in one-shot mode would end the final pass below before it began.
     if (this.config.mode === 'daemon') await this.dayCloser?.stop();
     await this.pipeline.drain();
+    await this.topicTrim?.stop();
     await this.lag.stop();
     await this.source.disconnect();
     // One-shot with COMPACT_AFTER_ONCE: everything consumed is published, so closed days can be merged.
@@ -287,4 +309,18 @@ function crashAfterPublishFault(): (() => void) | undefined {
   return () => {
     if (Math.random() < probability) process.kill(process.pid, 'SIGKILL');
   };
+}
+
+/**
+ * Test-only, not part of the configuration: COLLECTOR_TEST_ONLY_CRASH_IN_TRIM=before kills the
+ * process with SIGKILL at its first topic trim, after the commit and before the DeleteRecords
+ * request; =during kills it right after the request is sent, before the broker answers.
+ */
+function trimCrashFault(): Pick<TrimDeps, 'beforeRequest' | 'afterRequest'> {
+  const stage = process.env.COLLECTOR_TEST_ONLY_CRASH_IN_TRIM;
+  const crash = (): void => void process.kill(process.pid, 'SIGKILL');
+  if (stage === 'before') return { beforeRequest: crash };
+  // A moment after the request left, so that it reaches the broker or not, as a real crash would.
+  if (stage === 'during') return { afterRequest: () => void setTimeout(crash, 2) };
+  return {};
 }

@@ -31,11 +31,17 @@ export const ErrorCodes = {
   KAFKA_CONNECT_FAILED: { retryable: true, area: 'kafka' },
   KAFKA_COMMIT_FAILED: { retryable: true, area: 'kafka' },
   KAFKA_CONSUME_FAILED: { retryable: true, area: 'kafka' },
+  /** TOPIC_TRIM_ENABLED, but the principal may not delete records (the ACL DELETE on TOPIC): a grant is needed, not a retry. */
+  TOPIC_TRIM_NOT_AUTHORIZED: { retryable: false, area: 'kafka' },
+  /** A DeleteRecords request failed (broker unreachable, a leader moving): the next trim asks again. */
+  TOPIC_TRIM_FAILED: { retryable: true, area: 'kafka' },
   /** No consume iteration within LIVENESS_MAX_STALL_MS while not waiting for the output: restart the process. */
   CONSUME_LOOP_STALLED: { retryable: false, area: 'pipeline' },
   COMPACTION_FAILED: { retryable: true, area: 'compaction' },
   COMPACTION_LOCK_LOST: { retryable: true, area: 'compaction' },
   COMPACTION_INCONSISTENT: { retryable: false, area: 'compaction' },
+  /** Removing an expired day from the lake failed; the next pass finishes it. */
+  LAKE_RETENTION_FAILED: { retryable: true, area: 'lake' },
   HTTP_LISTEN_FAILED: { retryable: false, area: 'http' },
   SHUTDOWN_DEADLINE: { retryable: false, area: 'lifecycle' },
 } as const;

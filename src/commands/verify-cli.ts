@@ -14,7 +14,9 @@ Options:
   --topic T           a topic to check (repeatable); all topics in OUTPUT_DIR by default
   --from YYYY-MM-DD   first day folder to read
   --to YYYY-MM-DD     last day folder to read
-  --against-broker    compare with the broker's low and high watermarks (BOOTSTRAP_SERVERS, …)
+  --against-broker    compare with the broker's low and high watermarks (BOOTSTRAP_SERVERS, …):
+                      offsets below the low watermark, gone from the broker (its retention, or
+                      TOPIC_TRIM_ENABLED), are never counted as missing
   --output-dir DIR    the output to check (else OUTPUT_DIR / the config file)
   --config FILE       config file
   --json              machine-readable output

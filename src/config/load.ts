@@ -223,6 +223,14 @@ function crossFieldProblems(config: CollectorConfig): ConfigProblem[] {
     const file = kafka[key];
     if (typeof file === 'string' && file !== '' && !isFile(file)) problems.push({ key: `kafka.${key}`, message: `${file} is not a readable file` });
   }
+  const { lakeDays, topicTrim } = config.retention;
+  if (typeof lakeDays === 'number' && lakeDays > 0 && config.lake.compaction.enabled === false) {
+    problems.push({ key: 'retention.lakeDays', message: 'removes days after a compaction pass: it needs COMPACTION_ENABLED=true' });
+  }
+  if (topicTrim.afterCompaction === true) {
+    if (config.lake.compaction.enabled === false) problems.push({ key: 'retention.topicTrim.afterCompaction', message: 'waits for compacted days: it needs COMPACTION_ENABLED=true' });
+    if (config.lake.daySourceField !== '') problems.push({ key: 'retention.topicTrim.afterCompaction', message: 'finds a day\'s offsets by Kafka timestamp: it needs DAY_SOURCE_FIELD empty' });
+  }
   if (typeof config.output.dir === 'string' && config.output.dir.trim() === '') problems.push({ key: 'output.dir', message: 'must not be empty' });
   return problems;
 }

@@ -45,6 +45,7 @@ const SECTIONS: Readonly<Record<string, string>> = {
   http: 'HTTP: health and metrics',
   metrics: 'Metrics',
   lake: 'Lake: days, layout, compaction',
+  retention: 'Retention: trimming the topic, expiring old lake days',
   s3: 'A lake on S3-compatible object storage (OUTPUT_DIR=s3://bucket/prefix; credentials, region and endpoint from the AWS SDK: AWS_ACCESS_KEY_ID, AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL_S3, …)',
   shutdown: 'Shutdown',
 };

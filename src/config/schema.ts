@@ -414,6 +414,47 @@ export const configSchema = {
       env: 'S3_STORAGE_CLASS',
     },
   },
+  // Issue 21: retention on both sides, the topic and the lake (one block, so parallel additions elsewhere merge cleanly).
+  retention: {
+    topicTrim: {
+      enabled: {
+        doc: 'After a commit, delete on the broker (Kafka DeleteRecords) the records below the group\'s committed offset of each partition this collector owns: they are in the lake. The records are gone for every consumer of the topic, not only this group. Needs the ACL DELETE on the topics (checked at start-up).',
+        format: 'seed-boolean',
+        default: false,
+        env: 'TOPIC_TRIM_ENABLED',
+      },
+      keepMessages: {
+        doc: 'Topic trim: records kept on the broker below the committed offset of each partition (a margin for other consumers or a replay).',
+        format: 'nat',
+        default: 0,
+        env: 'TOPIC_TRIM_KEEP_MESSAGES',
+      },
+      keepMs: {
+        doc: 'Topic trim: records whose Kafka timestamp is younger than this many milliseconds are kept on the broker, even below the committed offset. 0: no age margin.',
+        format: 'nat',
+        default: 0,
+        env: 'TOPIC_TRIM_KEEP_MS',
+      },
+      intervalMs: {
+        doc: 'Topic trim: at most one DeleteRecords request per consumer process in this many milliseconds; commits in between are trimmed by the next one.',
+        format: 'positive-int',
+        default: 60_000,
+        env: 'TOPIC_TRIM_INTERVAL_MS',
+      },
+      afterCompaction: {
+        doc: 'Topic trim: only the records whose day is compacted (closed, and no part files left in the lake). Needs COMPACTION_ENABLED and days cut by the Kafka timestamp (DAY_SOURCE_FIELD empty). Costs a listing of the lake\'s days per trim.',
+        format: 'seed-boolean',
+        default: false,
+        env: 'TOPIC_TRIM_AFTER_COMPACTION',
+      },
+    },
+    lakeDays: {
+      doc: 'Remove closed days older than this many days (in DAY_TIME_ZONE) from the lake, after each compaction pass (needs COMPACTION_ENABLED). 0: keep every day.',
+      format: 'nat',
+      default: 0,
+      env: 'LAKE_RETENTION_DAYS',
+    },
+  },
   shutdown: {
     deadlineMs: {
       doc: 'Time allowed for a graceful stop (below Kubernetes\' default 30 s grace period).',

@@ -1,5 +1,6 @@
 import type { Message } from '@confluentinc/kafka-javascript';
 import { CollectorError } from '../errors';
+import type { TrimBroker } from './trim-broker';
 
 /**
  * What the pipeline needs of a consumer group member, and nothing of the client behind it:
@@ -94,6 +95,8 @@ export interface ConsumerClient extends ConsumerPort {
   readonly brokersReachable: boolean;
   /** Why the brokers cannot be used (a certificate, a password, no route), as librdkafka told; undefined when they can. */
   readonly connectionProblem: string | undefined;
+  /** Deletes records on the broker (the topic trim), on this client's connection; absent on the tests' in-memory clients. */
+  readonly trimBroker?: TrimBroker;
   /** Connects and subscribes; rebalances from then on go through `handlers`. */
   connect(handlers: RebalanceHandlers, timeoutMs: number): Promise<void>;
   /** Leaves the group (running the revoke hand-off) and closes the client. */

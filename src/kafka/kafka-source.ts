@@ -6,6 +6,7 @@ import { partitionKey, type CommittedOffset, type ConsumerClient, type Partition
 import { matchingPartitions, offsetsForTimeOf, queryWatermarksOf } from './watermarks';
 import { describeCause, diagnoseError, diagnoseLog, mergeCause, sameCause, type ConnectionCause } from './connection-diagnosis';
 import type { Logger } from '../observability/logger';
+import { trimBrokerOf, type TrimBroker } from './trim-broker';
 
 /**
  * The consumer group member behind ConsumerPort: subscribe, batch consume, rebalance hand-off,
@@ -64,6 +65,7 @@ export class KafkaSource implements ConsumerClient {
   private cause: ConnectionCause | null = null;
   private connectSucceeded = false;
   private loggedCause: ConnectionCause | null = null;
+  readonly trimBroker: TrimBroker;
 
   constructor(options: SourceOptions) {
     this.options = options;
@@ -71,6 +73,7 @@ export class KafkaSource implements ConsumerClient {
       ...options.properties,
       rebalance_cb: (error: LibrdKafkaError, partitions: TopicPartition[]) => this.onRebalance(error, partitions),
     });
+    this.trimBroker = trimBrokerOf(this.consumer);
     // librdkafka keeps the client "connected" through a broker outage and reconnects by itself;
     // "all brokers down" is the signal readiness needs, cleared once a metadata request succeeds.
     this.consumer.on('event.error', (error: LibrdKafkaError) => {

@@ -80,6 +80,16 @@ export class CollectorMetrics {
 
   readonly oldestUncompactedDayAge = gauge(this.registry, 'collector_oldest_uncompacted_closed_day_seconds', 'How long the oldest closed day that still holds part files has been closed (0 when none).', [], 'max');
 
+  readonly topicTrims = counter(this.registry, 'collector_topic_trims_total', 'Partitions the topic trim (TOPIC_TRIM_ENABLED) asked the broker to delete records of, by result (ok, or the error code).', ['result'] as const);
+
+  readonly topicLowWatermark = gauge(this.registry, 'collector_topic_trim_low_watermark', 'Low watermark of each partition after this collector\'s last trim of it: the first offset the broker still holds.', ['topic', 'partition'] as const, 'max');
+
+  readonly lakeDaysExpired = counter(this.registry, 'collector_lake_days_expired_total', 'Closed (topic, day)s removed from the lake by LAKE_RETENTION_DAYS.', ['kind'] as const);
+
+  readonly lakeFilesExpired = counter(this.registry, 'collector_lake_files_expired_total', 'Files removed from the lake with their expired day (Parquet files, markers, hidden compaction files).');
+
+  readonly lakeRetentionFailures = counter(this.registry, 'collector_lake_retention_failures_total', 'Lake retention passes or days that failed (finished at the next pass), by error code.', ['code'] as const);
+
   readonly storeRequests = counter(this.registry, 'collector_store_requests_total', 'Requests to the lake\'s store (the filesystem or S3), by operation and result (ok, or the error code).', ['operation', 'result'] as const);
 
   readonly storeRequestDuration = new Histogram({

@@ -3,6 +3,8 @@ import type { PartitionRef } from '../kafka/consumer-port';
 import type { CompactionResult } from '../lake/compaction/compact-day';
 import type { StoreEvents, StoreRequest } from '../lake/store/measured';
 import type { TopicDay } from '../lake/files';
+import { describeOutcomes, type TopicTrimmed } from '../kafka/topic-trim';
+import type { DayExpired } from '../lake/retention';
 import { isoDate } from '../lake/layout';
 import type { DayFallback } from '../lake/day-cut';
 import type { BufferState, CommitPurpose, RecordsNotOurs, DeadLettered, FilePublished, OffsetsByPartition, PipelineEvents, Recovered, RowsRejectedByEncoder, WriteFailed } from '../pipeline/events';
@@ -169,6 +171,33 @@ export class Telemetry implements PipelineEvents, StoreEvents {
   compactionFailed(target: TopicDay | null, error: unknown): void {
     this.metrics.compactionFailures.inc({ code: errorCode(error) });
     this.logger.error({ event: 'compaction_failed', day: target === null ? null : describeDay(target), err: error, error: describeError(error) }, 'compaction failed; the next pass tries again');
+  }
+
+  topicTrimmed({ outcomes, durationMs }: TopicTrimmed): void {
+    for (const { topic, partition, lowWatermark, error } of outcomes) {
+      this.metrics.topicTrims.inc({ result: error === null ? 'ok' : errorCode(error) });
+      if (lowWatermark !== null) this.metrics.topicLowWatermark.set({ topic, partition: String(partition) }, lowWatermark);
+    }
+    const failed = outcomes.filter((outcome) => outcome.error !== null);
+    const fields = { event: 'topic_trimmed', lowWatermarks: describeOutcomes(outcomes), durationMs };
+    if (failed.length === 0) this.logger.info(fields, 'records below the committed offsets deleted on the broker');
+    else this.logger.error({ ...fields, err: failed[0].error }, 'the broker refused to delete records of some partitions; the next trim asks again');
+  }
+
+  topicTrimFailed(error: unknown): void {
+    this.metrics.topicTrims.inc({ result: errorCode(error) });
+    this.logger.error({ event: 'topic_trim_failed', err: error, error: describeError(error) }, 'topic trim failed; the next commit asks again');
+  }
+
+  lakeDayExpired({ target, files, resumed }: DayExpired): void {
+    this.metrics.lakeDaysExpired.inc({ kind: target.kind });
+    this.metrics.lakeFilesExpired.inc(files);
+    this.logger.info({ event: 'lake_day_expired', day: describeDay(target), files, resumed }, resumed ? 'finished removing a day a crash interrupted' : 'removed a day older than LAKE_RETENTION_DAYS');
+  }
+
+  lakeRetentionFailed(target: TopicDay | null, error: unknown): void {
+    this.metrics.lakeRetentionFailures.inc({ code: errorCode(error) });
+    this.logger.error({ event: 'lake_retention_failed', day: target === null ? null : describeDay(target), err: error, error: describeError(error) }, 'lake retention failed; the next pass finishes it');
   }
 
   storeRequest({ operation, durationMs, bytesWritten, error }: StoreRequest): void {

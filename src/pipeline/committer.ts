@@ -15,6 +15,8 @@ export interface CommitterDeps {
   readonly events: PipelineEvents;
   readonly now: () => number;
   readonly timeoutMs: number;
+  /** After the broker stored a commit (the topic trim follows it). */
+  readonly onStored?: () => void;
 }
 
 export class Committer {
@@ -65,6 +67,7 @@ export class Committer {
       }
       this.deps.ledger.committed(commits);
       this.deps.events.offsetsCommitted(commits, purpose);
+      this.deps.onStored?.();
     });
   }
 
@@ -87,5 +90,6 @@ export class Committer {
     }
     ledger.committed(commits);
     events.offsetsCommitted(commits, 'progress');
+    this.deps.onStored?.();
   }
 }

@@ -5,6 +5,7 @@ import type { TopicDay } from '../lake/files';
 import { compactionPass } from '../lake/compaction/pass';
 import { compactorOptionsFrom } from '../lake/compaction/settings';
 import type { Lake } from '../lake/lake';
+import { lakeRetentionFor } from '../lake/retention';
 import { RepeatingTask } from '../repeating-task';
 import type { PipelineEvents } from './events';
 
@@ -30,6 +31,8 @@ export interface DayCloserDeps {
   /** Whether the group has committed every record of the topic stamped before the instant (kafka/group-progress.ts); absent: not asked. */
   readonly groupCommittedBefore?: (topic: string, instantMs: number) => Promise<boolean>;
   readonly events: PipelineEvents;
+  /** After each pass's compactions (lake retention, which dayCloserFor adds); reports its own failures. */
+  readonly afterPass?: () => Promise<void>;
 }
 
 export class DayCloser {
@@ -70,6 +73,7 @@ export class DayCloser {
     } catch (error) {
       events.compactionFailed(null, error);
     }
+    if (!this.stopped) await this.deps.afterPass?.();
   }
 
   private async holds(target: TopicDay): Promise<boolean> {
@@ -96,6 +100,6 @@ export function dayCloserFor(config: CollectorConfig, lake: Lake, run: { readonl
   const { graceMs } = config.lake.compaction;
   return new DayCloser(
     { compactor: compactorOptionsFrom(config, lake, run), timeZone: config.lake.dayTimeZone, graceMs, intervalMs: compactionIntervalMs(graceMs) },
-    deps,
+    { ...deps, afterPass: lakeRetentionFor(config, lake, run, deps) ?? undefined },
   );
 }

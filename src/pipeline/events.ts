@@ -4,6 +4,8 @@ import type { PartitionRanges } from '../lake/offset-range';
 import type { CompactionResult } from '../lake/compaction/compact-day';
 import type { TopicDay } from '../lake/files';
 import type { DayFallback } from '../lake/day-cut';
+import type { TrimEvents } from '../kafka/topic-trim';
+import type { RetentionEvents } from '../lake/retention';
 
 /**
  * Every event of the pipeline, defined once. The pipeline reports them here and never touches a
@@ -92,7 +94,7 @@ export interface RecordsNotOurs {
 /** progress: offsets forward; recovery-point: metadata a file needs before it is published; fence: the same commit again before a publish, refused to a member the group left behind. */
 export type CommitPurpose = 'progress' | 'recovery-point' | 'fence';
 
-export interface PipelineEvents {
+export interface PipelineEvents extends TrimEvents, RetentionEvents {
   /** A record's day came from its Kafka timestamp although DAY_SOURCE_FIELD is set. */
   dayFellBack(topic: string, reason: DayFallback): void;
   partitionsAssigned(partitions: readonly PartitionRef[]): void;

@@ -36,6 +36,8 @@ export interface PipelineDeps {
   readonly encode: (batch: SealedBatch) => Promise<Uint8Array>;
   readonly events: PipelineEvents;
   readonly now: () => number;
+  /** The group's commit of a partition this member owns was stored, or partitions were assigned with theirs (the topic trim follows). */
+  readonly onCommitStored?: () => void;
   /** Test-only fault injection: called between publishing a file and committing its offsets. */
   readonly afterPublish?: () => void;
 }
@@ -77,6 +79,7 @@ export class Pipeline implements RebalanceHandlers {
       events,
       now,
       timeoutMs: options.kafkaTimeoutMs,
+      onStored: deps.onCommitStored,
     });
     this.writer = new Writer(
       { lake: options.lake, instanceId: options.instanceId, version: options.version, retryMinMs: options.writeRetry.minMs, retryMaxMs: options.writeRetry.maxMs },
@@ -193,6 +196,7 @@ export class Pipeline implements RebalanceHandlers {
         if (recovered !== null) this.deps.events.recovered(recovered);
       }
       this.assignments++;
+      this.deps.onCommitStored?.();
     } finally {
       if (oneShot) this.goalsPending--;
     }

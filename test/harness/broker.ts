@@ -144,7 +144,8 @@ export function repoRoot(): string {
   }
 }
 
-async function readClasspath(): Promise<string> {
+/** The broker's jars (from `npm run setup`): also Kafka's Java admin client, for what the JavaScript client lacks. */
+export async function readClasspath(): Promise<string> {
   const file = path.join(repoRoot(), '.cache', 'kafka-classpath.txt');
   if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm run setup\` first`);
   return (await readFile(file, 'utf8')).trim();

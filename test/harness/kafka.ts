@@ -182,9 +182,18 @@ export class TestKafka {
 
   /** endOffsets of many topics through one client, by topic. */
   async endOffsetsOfTopics(topics: readonly string[]): Promise<Map<string, Map<number, number>>> {
+    return this.watermarksOfTopics(topics, 'high');
+  }
+
+  /** Low watermark of each partition: the first offset the broker still holds (retention, a trim). */
+  async startOffsets(topic: string): Promise<Map<number, number>> {
+    return (await this.watermarksOfTopics([topic], 'low')).get(topic) ?? new Map();
+  }
+
+  private async watermarksOfTopics(topics: readonly string[], end: 'low' | 'high'): Promise<Map<string, Map<number, number>>> {
     return this.withAdmin(async (admin) => {
       const result = new Map<string, Map<number, number>>();
-      for (const topic of topics) result.set(topic, new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)])));
+      for (const topic of topics) result.set(topic, new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p[end])])));
       return result;
     });
   }
@@ -247,6 +256,7 @@ export const commitOffsets = (...args: Parameters<TestKafka['commitOffsets']>): 
   testKafka().commitOffsets(...args);
 export const committedOffsets = (...args: Parameters<TestKafka['committedOffsets']>): Promise<Map<number, number>> =>
   testKafka().committedOffsets(...args);
+export const startOffsets = (...args: Parameters<TestKafka['startOffsets']>): Promise<Map<number, number>> => testKafka().startOffsets(...args);
 export const endOffsets = (...args: Parameters<TestKafka['endOffsets']>): Promise<Map<number, number>> =>
   testKafka().endOffsets(...args);
 

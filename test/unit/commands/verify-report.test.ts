@@ -24,6 +24,18 @@ describe('analyzePartition', () => {
     expect(reportFails(deleted)).toBe(false);
   });
 
+  it('understands a trimmed topic: what the broker deleted below its low watermark is in the files, and no gap', () => {
+    const trimmed = analyzePartition('t', 0, offsets(0, 1, 2, 3, 4, 5), { low: 6, high: 6 });
+    expect(trimmed).toMatchObject({ gaps: [], gapsOnBroker: [], duplicates: 0, behind: 0 });
+    expect(reportFails(trimmed)).toBe(false);
+    // Trimmed, then more produced: behind, not missing.
+    expect(analyzePartition('t', 0, offsets(0, 1, 2, 3), { low: 4, high: 9 })).toMatchObject({ gapsOnBroker: [], behind: 5 });
+    // No file at all, everything trimmed: nothing missing, nothing behind.
+    const empty = analyzePartition('t', 0, offsets(), { low: 7, high: 7 });
+    expect(empty).toMatchObject({ gapsOnBroker: [], behind: 0 });
+    expect(reportFails(empty)).toBe(false);
+  });
+
   it('counts records the broker has before the first file offset as a gap', () => {
     expect(analyzePartition('t', 0, offsets(3, 4), { low: 0, high: 5 }).gapsOnBroker).toEqual([[0, 2]]);
   });

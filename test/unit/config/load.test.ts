@@ -131,6 +131,11 @@ describe('loadConfig', () => {
       ['a word that is not a boolean', { SKIP_EXISTING_CHECK: 'maybe' }, {}, ['skipExistingCheck (SKIP_EXISTING_CHECK): must be one of true/1/yes/on/false/0/no/off']],
       ['a bad regular expression', { TOPIC_PATTERN: 'a(' }, {}, ['kafka.topicPattern (TOPIC_PATTERN): is not a valid regular expression']],
       ['both TOPICS and TOPIC_PATTERN', { TOPICS: 'a', TOPIC_PATTERN: 'b.*' }, {}, ['kafka.topicPattern (TOPIC_PATTERN): set TOPICS or TOPIC_PATTERN, not both']],
+      ['a negative trim margin', { TOPIC_TRIM_KEEP_MESSAGES: '-1' }, {}, ['retention.topicTrim.keepMessages (TOPIC_TRIM_KEEP_MESSAGES)']],
+      ['a trim interval of zero', { TOPIC_TRIM_INTERVAL_MS: '0' }, {}, ['retention.topicTrim.intervalMs (TOPIC_TRIM_INTERVAL_MS): must be a positive integer']],
+      ['trim after compaction without compaction', { TOPIC_TRIM_AFTER_COMPACTION: 'true', COMPACTION_ENABLED: 'false' }, {}, ['retention.topicTrim.afterCompaction (TOPIC_TRIM_AFTER_COMPACTION): waits for compacted days: it needs COMPACTION_ENABLED=true']],
+      ['trim after compaction with days cut by a payload field', { TOPIC_TRIM_AFTER_COMPACTION: 'true', DAY_SOURCE_FIELD: 'ts' }, {}, ['retention.topicTrim.afterCompaction (TOPIC_TRIM_AFTER_COMPACTION): finds a day\'s offsets by Kafka timestamp: it needs DAY_SOURCE_FIELD empty']],
+      ['lake retention without compaction', { LAKE_RETENTION_DAYS: '7', COMPACTION_ENABLED: 'false' }, {}, ['retention.lakeDays (LAKE_RETENTION_DAYS): removes days after a compaction pass: it needs COMPACTION_ENABLED=true']],
       [
         'SASL without credentials',
         { SECURITY_PROTOCOL: 'sasl_ssl' },

@@ -159,6 +159,13 @@ describe('Grafana dashboard', () => {
     expect(exprs.some((expr) => /rate\(collector_store_written_bytes_total\{/.test(expr))).toBe(true);
   });
 
+  it('shows topic trims and lake retention (issue 21)', () => {
+    const exprs = panelExprs.map(({ expr }) => expr);
+    expect(exprs.some((expr) => /^sum by \(result\) \(increase\(collector_topic_trims_total\{/.test(expr))).toBe(true);
+    expect(exprs.some((expr) => /^sum by \(kind\) \(increase\(collector_lake_days_expired_total\{/.test(expr))).toBe(true);
+    expect(exprs.some((expr) => /^sum by \(code\) \(increase\(collector_lake_retention_failures_total\{/.test(expr))).toBe(true);
+  });
+
   it('has an instance variable (collector_build_info\'s instances, several at once or all) that every query uses', () => {
     const instance = dashboard.templating.list.find((variable) => variable.name === 'instance');
     const query = typeof instance?.query === 'string' ? instance.query : instance?.query?.query;

@@ -98,6 +98,7 @@ describe('Prometheus alert rules', () => {
       'CollectorConsumerProcessesCrashLooping',
       'CollectorDeadLetters',
       'CollectorDown',
+      'CollectorLakeRetentionFailing',
       'CollectorMemoryNearLimit',
       'CollectorNoFilePublished',
       'CollectorOldestUnflushedRecordTooOld',
@@ -105,6 +106,7 @@ describe('Prometheus alert rules', () => {
       'CollectorPartitionsPaused',
       'CollectorStoreErrors',
       'CollectorStoreSlow',
+      'CollectorTopicTrimFailing',
       'CollectorWriteErrors',
     ]);
     for (const rule of rules) {

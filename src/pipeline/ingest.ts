@@ -5,6 +5,7 @@ import { decodeValue, hasInvalidUtf8Strings, type DecodeLimits } from './decode'
 import type { BufferState, PipelineEvents, RecordsNotOurs, SealTrigger } from './events';
 import { createFlatFields, flattenPayload, plainValue, type FlattenLimits, type PlainValue } from './flatten';
 import { flattenMessagePack } from './msgpack-flatten';
+import { markWholeFloats } from './msgpack-floats';
 import type { OffsetLedger } from './offset-ledger';
 import { cutDay, type DayCutOptions } from '../lake/day-cut';
 import { dayOfTimestamp } from './route';
@@ -143,10 +144,12 @@ export class Ingest {
       this.deadLetter(topic, record, value, 'flatten', failure.reason, failure.message);
       return false;
     }
-    if (this.flat.sawReplacementCharacter && decoded.format === 'msgpack' && value !== null && hasInvalidUtf8Strings(value)) {
+    if (decoded.format !== 'msgpack' || value === null) return true;
+    if (this.flat.sawReplacementCharacter && hasInvalidUtf8Strings(value)) {
       this.deadLetter(topic, record, value, 'decode', 'invalid-utf8', 'a MessagePack string holds bytes that are not UTF-8');
       return false;
     }
+    markWholeFloats(value, this.flat);
     return true;
   }
 

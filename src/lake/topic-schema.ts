@@ -123,6 +123,17 @@ function invalid(key: string, why: string): CollectorError {
   return new CollectorError('TOPIC_SCHEMA_INVALID', `${key} is not a topic schema version: ${why}`, { context: { key } });
 }
 
+/**
+ * The columns a closed day of the topic is compacted with: the topic's schema, widened first by
+ * the columns its files hold (files written before the topic had a schema). A column the files
+ * hold only as nulls and the schema does not know has no type, and is left out.
+ */
+export async function compactionColumns(options: TopicSchemasOptions, topic: string, files: ReadonlyArray<{ readonly columns: ReadonlyArray<{ readonly name: string; readonly type: ColumnType | null }> }>): Promise<SchemaColumn[]> {
+  const observed = joinObserved(files.map((file) => file.columns.map((column) => [column.name, column.type] as const)));
+  const schema = await new TopicSchemas(options).settle(topic, observed);
+  return [...(schema?.columns ?? [])];
+}
+
 export interface TopicSchemasOptions {
   readonly lake: Lake;
   /** The collector instance, recorded in the versions it creates. */

@@ -6,6 +6,7 @@ import type { StoreEvents, StoreRequest } from '../lake/store/measured';
 import type { TopicDay } from '../lake/files';
 import { isoDate } from '../lake/layout';
 import type { DayFallback } from '../lake/day-cut';
+import type { TopicSchema } from '../lake/topic-schema';
 import type { BufferState, CommitPurpose, RecordsNotOurs, DeadLettered, FilePublished, OffsetsByPartition, PipelineEvents, Recovered, RowsRejectedByEncoder, WriteFailed } from '../pipeline/events';
 import type { Logger } from './logger';
 import type { CollectorMetrics } from './metrics';
@@ -106,6 +107,14 @@ export class Telemetry implements PipelineEvents, StoreEvents {
     this.logger.error(
       { event: 'rows_rejected_by_encoder', topic, kind, rejected, kept, err: error, error: describeError(error) },
       'the encoder rejected rows of a batch for good: they go to a dead-letter file, the rest is written',
+    );
+  }
+
+  topicSchemaWidened({ topic, version, widened }: TopicSchema): void {
+    this.metrics.schemaWidenings.inc({ topic }, widened.length);
+    this.logger.info(
+      { event: 'topic_schema_widened', topic, version, widened: widened.map(({ column, from, to }) => `${column}: ${from ?? '(new)'} -> ${to}`) },
+      "the topic's schema was widened: files written from now on carry the new columns and types",
     );
   }
 

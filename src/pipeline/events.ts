@@ -5,6 +5,7 @@ import type { CompactionResult } from '../lake/compaction/compact-day';
 import type { RepairReport } from '../lake/compaction/repair';
 import type { TopicDay } from '../lake/files';
 import type { DayFallback } from '../lake/day-cut';
+import type { TopicSchema } from '../lake/topic-schema';
 
 /**
  * Every event of the pipeline, defined once. The pipeline reports them here and never touches a
@@ -111,6 +112,8 @@ export interface PipelineEvents {
   filePublished(event: FilePublished): void;
   writeFailed(event: WriteFailed): void;
   rowsRejectedByEncoder(event: RowsRejectedByEncoder): void;
+  /** This process created a new version of a topic's schema: columns added or widened (`schema.widened`). */
+  topicSchemaWidened(schema: TopicSchema): void;
   offsetsCommitted(offsets: OffsetsByPartition, purpose: CommitPurpose): void;
   commitFailed(error: unknown, purpose: CommitPurpose): void;
   consumptionPaused(partitions: number): void;

@@ -11,6 +11,7 @@ import { mergeWindows } from './merge';
 import { planMerge, sumOf, type MergePlan, type SourceSummary } from './plan';
 import { writeParquetStream } from './parquet-stream';
 import { scanSource } from './sources';
+import { compactionColumns } from '../topic-schema';
 
 /**
  * Compacts one closed (topic, day, kind): merges its parts, and the day's compacted files when
@@ -91,7 +92,9 @@ export async function compactDay(target: TopicDay, options: CompactorOptions): P
     const inputs = [...files.compacted, ...files.parts];
     const sources: SourceSummary[] = [];
     for (const file of inputs) sources.push(await scanSource(store, file.key));
-    const plan = planMerge(sources, { memoryBytes: options.memoryBytes, maxFileBytes: options.maxFileBytes });
+    const merge = planMerge(sources, { memoryBytes: options.memoryBytes, maxFileBytes: options.maxFileBytes });
+    // A data day is written with the topic's schema (lake/topic-schema.ts), dead letters with their own columns.
+    const plan = target.kind === 'data' ? { ...merge, columns: await compactionColumns({ lake: options.lake, instanceId: options.owner, now: options.now }, target.topic, sources) } : merge;
     await options.onStep?.('scanned', target);
     const outputs = await writeOutputs(target, folder, sources, plan, options, written);
     await options.onStep?.('written', target);

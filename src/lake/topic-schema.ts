@@ -171,6 +171,18 @@ export class TopicSchemas {
     return this.settle(topic, []);
   }
 
+  /** Every version of the topic's schema, oldest first (`inspect --schema`). */
+  async history(topic: string): Promise<TopicSchema[]> {
+    const newest = await this.newest(topic);
+    const versions: TopicSchema[] = [];
+    for (let version = 1; version < (newest?.version ?? 0); version++) {
+      const schema = await this.readVersion(topic, version);
+      if (schema === null) throw invalid(this.keyOf(topic, version), `missing below version ${newest?.version}`);
+      versions.push(schema);
+    }
+    return newest === null ? [] : [...versions, newest];
+  }
+
   private async settleNow(topic: string, observed: ObservedColumns): Promise<TopicSchema | null> {
     let schema = await this.readForward(topic, this.newestSeen.get(topic) ?? (await this.listNewest(topic)));
     for (let lost = 0; lost < MAX_LOST_RACES; lost++) {

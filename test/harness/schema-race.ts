@@ -5,8 +5,7 @@
  */
 import type { ColumnType } from '../../src/parquet/batch';
 import type { Lake } from '../../src/lake/lake';
-import { parseTopicSchema, TopicSchemas, wideningsFor, type TopicSchema } from '../../src/lake/topic-schema';
-import { schemaVersionName, topicSchemaFolder } from '../../src/lake/layout';
+import { TopicSchemas, wideningsFor, type TopicSchema } from '../../src/lake/topic-schema';
 import type { LakeStore } from '../../src/lake/store/lake-store';
 
 export interface RaceOutcome {
@@ -39,26 +38,14 @@ export async function raceReplicas(lake: Lake, topic: string, observed: Readonly
   return { answers, versions: await allVersions(lake, topic), lostRaces: lost.count };
 }
 
-/** Every version of the topic's schema, read by a fresh reader from version 1 on. */
+/** Every version of the topic's schema, read by a fresh reader, checked to only ever widen. */
 export async function allVersions(lake: Lake, topic: string): Promise<TopicSchema[]> {
-  const newest = await new TopicSchemas({ lake, instanceId: 'reader', now: Date.now }).newest(topic);
-  const versions: TopicSchema[] = [];
-  let columns: TopicSchema['columns'] = [];
-  for (let version = 1; version <= (newest?.version ?? 0); version++) {
-    const schema = await readVersion(lake, topic, version);
-    versions.push(schema);
-    // Each version covers the one before: nothing it knew is narrowed or dropped.
-    if (wideningsFor(schema.columns, columns.map((column) => [column.name, column.type])).length > 0) throw new Error(`version ${version} narrows version ${version - 1}`);
-    columns = schema.columns;
-  }
+  const versions = await new TopicSchemas({ lake, instanceId: 'reader', now: Date.now }).history(topic);
+  versions.forEach((schema, i) => {
+    const before = i === 0 ? [] : versions[i - 1].columns.map((column) => [column.name, column.type] as const);
+    if (schema.version !== i + 1 || !covers(schema, before)) throw new Error(`version ${schema.version} does not cover version ${i}`);
+  });
   return versions;
-}
-
-async function readVersion(lake: Lake, topic: string, version: number): Promise<TopicSchema> {
-  const key = `${topicSchemaFolder(lake.layout.name, topic)}${schemaVersionName(version)}`;
-  const bytes = await lake.store.read(key);
-  if (bytes === null) throw new Error(`version ${version} of ${topic} is missing below the newest`);
-  return parseTopicSchema(bytes, key, topic, version);
 }
 
 /** Whether `schema` holds every typed column of `observed` with a type at least as wide. */

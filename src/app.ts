@@ -101,6 +101,7 @@ export class CollectorApp implements HealthSource {
           flattenLimits: { maxDepth: FLATTEN_MAX_DEPTH, maxFields: FLATTEN_MAX_FIELDS },
           // DAY_SOURCE_FIELD empty (the default) means the Kafka timestamp, not a field named ''.
           dayCut: { timeZone: config.lake.dayTimeZone, sourceField: config.lake.daySourceField === '' ? null : config.lake.daySourceField },
+          timestampFields: new Set(config.lake.timestampFields),
         },
         memory: memoryPlan(config.flush.memoryBudgetBytes),
         consumeBatchSize: config.kafka.consumeBatchSize,

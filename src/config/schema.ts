@@ -341,6 +341,12 @@ export const configSchema = {
       default: '',
       env: 'DAY_SOURCE_FIELD',
     },
+    timestampFields: {
+      doc: 'Comma-separated flattened payload fields written as timestamp columns (ms, UTC) instead of text or numbers: ISO-8601 text (UTC without an offset), epoch seconds/ms/µs/ns (by magnitude) or MessagePack timestamps. A value that is none of these is written as null and counted (collector_schema_misfits_total).',
+      format: 'string-list',
+      default: [] as string[],
+      env: 'TIMESTAMP_FIELDS',
+    },
     compaction: {
       enabled: {
         doc: 'Merge the parts of each closed (topic, day) into OUTPUT_DIR/YYYY/MM/DD/<topic>.parquet.',

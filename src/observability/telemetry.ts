@@ -7,7 +7,7 @@ import type { TopicDay } from '../lake/files';
 import { isoDate } from '../lake/layout';
 import type { DayFallback } from '../lake/day-cut';
 import type { TopicSchema } from '../lake/topic-schema';
-import type { BufferState, CommitPurpose, RecordsNotOurs, DeadLettered, FilePublished, OffsetsByPartition, PipelineEvents, Recovered, RowsRejectedByEncoder, WriteFailed } from '../pipeline/events';
+import type { BufferState, CommitPurpose, RecordsNotOurs, DeadLettered, FilePublished, OffsetsByPartition, PipelineEvents, Recovered, RowsRejectedByEncoder, ValuesMisfit, WriteFailed } from '../pipeline/events';
 import type { Logger } from './logger';
 import type { CollectorMetrics } from './metrics';
 
@@ -108,6 +108,11 @@ export class Telemetry implements PipelineEvents, StoreEvents {
       { event: 'rows_rejected_by_encoder', topic, kind, rejected, kept, err: error, error: describeError(error) },
       'the encoder rejected rows of a batch for good: they go to a dead-letter file, the rest is written',
     );
+  }
+
+  valuesMisfit({ topic, column, reason, values }: ValuesMisfit): void {
+    this.metrics.schemaMisfits.inc({ topic, column, reason }, values);
+    this.logger.warn({ event: 'values_misfit', topic, column, reason, values }, "values that do not fit their column's configured type were written as nulls");
   }
 
   topicSchemaWidened({ topic, version, widened }: TopicSchema): void {

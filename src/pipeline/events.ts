@@ -58,6 +58,14 @@ export interface DeadLettered {
   readonly message: string;
 }
 
+/** Values of one batch that did not fit their column's configured type, and were nulled (the record is written). */
+export interface ValuesMisfit {
+  readonly topic: string;
+  readonly column: string;
+  readonly reason: 'not-a-timestamp';
+  values: number;
+}
+
 export interface BufferState {
   /** Buffered plus in-flight bytes. */
   readonly heldBytes: number;
@@ -109,6 +117,8 @@ export interface PipelineEvents {
   /** Consumed records that are not this member's to write (read before a revocation or a lost session) were skipped. */
   recordsNotOursSkipped(event: RecordsNotOurs): void;
   deadLettered(event: DeadLettered): void;
+  /** Values of a TIMESTAMP_FIELDS column that are no instant were written as nulls. */
+  valuesMisfit(event: ValuesMisfit): void;
   filePublished(event: FilePublished): void;
   writeFailed(event: WriteFailed): void;
   rowsRejectedByEncoder(event: RowsRejectedByEncoder): void;

@@ -2,10 +2,11 @@ import type { SourceMessage } from '../kafka/consumer-port';
 import type { OutputKind } from '../lake/layout';
 import { RecordBuffer, type RecordMetadata } from './buffer';
 import { decodeValue, hasInvalidUtf8Strings, type DecodeLimits } from './decode';
-import type { BufferState, PipelineEvents, RecordsNotOurs, SealTrigger } from './events';
+import type { BufferState, PipelineEvents, RecordsNotOurs, SealTrigger, ValuesMisfit } from './events';
 import { createFlatFields, flattenPayload, plainValue, type FlattenLimits, type PlainValue } from './flatten';
 import { flattenMessagePack } from './msgpack-flatten';
 import { markWholeFloats } from './msgpack-floats';
+import { timestampsInPlace } from './timestamp-fields';
 import type { OffsetLedger } from './offset-ledger';
 import { cutDay, type DayCutOptions } from '../lake/day-cut';
 import { dayOfTimestamp } from './route';
@@ -24,6 +25,8 @@ export interface IngestOptions {
   readonly flattenLimits: FlattenLimits;
   /** Which day a record belongs to: time zone, and the payload field to take the instant from (or null). */
   readonly dayCut: DayCutOptions;
+  /** Flattened payload fields written as timestamp columns (TIMESTAMP_FIELDS; see timestamp-fields.ts). */
+  readonly timestampFields: ReadonlySet<string>;
 }
 
 export interface IngestDeps {
@@ -38,6 +41,10 @@ export interface IngestDeps {
 export class Ingest {
   /** Records of the batch being ingested that are not this member's to write, per partition and reason. */
   private readonly notOurs = new Map<string, RecordsNotOurs>();
+  /** Values of the batch being ingested nulled for not fitting their column, per topic and column. */
+  private readonly misfits = new Map<string, ValuesMisfit>();
+  /** The fields of the record under way that did not fit (reused). */
+  private readonly recordMisfits: string[] = [];
   private readonly options: IngestOptions;
   private readonly deps: IngestDeps;
   private readonly open = new Map<string, RecordBuffer>();
@@ -97,6 +104,8 @@ export class Ingest {
     for (const [topic, count] of counts) this.deps.events.messagesConsumed(topic, count.messages, count.bytes);
     for (const skipped of this.notOurs.values()) this.deps.events.recordsNotOursSkipped(skipped);
     this.notOurs.clear();
+    for (const misfit of this.misfits.values()) this.deps.events.valuesMisfit(misfit);
+    this.misfits.clear();
   }
 
   private ingest(message: SourceMessage): void {
@@ -114,10 +123,22 @@ export class Ingest {
     if (value === null || value.length > this.options.decodeLimits.maxValueBytes || !flattenMessagePack(value, this.flat, this.options.flattenLimits)) {
       if (!this.decodeAndFlatten(topic, record, value)) return;
     }
+    if (this.options.timestampFields.size > 0) this.readTimestamps(topic);
     const buffer = this.bufferFor(topic, this.dayOf(topic, timestampMs, true), 'data');
     buffer.beginRow(record);
     buffer.setFields(this.flat.names, this.flat.values);
     this.sealIfFull(buffer);
+  }
+
+  private readTimestamps(topic: string): void {
+    timestampsInPlace(this.flat, this.options.timestampFields, this.recordMisfits);
+    for (const column of this.recordMisfits) {
+      const key = `${topic}\u0000${column}`;
+      const misfit = this.misfits.get(key);
+      if (misfit === undefined) this.misfits.set(key, { topic, column, reason: 'not-a-timestamp', values: 1 });
+      else misfit.values++;
+    }
+    this.recordMisfits.length = 0;
   }
 
   private skipNotOurs(topic: string, partition: number, reason: RecordsNotOurs['reason']): void {

@@ -147,6 +147,7 @@ export const DEFAULT_INGEST: PipelineOptions['ingest'] = {
   flushIntervalMs: 60_000,
   decodeLimits: { maxValueBytes: 1024 * 1024 },
   flattenLimits: { maxDepth: 16, maxFields: 100 },
+  timestampFields: new Set<string>(),
   dayCut: { timeZone: 'UTC', sourceField: null },
 };
 

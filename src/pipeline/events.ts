@@ -58,11 +58,12 @@ export interface DeadLettered {
   readonly message: string;
 }
 
-/** Values of one batch that did not fit their column's configured type, and were nulled (the record is written). */
+/** Values of one batch that did not fit their column's declared type, and were nulled (the record is written). */
 export interface ValuesMisfit {
   readonly topic: string;
   readonly column: string;
-  readonly reason: 'not-a-timestamp';
+  /** `not-a-<type>` (lake/declared-schema.ts misfitReason). */
+  readonly reason: string;
   values: number;
 }
 
@@ -117,7 +118,7 @@ export interface PipelineEvents {
   /** Consumed records that are not this member's to write (read before a revocation or a lost session) were skipped. */
   recordsNotOursSkipped(event: RecordsNotOurs): void;
   deadLettered(event: DeadLettered): void;
-  /** Values of a TIMESTAMP_FIELDS column that are no instant were written as nulls. */
+  /** Values that do not fit their column's declared type (SCHEMA_FILE, TIMESTAMP_FIELDS) were written as nulls. */
   valuesMisfit(event: ValuesMisfit): void;
   filePublished(event: FilePublished): void;
   writeFailed(event: WriteFailed): void;

@@ -6,7 +6,8 @@ import type { BufferState, PipelineEvents, RecordsNotOurs, SealTrigger, ValuesMi
 import { createFlatFields, flattenPayload, plainValue, type FlattenLimits, type PlainValue } from './flatten';
 import { flattenMessagePack } from './msgpack-flatten';
 import { markWholeFloats } from './msgpack-floats';
-import { timestampsInPlace } from './timestamp-fields';
+import { fitDeclared } from './declared-fields';
+import { declaredFieldsOf, misfitReason, type DeclaredColumn, type DeclaredTopics } from '../lake/declared-schema';
 import type { OffsetLedger } from './offset-ledger';
 import { cutDay, type DayCutOptions } from '../lake/day-cut';
 import { dayOfTimestamp } from './route';
@@ -25,8 +26,9 @@ export interface IngestOptions {
   readonly flattenLimits: FlattenLimits;
   /** Which day a record belongs to: time zone, and the payload field to take the instant from (or null). */
   readonly dayCut: DayCutOptions;
-  /** Flattened payload fields written as timestamp columns (TIMESTAMP_FIELDS; see timestamp-fields.ts). */
-  readonly timestampFields: ReadonlySet<string>;
+  /** Columns declared per topic (SCHEMA_FILE) and timestamp fields of every topic (TIMESTAMP_FIELDS): see declared-fields.ts. */
+  readonly declared: DeclaredTopics;
+  readonly timestampFields: readonly string[];
 }
 
 export interface IngestDeps {
@@ -45,6 +47,8 @@ export class Ingest {
   private readonly misfits = new Map<string, ValuesMisfit>();
   /** The fields of the record under way that did not fit (reused). */
   private readonly recordMisfits: string[] = [];
+  /** Each topic's fields with a declared type (none for most topics: nothing to do per record). */
+  private readonly declaredFields = new Map<string, ReadonlyMap<string, DeclaredColumn>>();
   private readonly options: IngestOptions;
   private readonly deps: IngestDeps;
   private readonly open = new Map<string, RecordBuffer>();
@@ -123,22 +127,43 @@ export class Ingest {
     if (value === null || value.length > this.options.decodeLimits.maxValueBytes || !flattenMessagePack(value, this.flat, this.options.flattenLimits)) {
       if (!this.decodeAndFlatten(topic, record, value)) return;
     }
-    if (this.options.timestampFields.size > 0) this.readTimestamps(topic);
+    const declared = this.declaredFieldsOf(topic);
+    if (declared.size > 0 && !this.fitDeclared(topic, record, value, declared)) return;
     const buffer = this.bufferFor(topic, this.dayOf(topic, timestampMs, true), 'data');
     buffer.beginRow(record);
     buffer.setFields(this.flat.names, this.flat.values);
     this.sealIfFull(buffer);
   }
 
-  private readTimestamps(topic: string): void {
-    timestampsInPlace(this.flat, this.options.timestampFields, this.recordMisfits);
-    for (const column of this.recordMisfits) {
+  private declaredFieldsOf(topic: string): ReadonlyMap<string, DeclaredColumn> {
+    let fields = this.declaredFields.get(topic);
+    if (fields === undefined) {
+      fields = declaredFieldsOf(this.options.declared, this.options.timestampFields, topic);
+      this.declaredFields.set(topic, fields);
+    }
+    return fields;
+  }
+
+  /** Declared fields made to fit their types (nulled and counted); false when a misfit dead-lettered the record. */
+  private fitDeclared(topic: string, record: RecordMetadata, value: Uint8Array | null, declared: ReadonlyMap<string, DeclaredColumn>): boolean {
+    const misfits = this.recordMisfits;
+    fitDeclared(this.flat, declared, misfits);
+    if (misfits.length === 0) return true;
+    const deadLettering = misfits.find((column) => declared.get(column)?.onMisfit === 'dead-letter');
+    if (deadLettering !== undefined) {
+      misfits.length = 0;
+      const type = declared.get(deadLettering)?.type ?? 'string';
+      this.deadLetter(topic, record, value, 'schema', misfitReason(type), `field ${deadLettering} does not fit its declared type ${type}`);
+      return false;
+    }
+    for (const column of misfits) {
       const key = `${topic}\u0000${column}`;
       const misfit = this.misfits.get(key);
-      if (misfit === undefined) this.misfits.set(key, { topic, column, reason: 'not-a-timestamp', values: 1 });
+      if (misfit === undefined) this.misfits.set(key, { topic, column, reason: misfitReason(declared.get(column)?.type ?? 'string'), values: 1 });
       else misfit.values++;
     }
-    this.recordMisfits.length = 0;
+    misfits.length = 0;
+    return true;
   }
 
   private skipNotOurs(topic: string, partition: number, reason: RecordsNotOurs['reason']): void {

@@ -86,6 +86,7 @@ export class Pipeline implements RebalanceHandlers {
         committer: this.committer,
         ledger: this.ledger,
         schemas: new TopicSchemas({ lake: options.lake, instanceId: options.instanceId, now, onWidened: (schema) => events.topicSchemaWidened(schema) }),
+        declaredColumns: (topic) => [...(options.ingest.declared.get(topic) ?? [])].map(([name, { type }]) => ({ name, type })),
         events,
         now,
         afterPublish: deps.afterPublish,

@@ -39,6 +39,8 @@ export interface WriterDeps {
   readonly committer: Pick<Committer, 'beforePublish' | 'request'>;
   readonly ledger: OffsetLedger;
   readonly schemas: Pick<TopicSchemas, 'settle'>;
+  /** The columns declared for a topic (SCHEMA_FILE): in its files whatever the data holds. */
+  readonly declaredColumns: (topic: string) => readonly TypedColumn[];
   readonly events: PipelineEvents;
   readonly now: () => number;
   /** Test-only fault injection: called between publishing a file and committing its offsets. */
@@ -170,7 +172,8 @@ export class Writer {
   }
 
   private async topicColumns(topic: string, buffer: RecordBuffer): Promise<readonly TypedColumn[]> {
-    return (await this.deps.schemas.settle(topic, buffer.columnTypes()))?.columns ?? NO_COLUMNS;
+    const declared = this.deps.declaredColumns(topic).map(({ name, type }) => [name, type] as const);
+    return (await this.deps.schemas.settle(topic, [...buffer.columnTypes(), ...declared]))?.columns ?? NO_COLUMNS;
   }
 
   /**

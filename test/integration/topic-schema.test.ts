@@ -2,16 +2,19 @@
  * One stable, typed schema per topic, on the real broker over five days whose values alone would
  * have given each day other types: whole floats one day, a column all null for days, a column that
  * is an integer, then a float, then text, a column appearing late, JSON beside MessagePack, an
- * unsigned 64-bit integer past int64. Two daemons of one group consume the topic, then two daemons
- * compact its closed days; the whole topic is read across days by DuckDB (no union_by_name),
- * pyarrow datasets and Polars scan_parquet: one type per column, the values produced.
+ * unsigned 64-bit integer past int64. Two daemons of one group consume the topic (one SIGKILLed
+ * and replaced while a day that widens is written), then two daemons compact its closed days; the
+ * whole topic is read across days by DuckDB (no union_by_name), pyarrow datasets and Polars
+ * scan_parquet: one type per column, the values produced, every offset once. Then a declared
+ * schema (SCHEMA_FILE, TIMESTAMP_FIELDS) with --once and two consumer processes.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { killRunningCollectors, startCollector, type CliProcess } from '../harness/cli';
+import { writeFileSync } from 'node:fs';
+import { killRunningCollectors, runCli, startCollector, type CliProcess } from '../harness/cli';
 import { exactlyOnceFigures } from '../harness/chaos';
 import { tempOutputDir } from '../harness/collector';
-import { committedOffsets, createTopic, endOffsets, produce, uniqueName, waitUntil, type TestMessage } from '../harness/kafka';
+import { bootstrapServers, committedOffsets, createTopic, endOffsets, produce, uniqueName, waitUntil, type TestMessage } from '../harness/kafka';
 import { parquetFiles, queryFiles } from '../harness/lake';
 import { float, packWire, type WireValue } from '../harness/msgpack-wire';
 import { readWithPython, type Plain } from '../harness/python';
@@ -22,6 +25,7 @@ const PER_DAY = 40;
 const dayStart = (day: number): number => Date.UTC(2025, 9, 16 + day);
 const dayFolder = (day: number): string => `2025/10/${16 + day}`;
 const UINT64_MAX = 2n ** 64n - 1n;
+const dayFile = (outputDir: string, day: number, topic: string): string => path.join(outputDir, dayFolder(day), `${topic}.parquet`);
 
 interface Produced {
   readonly message: TestMessage;
@@ -93,30 +97,38 @@ it('writes every day of a topic with one schema, learned in the lake and shared 
   const all = days.flat();
   const outputDir = tempOutputDir();
   const groupId = uniqueName('group');
-  const env = { OUTPUT_DIR: outputDir, TOPICS: topic, GROUP_ID: groupId, BATCH_SIZE: '7', FLUSH_INTERVAL_MS: '300', LOG_LEVEL: 'info' };
+  // A short session, so the SIGKILLed member's partitions move on soon.
+  const env = { OUTPUT_DIR: outputDir, TOPICS: topic, GROUP_ID: groupId, BATCH_SIZE: '7', FLUSH_INTERVAL_MS: '300', LOG_LEVEL: 'info', KAFKA_PROPERTIES: JSON.stringify({ 'session.timeout.ms': 6000 }) };
 
   // Two consumer processes write parts, a day at a time: the parts of a day carry the schema as it
-  // was then (day 0's know nothing of text in drift nor of late), and it widens day after day.
-  const consumers = [startCollector({ ...env, COMPACTION_ENABLED: 'false' }), startCollector({ ...env, COMPACTION_ENABLED: 'false' })];
-  for (const day of days) {
+  // was then (day 0's know nothing of text in drift nor of late), and it widens day after day. One
+  // is SIGKILLed while day 2, which widens drift to text, is being written, and replaced.
+  const startConsumer = (): CliProcess => startCollector({ ...env, COMPACTION_ENABLED: 'false' });
+  const consumers = [startConsumer(), startConsumer()];
+  for (const [index, day] of days.entries()) {
     await produce(
       topic,
       day.map((entry) => entry.message),
     );
+    if (index === 2) {
+      consumers[1].signal('SIGKILL');
+      await consumers[1].exited;
+      consumers.push(startConsumer());
+    }
     const ends = await endOffsets(topic);
     await waitUntil(async () => {
       const committed = await committedOffsets(groupId, topic);
       return [...ends].every(([partition, end]) => committed.get(partition) === end);
     }, { timeoutMs: 60_000, what: 'the day written and committed' });
   }
-  await stop(consumers);
+  await stop(consumers.filter((_, index) => index !== 1));
   const widenings = consumers.flatMap((consumer) => consumer.eventsNamed('topic_schema_widened'));
   expect(widenings.length).toBeGreaterThan(0);
 
   // Then two daemons compact the closed days, each with the topic's schema.
   const compactors = [startCollector({ ...env, COMPACTION_ENABLED: 'true', COMPACTION_GRACE_MS: '0' }), startCollector({ ...env, COMPACTION_ENABLED: 'true', COMPACTION_GRACE_MS: '0' })];
-  const dayFile = (day: number): string => path.join(outputDir, dayFolder(day), `${topic}.parquet`);
-  await waitUntil(async () => parquetFiles(outputDir).length === DAYS && Array.from({ length: DAYS }, (_, day) => dayFile(day)).every((file) => parquetFiles(outputDir).includes(file)), {
+  const compactedDay = (day: number): string => dayFile(outputDir, day, topic);
+  await waitUntil(async () => parquetFiles(outputDir).length === DAYS && Array.from({ length: DAYS }, (_, day) => compactedDay(day)).every((file) => parquetFiles(outputDir).includes(file)), {
     timeoutMs: 90_000,
     what: 'every day compacted',
   });
@@ -141,7 +153,7 @@ it('writes every day of a topic with one schema, learned in the lake and shared 
     big: 'string',
   });
 
-  const files = Array.from({ length: DAYS }, (_, day) => dayFile(day));
+  const files = Array.from({ length: DAYS }, (_, day) => compactedDay(day));
   const expected = all.map((entry) => entry.expected);
   // DuckDB without union_by_name: the files agree, one type per column.
   const types = await queryFiles(files, 'SELECT column_name AS name, column_type AS type FROM (DESCRIBE SELECT * EXCLUDE (filename) FROM {files})', { unionByName: false });
@@ -155,4 +167,52 @@ it('writes every day of a topic with one schema, learned in the lake and shared 
   expect(payloadRows(python.pyarrow.rows)).toEqual(expected);
   expect(payloadRows(python.polars.rows)).toEqual(expected);
   expect(await exactlyOnceFigures(outputDir, topic)).toEqual({ written: DAYS * PER_DAY, lost: 0, duplicated: 0 });
+});
+
+it('a declared schema: declared columns in every file, a value that does not fit dead-lettered or nulled and counted, nothing lost', async () => {
+  const topic = uniqueName('declared');
+  await createTopic(topic, PARTITIONS);
+  const outputDir = tempOutputDir();
+  const schemaFile = path.join(outputDir, '..', `${topic}.schema.json`);
+  writeFileSync(schemaFile, JSON.stringify({ [topic]: { onMisfit: 'dead-letter', columns: { price: 'double', qty: 'int64', note: 'string' } } }));
+  // Two days; every seventh qty is a fraction (dead-lettered), every fifth seen_at is no time (nulled).
+  const count = 60;
+  const messages: TestMessage[] = Array.from({ length: count }, (_, n) => {
+    const day = n < count / 2 ? 0 : 1;
+    const payload = { n, price: n % 2 === 0 ? n : float(n + 0.5), qty: n % 7 === 3 ? float(n + 0.5) : n, seen_at: n % 5 === 1 ? 'soon' : `2025-10-${16 + day}T08:00:${String(n % 60).padStart(2, '0')}Z` };
+    return { partition: n % PARTITIONS, key: String(n), value: packWire(payload), timestamp: dayStart(day) + n * 1000 };
+  });
+  await produce(topic, messages);
+  const run = await runCli(['--once'], {
+    BOOTSTRAP_SERVERS: bootstrapServers(),
+    OUTPUT_DIR: outputDir,
+    TOPICS: topic,
+    GROUP_ID: uniqueName('group'),
+    MAX_WORKERS: '2',
+    SCHEMA_FILE: schemaFile,
+    TIMESTAMP_FIELDS: 'seen_at',
+    COMPACT_AFTER_ONCE: 'true',
+    COMPACTION_GRACE_MS: '0',
+    LOG_LEVEL: 'info',
+  }, 120_000);
+  expect(run.stderr).toBe('');
+  expect(run.code).toBe(0);
+
+  const deadLettered = messages.filter((_, n) => n % 7 === 3).length;
+  const nulled = messages.filter((_, n) => n % 7 !== 3 && n % 5 === 1).length;
+  const files = [dayFile(outputDir, 0, topic), dayFile(outputDir, 1, topic)];
+  const types = await queryFiles(files, 'SELECT column_name AS name, column_type AS type FROM (DESCRIBE SELECT * EXCLUDE (filename) FROM {files})', { unionByName: false });
+  expect(Object.fromEntries(types.map((row) => [row.name, row.type]))).toMatchObject({ n: 'BIGINT', price: 'DOUBLE', qty: 'BIGINT', note: 'VARCHAR', seen_at: 'TIMESTAMP WITH TIME ZONE' });
+  const rows = await queryFiles(files, 'SELECT n::INT AS n, price, qty::INT AS qty, note, epoch_ms(seen_at) AS seen_at FROM {files} ORDER BY n', { unionByName: false });
+  const kept = Array.from({ length: count }, (_, n) => n).filter((n) => n % 7 !== 3);
+  expect(rows.map((row) => ({ ...row, seen_at: row.seen_at === null ? null : Number(row.seen_at) }))).toEqual(
+    kept.map((n) => ({ n, price: n % 2 === 0 ? n : n + 0.5, qty: n, note: null, seen_at: n % 5 === 1 ? null : Date.UTC(2025, 9, n < count / 2 ? 16 : 17, 8, 0, n % 60) })),
+  );
+  const deadLetters = await queryFiles(parquetFiles(outputDir, 'dead-letter'), 'SELECT error_stage, error_reason, count(*)::INT AS n FROM {files} GROUP BY ALL');
+  expect(deadLetters).toEqual([{ error_stage: 'schema', error_reason: 'not-a-int64', n: deadLettered }]);
+  const misfits = run.events.filter((entry) => entry.event === 'values_misfit');
+  expect(misfits.every((entry) => entry.column === 'seen_at' && entry.reason === 'not-a-timestamp')).toBe(true);
+  expect(misfits.reduce((sum, entry) => sum + Number(entry.values), 0)).toBe(nulled);
+  // verify counts dead letters as written: every offset once.
+  expect(await exactlyOnceFigures(outputDir, topic)).toEqual({ written: count, lost: 0, duplicated: 0 });
 });

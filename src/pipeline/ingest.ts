@@ -49,6 +49,8 @@ export class Ingest {
   private readonly recordMisfits: string[] = [];
   /** Each topic's fields with a declared type (none for most topics: nothing to do per record). */
   private readonly declaredFields = new Map<string, ReadonlyMap<string, DeclaredColumn>>();
+  /** Whether any field is declared at all: without SCHEMA_FILE and TIMESTAMP_FIELDS a record costs no lookup. */
+  private readonly anyDeclared: boolean;
   private readonly options: IngestOptions;
   private readonly deps: IngestDeps;
   private readonly open = new Map<string, RecordBuffer>();
@@ -65,6 +67,7 @@ export class Ingest {
     this.options = options;
     this.deps = deps;
     this.utcKafkaDays = options.dayCut.sourceField === null && options.dayCut.timeZone === 'UTC';
+    this.anyDeclared = options.declared.size > 0 || options.timestampFields.length > 0;
   }
 
   /** Whether an open buffer holds records of this (topic, day). */
@@ -127,8 +130,10 @@ export class Ingest {
     if (value === null || value.length > this.options.decodeLimits.maxValueBytes || !flattenMessagePack(value, this.flat, this.options.flattenLimits)) {
       if (!this.decodeAndFlatten(topic, record, value)) return;
     }
-    const declared = this.declaredFieldsOf(topic);
-    if (declared.size > 0 && !this.fitDeclared(topic, record, value, declared)) return;
+    if (this.anyDeclared) {
+      const declared = this.declaredFieldsOf(topic);
+      if (declared.size > 0 && !this.fitDeclared(topic, record, value, declared)) return;
+    }
     const buffer = this.bufferFor(topic, this.dayOf(topic, timestampMs, true), 'data');
     buffer.beginRow(record);
     buffer.setFields(this.flat.names, this.flat.values);

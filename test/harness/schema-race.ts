@@ -31,7 +31,7 @@ function counting(store: LakeStore, lost: { count: number }): LakeStore {
   });
 }
 
-export async function raceReplicas(lake: Lake, topic: string, observed: ReadonlyArray<ReadonlyArray<readonly [string, ColumnType | null]>>): Promise<RaceOutcome> {
+export async function raceReplicas(lake: Lake, topic: string, observed: readonly Observed[]): Promise<RaceOutcome> {
   const lost = { count: 0 };
   const replicas = observed.map((_, i) => new TopicSchemas({ lake: { ...lake, store: counting(lake.store, lost) }, instanceId: `replica-${i}`, now: Date.now }));
   const answers = await Promise.all(replicas.map((replica, i) => replica.settle(topic, observed[i])));
@@ -49,6 +49,29 @@ export async function allVersions(lake: Lake, topic: string): Promise<TopicSchem
 }
 
 /** Whether `schema` holds every typed column of `observed` with a type at least as wide. */
-export function covers(schema: TopicSchema | null, observed: ReadonlyArray<readonly [string, ColumnType | null]>): boolean {
+export function covers(schema: TopicSchema | null, observed: Observed): boolean {
   return wideningsFor(schema?.columns ?? [], observed).length === 0;
+}
+
+export type Observed = ReadonlyArray<readonly [string, ColumnType | null]>;
+
+/** Two replicas widening one column (and each adding its own) at once. */
+export const TWO_REPLICAS: readonly Observed[] = [
+  [['x', 'int64'], ['a', 'string'], ['n', null]],
+  [['x', 'double'], ['b', 'boolean']],
+];
+export const TWO_REPLICAS_JOINED = { x: 'double', a: 'string', b: 'boolean' };
+
+/** Eight replicas widening `shared` to different types, each adding a column of its own. */
+export const EIGHT_REPLICAS: readonly Observed[] = Array.from({ length: 8 }, (_, i): Observed => [
+  ['shared', i === 5 ? 'string' : i % 2 === 0 ? 'double' : 'int64'],
+  [`own${i}`, 'int64'],
+]);
+export const EIGHT_REPLICAS_JOINED = { shared: 'string', ...Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`own${i}`, 'int64'])) };
+
+/** Every replica was answered with a schema holding its columns, and the newest version is the join of all of them. */
+export function expectConverged(outcome: RaceOutcome, observed: readonly Observed[], joined: Readonly<Record<string, string>>): void {
+  outcome.answers.forEach((answer, i) => expect(covers(answer, observed[i])).toBe(true));
+  const newest = outcome.versions[outcome.versions.length - 1];
+  expect(Object.fromEntries(newest.columns.map((column) => [column.name, column.type]))).toEqual(joined);
 }

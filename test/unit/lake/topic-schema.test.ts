@@ -7,9 +7,7 @@ import { hiveLayout, seedLayout, topicSchemaFolder } from '../../../src/lake/lay
 import { LocalStore } from '../../../src/lake/store/local';
 import { applyWidenings, joinObserved, TopicSchemas, wideningsFor, type TopicSchema } from '../../../src/lake/topic-schema';
 import type { ColumnType } from '../../../src/parquet/batch';
-import { allVersions, covers, raceReplicas } from '../../harness/schema-race';
-
-type Observed = Array<[string, ColumnType | null]>;
+import { allVersions, EIGHT_REPLICAS, EIGHT_REPLICAS_JOINED, expectConverged, raceReplicas, TWO_REPLICAS, TWO_REPLICAS_JOINED } from '../../harness/schema-race';
 
 describe('the schema lattice', () => {
   it('adds unknown columns at the end and widens known ones, ignoring null-only columns', () => {
@@ -95,29 +93,15 @@ describe('TopicSchemas on a local lake', () => {
   });
 
   it('converges when two replicas widen one column at the same time: no column lost, no flip-flop', async () => {
-    const observed: Observed[] = [
-      [['x', 'int64'], ['a', 'string']],
-      [['x', 'double'], ['b', 'boolean']],
-    ];
-    const outcome = await raceReplicas(lake, 'race', observed);
-    outcome.answers.forEach((answer, i) => expect(covers(answer, observed[i])).toBe(true));
-    const newest = outcome.versions[outcome.versions.length - 1];
-    expect(newest.columns).toEqual(expect.arrayContaining([{ name: 'x', type: 'double' }, { name: 'a', type: 'string' }, { name: 'b', type: 'boolean' }]));
-    expect(newest.columns).toHaveLength(3);
+    const outcome = await raceReplicas(lake, 'race', TWO_REPLICAS);
+    expectConverged(outcome, TWO_REPLICAS, TWO_REPLICAS_JOINED);
     expect(outcome.versions.length).toBeLessThanOrEqual(2);
   });
 
   it('converges with eight replicas, each adding and widening its own columns', async () => {
-    const observed: Observed[] = Array.from({ length: 8 }, (_, i) => [
-      ['shared', i % 3 === 0 ? 'string' : i % 2 === 0 ? 'double' : 'int64'],
-      [`own${i}`, 'int64'],
-    ]);
-    const outcome = await raceReplicas(lake, 'crowd', observed);
+    const outcome = await raceReplicas(lake, 'crowd', EIGHT_REPLICAS);
     expect(outcome.lostRaces).toBeGreaterThan(0);
-    outcome.answers.forEach((answer, i) => expect(covers(answer, observed[i])).toBe(true));
-    const newest = outcome.versions[outcome.versions.length - 1];
-    expect(newest.columns.find((column) => column.name === 'shared')?.type).toBe('string');
-    expect(newest.columns).toHaveLength(9);
+    expectConverged(outcome, EIGHT_REPLICAS, EIGHT_REPLICAS_JOINED);
   });
 
   it('puts the versions beside the data in each layout', () => {

@@ -134,6 +134,11 @@ export async function compactionColumns(options: TopicSchemasOptions, topic: str
   return [...(schema?.columns ?? [])];
 }
 
+/** Whether a file's columns are exactly `columns`: the same names in the same order, with the same types. */
+export function haveColumns(file: ReadonlyArray<{ readonly name: string; readonly type: ColumnType | null }>, columns: readonly SchemaColumn[]): boolean {
+  return file.length === columns.length && file.every((column, i) => column.name === columns[i].name && column.type === columns[i].type);
+}
+
 export interface TopicSchemasOptions {
   readonly lake: Lake;
   /** The collector instance, recorded in the versions it creates. */

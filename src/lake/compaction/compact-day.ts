@@ -11,7 +11,7 @@ import { mergeWindows } from './merge';
 import { planMerge, sumOf, type MergePlan, type SourceSummary } from './plan';
 import { writeParquetStream } from './parquet-stream';
 import { scanSource } from './sources';
-import { compactionColumns } from '../topic-schema';
+import { compactionColumns, haveColumns } from '../topic-schema';
 
 /**
  * Compacts one closed (topic, day, kind): merges its parts, and the day's compacted files when
@@ -43,6 +43,8 @@ export interface CompactorOptions {
   /** Called after each step; the daemon logs, tests simulate crashes. */
   readonly onStep?: (step: CompactionStep, target: TopicDay) => Promise<void> | void;
   readonly onProgress?: (progress: CompactionProgress) => void;
+  /** `compact --rewrite`: a data day without parts is compacted again when its files do not have the topic's schema. */
+  readonly rewrite?: boolean;
 }
 
 export type CompactionStep = 'locked' | 'scanned' | 'written' | 'committed' | JournalStep;
@@ -88,13 +90,15 @@ export async function compactDay(target: TopicDay, options: CompactorOptions): P
     await options.onStep?.('locked', target);
     await finishOrUndo(options.lake, folder, target.topic);
     const files = await findDayFiles(options.lake, target);
-    if (files.parts.length === 0) return emptyResult(target, 'nothing', options.now() - started);
+    const rewriting = files.parts.length === 0 && options.rewrite === true && target.kind === 'data';
+    if (files.parts.length === 0 && !rewriting) return emptyResult(target, 'nothing', options.now() - started);
     const inputs = [...files.compacted, ...files.parts];
     const sources: SourceSummary[] = [];
     for (const file of inputs) sources.push(await scanSource(store, file.key));
     const merge = planMerge(sources, { memoryBytes: options.memoryBytes, maxFileBytes: options.maxFileBytes });
     // A data day is written with the topic's schema (lake/topic-schema.ts), dead letters with their own columns.
     const plan = target.kind === 'data' ? { ...merge, columns: await compactionColumns({ lake: options.lake, instanceId: options.owner, now: options.now }, target.topic, sources) } : merge;
+    if (rewriting && sources.every((source) => haveColumns(source.columns, plan.columns))) return emptyResult(target, 'nothing', options.now() - started);
     await options.onStep?.('scanned', target);
     const outputs = await writeOutputs(target, folder, sources, plan, options, written);
     await options.onStep?.('written', target);

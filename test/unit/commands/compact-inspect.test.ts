@@ -62,6 +62,39 @@ describe('compact and inspect on a lake mixing compacted days and open parts', (
     expect((await captureStdout(() => runCompactCommand(['--day', '2025-13-01', '--output-dir', lake]))).code).toBe(2);
   });
 
+  it('--rewrite compacts again, once, a closed day whose files lack the topic\'s newest schema; a crash in the middle is finished by the repair', async () => {
+    await compactClosedDays({ compactor: compactorOptions(lake), topics: [], timeZone: 'UTC', graceMs: 0 });
+    // A widening after the days were compacted: price becomes text, a column appears.
+    await new TopicSchemas({ lake: localLake(lake), instanceId: 'other', now: Date.now }).settle('trades', [['price', 'string'], ['late', 'boolean']]);
+    const dayFile = path.join(lake, '2025/10/17/trades.parquet');
+    const crashed = await compactClosedDays({
+      compactor: compactorOptions(lake, {
+        onStep: (step) => {
+          if (step === 'committed') throw new Error('killed after the commit');
+        },
+      }),
+      topics: [],
+      timeZone: 'UTC',
+      graceMs: 0,
+      rewrite: true,
+    });
+    expect(crashed.failures.map((f) => [f.target.topic, f.error])).toEqual([['trades', expect.stringContaining('killed after the commit')]]);
+
+    const repaired = await compactClosedDays({ compactor: compactorOptions(lake), topics: [], timeZone: 'UTC', graceMs: 0, rewrite: true });
+    expect(repaired.repair.finished).toHaveLength(1);
+    expect(repaired.results).toEqual([]);
+    const types = await queryFiles([dayFile], 'SELECT column_name AS name, column_type AS type FROM (DESCRIBE SELECT price, late FROM {files})');
+    expect(types).toEqual([
+      { name: 'price', type: 'VARCHAR' },
+      { name: 'late', type: 'BOOLEAN' },
+    ]);
+    const rows = await queryFiles([dayFile], 'SELECT kafka_offset::INT AS o, price, late FROM {files} ORDER BY o');
+    expect(rows).toEqual([0, 1, 2, 3, 4, 8, 9].map((o) => ({ o, price: String(o < 5 ? o * 10 : o + 0.5), late: null })));
+    expect((await verifyOutput({ lake: localLake(lake), topics: [] })).failed).toBe(false);
+    // Current already: nothing to rewrite.
+    expect((await compactClosedDays({ compactor: compactorOptions(lake), topics: [], timeZone: 'UTC', graceMs: 0, rewrite: true })).results).toEqual([]);
+  });
+
   it('inspect lists days and topics, then describes a day: files, columns, nulls, numeric stats, offsets with gaps, first rows', async () => {
     await compactClosedDays({ compactor: compactorOptions(lake), topics: ['quotes'], timeZone: 'UTC', graceMs: 0 });
     const overview = await inspectLake({ lake: localLake(lake), topics: [], firstRows: 3 });

@@ -13,15 +13,21 @@ import { plainValue, type FlatFields, type FlatValue } from './flatten';
  * MessagePack timestamps. A value that does not fit is nulled and its field handed back, for the
  * caller to count it, or to dead-letter the record when the field's policy says so.
  */
-export function fitDeclared(fields: FlatFields, declared: ReadonlyMap<string, DeclaredColumn>, misfits: string[]): void {
+export function fitDeclared(fields: FlatFields, declared: ReadonlyMap<string, DeclaredColumn>, misfits: FieldMisfit[]): void {
   const { names, values } = fields;
   for (let i = 0; i < names.length; i++) {
     const column = declared.get(names[i]);
     if (column === undefined || values[i] === null) continue;
     const fitted = fittedValue(values[i], column.type);
     values[i] = fitted ?? null;
-    if (fitted === undefined) misfits.push(names[i]);
+    if (fitted === undefined) misfits.push({ name: names[i], declared: column });
   }
+}
+
+/** A field whose value did not fit its declared column. */
+export interface FieldMisfit {
+  readonly name: string;
+  readonly declared: DeclaredColumn;
 }
 
 /** The value as a column of `type` takes it, or undefined when it does not fit. */

@@ -6,7 +6,7 @@ import type { BufferState, PipelineEvents, RecordsNotOurs, SealTrigger, ValuesMi
 import { createFlatFields, flattenPayload, plainValue, type FlattenLimits, type PlainValue } from './flatten';
 import { flattenMessagePack } from './msgpack-flatten';
 import { markWholeFloats } from './msgpack-floats';
-import { fitDeclared } from './declared-fields';
+import { fitDeclared, type FieldMisfit } from './declared-fields';
 import { declaredFieldsOf, misfitReason, type DeclaredColumn, type DeclaredTopics } from '../lake/declared-schema';
 import type { OffsetLedger } from './offset-ledger';
 import { cutDay, type DayCutOptions } from '../lake/day-cut';
@@ -46,7 +46,7 @@ export class Ingest {
   /** Values of the batch being ingested nulled for not fitting their column, per topic and column. */
   private readonly misfits = new Map<string, ValuesMisfit>();
   /** The fields of the record under way that did not fit (reused). */
-  private readonly recordMisfits: string[] = [];
+  private readonly recordMisfits: FieldMisfit[] = [];
   /** Each topic's fields with a declared type (none for most topics: nothing to do per record). */
   private readonly declaredFields = new Map<string, ReadonlyMap<string, DeclaredColumn>>();
   /** Whether any field is declared at all: without SCHEMA_FILE and TIMESTAMP_FIELDS a record costs no lookup. */
@@ -154,18 +154,18 @@ export class Ingest {
     const misfits = this.recordMisfits;
     fitDeclared(this.flat, declared, misfits);
     if (misfits.length === 0) return true;
-    const deadLettering = misfits.find((column) => declared.get(column)?.onMisfit === 'dead-letter');
+    const deadLettering = misfits.find((misfit) => misfit.declared.onMisfit === 'dead-letter');
     if (deadLettering !== undefined) {
       misfits.length = 0;
-      const type = declared.get(deadLettering)?.type ?? 'string';
-      this.deadLetter(topic, record, value, 'schema', misfitReason(type), `field ${deadLettering} does not fit its declared type ${type}`);
+      const { name, declared: column } = deadLettering;
+      this.deadLetter(topic, record, value, 'schema', misfitReason(column.type), `field ${name} does not fit its declared type ${column.type}`);
       return false;
     }
-    for (const column of misfits) {
-      const key = `${topic}\u0000${column}`;
-      const misfit = this.misfits.get(key);
-      if (misfit === undefined) this.misfits.set(key, { topic, column, reason: misfitReason(declared.get(column)?.type ?? 'string'), values: 1 });
-      else misfit.values++;
+    for (const { name, declared: column } of misfits) {
+      const key = `${topic}\u0000${name}`;
+      const counted = this.misfits.get(key);
+      if (counted === undefined) this.misfits.set(key, { topic, column: name, reason: misfitReason(column.type), values: 1 });
+      else counted.values++;
     }
     misfits.length = 0;
     return true;

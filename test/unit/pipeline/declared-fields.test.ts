@@ -1,5 +1,5 @@
 import { createFlatFields } from '../../../src/pipeline/flatten';
-import { fitDeclared, fittedValue } from '../../../src/pipeline/declared-fields';
+import { fitDeclared, fittedValue, type FieldMisfit } from '../../../src/pipeline/declared-fields';
 import type { DeclaredColumn } from '../../../src/lake/declared-schema';
 import type { ColumnType } from '../../../src/parquet/batch';
 import { WholeFloat } from '../../../src/parquet/schema';
@@ -31,7 +31,7 @@ describe('fittedValue', () => {
     const fields = createFlatFields();
     fields.names = ['at', 'price', 'other', 'bad', 'missing'];
     fields.values = ['2025-10-17T10:30:00.005Z', 7, 'AAPL', 'soon', null];
-    const misfits: string[] = [];
+    const misfits: FieldMisfit[] = [];
     const declared = new Map([
       ['at', column('timestamp_ms')],
       ['price', column('double')],
@@ -40,7 +40,7 @@ describe('fittedValue', () => {
     ]);
     fitDeclared(fields, declared, misfits);
     expect(fields.values).toEqual([new Date(AT), 7, 'AAPL', null, null]);
-    expect(misfits).toEqual(['bad']);
+    expect(misfits).toEqual([{ name: 'bad', declared: column('timestamp_ms') }]);
   });
 });
 

@@ -123,17 +123,6 @@ function invalid(key: string, why: string): CollectorError {
   return new CollectorError('TOPIC_SCHEMA_INVALID', `${key} is not a topic schema version: ${why}`, { context: { key } });
 }
 
-/**
- * The columns a closed day of the topic is compacted with: the topic's schema, widened first by
- * the columns its files hold (files written before the topic had a schema). A column the files
- * hold only as nulls and the schema does not know has no type, and is left out.
- */
-export async function compactionColumns(options: TopicSchemasOptions, topic: string, files: ReadonlyArray<{ readonly columns: ReadonlyArray<{ readonly name: string; readonly type: ColumnType | null }> }>): Promise<SchemaColumn[]> {
-  const observed = joinObserved(files.map((file) => file.columns.map((column) => [column.name, column.type] as const)));
-  const schema = await new TopicSchemas(options).settle(topic, observed);
-  return [...(schema?.columns ?? [])];
-}
-
 /** Whether a file's columns are exactly `columns`: the same names in the same order, with the same types. */
 export function haveColumns(file: ReadonlyArray<{ readonly name: string; readonly type: ColumnType | null }>, columns: readonly SchemaColumn[]): boolean {
   return file.length === columns.length && file.every((column, i) => column.name === columns[i].name && column.type === columns[i].type);

@@ -11,7 +11,8 @@ import { mergeWindows } from './merge';
 import { planMerge, sumOf, type MergePlan, type SourceSummary } from './plan';
 import { writeParquetStream } from './parquet-stream';
 import { scanSource } from './sources';
-import { compactionColumns, haveColumns } from '../topic-schema';
+import { haveColumns } from '../topic-schema';
+import { compactionColumns } from './day-schema';
 
 /**
  * Compacts one closed (topic, day, kind): merges its parts, and the day's compacted files when

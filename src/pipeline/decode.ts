@@ -85,10 +85,13 @@ function decodeJson(value: Uint8Array, msgpackError: string): DecodeResult {
 const NUMBER_NEEDING_SOURCE = /\d[.eE]|\d{16}/;
 const FRACTION_OR_EXPONENT = /[.eE]/;
 
-/** JSON.parse's reviver, with the number's source text (Node 21+: JSON.parse source text access). */
-function numberFromSource(_key: string, value: unknown, context?: { readonly source?: string }): unknown {
+/**
+ * JSON.parse's reviver, with the number's source text (Node 21+: JSON.parse source text access).
+ * Numbers in a list are left as JSON.parse reads them: a list is kept as JSON text (flatten.ts).
+ */
+function numberFromSource(this: unknown, _key: string, value: unknown, context?: { readonly source?: string }): unknown {
   const source = context?.source;
-  if (typeof value !== 'number' || source === undefined) return value;
+  if (typeof value !== 'number' || source === undefined || Array.isArray(this)) return value;
   if (FRACTION_OR_EXPONENT.test(source)) return Number.isSafeInteger(value) ? new WholeFloat(value) : value;
   return Number.isSafeInteger(value) ? value : BigInt(source);
 }

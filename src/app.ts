@@ -17,6 +17,7 @@ import { Pipeline } from './pipeline/pipeline';
 import { dayCloserFor, type DayCloser } from './pipeline/day-closer';
 import { lakeAt, type Lake } from './lake/lake';
 import { MeasuredStore } from './lake/store/measured';
+import { readDeclaredSchemas } from './lake/declared-schema';
 import type { ConsumerClient } from './kafka/consumer-port';
 import { KafkaSource } from './kafka/kafka-source';
 import { TopicTrim, type TrimDeps } from './kafka/topic-trim';
@@ -122,6 +123,8 @@ export class CollectorApp implements HealthSource {
           flattenLimits: { maxDepth: FLATTEN_MAX_DEPTH, maxFields: FLATTEN_MAX_FIELDS },
           // DAY_SOURCE_FIELD empty (the default) means the Kafka timestamp, not a field named ''.
           dayCut: { timeZone: config.lake.dayTimeZone, sourceField: config.lake.daySourceField === '' ? null : config.lake.daySourceField },
+          declared: readDeclaredSchemas(config.lake.schemaFile),
+          timestampFields: config.lake.timestampFields,
         },
         memory: memoryPlan(config.flush.memoryBudgetBytes),
         consumeBatchSize: config.kafka.consumeBatchSize,

@@ -37,6 +37,10 @@ export const ErrorCodes = {
   TOPIC_TRIM_FAILED: { retryable: true, area: 'kafka' },
   /** No consume iteration within LIVENESS_MAX_STALL_MS while not waiting for the output: restart the process. */
   CONSUME_LOOP_STALLED: { retryable: false, area: 'pipeline' },
+  /** A topic schema version in the lake is not one the collector wrote (lake/topic-schema.ts). */
+  TOPIC_SCHEMA_INVALID: { retryable: false, area: 'lake' },
+  /** Other writers kept widening a topic's schema first, many times in a row: the next attempt joins theirs. */
+  TOPIC_SCHEMA_CONTENDED: { retryable: true, area: 'lake' },
   COMPACTION_FAILED: { retryable: true, area: 'compaction' },
   COMPACTION_LOCK_LOST: { retryable: true, area: 'compaction' },
   COMPACTION_INCONSISTENT: { retryable: false, area: 'compaction' },

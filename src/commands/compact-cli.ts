@@ -8,7 +8,7 @@ import { COLLECTOR_VERSION } from '../version';
 import { COMMON_FLAGS, commandConfig, commandFailed, commandLake, parseDay } from './command-support';
 import { compactClosedDays, formatCompactResult } from './compact';
 
-/** `redpanda-parquet-collector compact [--topic T]… [--day YYYY-MM-DD] [--output-dir D] [--json]`. */
+/** `redpanda-parquet-collector compact [--topic T]… [--day YYYY-MM-DD] [--rewrite] [--output-dir D] [--json]`. */
 
 export const COMPACT_USAGE = `Usage: redpanda-parquet-collector compact [options]
 
@@ -20,6 +20,8 @@ each (topic, day) is locked while it is compacted.
 Options:
   --topic T           a topic to compact (repeatable); all topics by default
   --day YYYY-MM-DD    only this day (it must be closed)
+  --rewrite           also compact again closed days whose files do not have their topic's
+                      current schema (a column added or widened after they were compacted)
   --output-dir DIR    the lake (else OUTPUT_DIR / the config file)
   --config FILE       config file
   --json              machine-readable output
@@ -33,6 +35,7 @@ export async function runCompactCommand(argv: readonly string[]): Promise<number
       options: {
         topic: { type: 'string', multiple: true, default: [] },
         day: { type: 'string' },
+        rewrite: { type: 'boolean', default: false },
         ...COMMON_FLAGS,
       },
       strict: true,
@@ -45,7 +48,7 @@ export async function runCompactCommand(argv: readonly string[]): Promise<number
     const config = commandConfig(values);
     const progress = process.stderr.isTTY === true && !values.json ? terminalProgress() : undefined;
     const compactor = { ...compactorOptionsFrom(config, commandLake(config), { owner: newInstanceId(), version: COLLECTOR_VERSION, now: Date.now }), onProgress: progress?.update };
-    const result = await compactClosedDays({ compactor, topics: values.topic, day, timeZone: config.lake.dayTimeZone, graceMs: config.lake.compaction.graceMs }).finally(() => progress?.stop());
+    const result = await compactClosedDays({ compactor, topics: values.topic, day, timeZone: config.lake.dayTimeZone, graceMs: config.lake.compaction.graceMs, rewrite: values.rewrite }).finally(() => progress?.stop());
     process.stdout.write(`${values.json ? JSON.stringify(result, null, 2) : formatCompactResult(result)}\n`);
     return result.failures.length > 0 ? 1 : 0;
   } catch (error) {

@@ -1,6 +1,7 @@
 import type { CompactionResult, CompactorOptions } from '../lake/compaction/compact-day';
+import { rewriteDay } from '../lake/compaction/rewrite-day';
 import { compactionPass } from '../lake/compaction/pass';
-import type { TopicDay } from '../lake/files';
+import { listTopicDays, type TopicDay } from '../lake/files';
 import { isoDate } from '../lake/layout';
 import { describeError } from '../errors';
 import { isDayClosed } from '../lake/day-cut';
@@ -8,7 +9,9 @@ import { isDayClosed } from '../lake/day-cut';
 /**
  * `compact`: compacts every closed (topic, day) that has parts (a compaction a crash interrupted
  * included), or only the given topics and day. A day is closed once it is over in DAY_TIME_ZONE plus
- * COMPACTION_GRACE_MS; an open day is reported, never compacted.
+ * COMPACTION_GRACE_MS; an open day is reported, never compacted. With `rewrite`, the files of a
+ * closed data day that do not have its topic's current schema (a widening came after the day was
+ * compacted) are written again with it, the same rows in place (compaction/rewrite-day.ts).
  */
 
 export interface CompactCommandOptions {
@@ -18,6 +21,7 @@ export interface CompactCommandOptions {
   readonly day?: number;
   readonly timeZone: string;
   readonly graceMs: number;
+  readonly rewrite?: boolean;
 }
 
 export interface CompactFailure {
@@ -36,11 +40,29 @@ export async function compactClosedDays(options: CompactCommandOptions): Promise
   const { compactor, timeZone, graceMs } = options;
   const wanted = (target: TopicDay): boolean => (options.topics.length === 0 || options.topics.includes(target.topic)) && (options.day === undefined || target.day === options.day);
   const pass = await compactionPass({ compactor, timeZone, graceMs, wanted });
+  const rewritten = options.rewrite === true ? await rewriteDays(compactor, (target) => wanted(target) && target.kind === 'data' && isDayClosed(target.day, timeZone, graceMs, compactor.now())) : EMPTY_PASS;
   return {
-    results: pass.results,
-    failures: pass.failures.map(({ target, error }) => ({ target, error: describeError(error) })),
+    results: [...pass.results, ...rewritten.results],
+    failures: [...pass.failures, ...rewritten.failures].map(({ target, error }) => ({ target, error: describeError(error) })),
     dayOpen: options.day !== undefined && !isDayClosed(options.day, timeZone, graceMs, compactor.now()),
   };
+}
+
+const EMPTY_PASS = { results: [], failures: [] };
+
+/** The wanted days compacted again where their files lack the topic's schema; days already current are left out of the results. */
+async function rewriteDays(compactor: CompactorOptions, wanted: (target: TopicDay) => boolean): Promise<{ results: CompactionResult[]; failures: Array<{ target: TopicDay; error: unknown }> }> {
+  const results: CompactionResult[] = [];
+  const failures: Array<{ target: TopicDay; error: unknown }> = [];
+  for (const target of (await listTopicDays(compactor.lake)).filter(wanted)) {
+    try {
+      const result = await rewriteDay(target, compactor);
+      if (result.status !== 'nothing') results.push(result);
+    } catch (error) {
+      failures.push({ target, error });
+    }
+  }
+  return { results, failures };
 }
 
 export function formatCompactResult(result: CompactRunResult): string {

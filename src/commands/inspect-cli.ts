@@ -3,9 +3,9 @@ import { dayOfIsoDate } from '../lake/layout';
 import { dayInTimeZone } from '../lake/day-cut';
 import { COMMON_FLAGS, commandConfig, commandFailed, commandLake } from './command-support';
 import { formatRanges } from './verify-report';
-import { inspectLake, type InspectResult, type TopicDayReport } from './inspect';
+import { inspectLake, inspectSchemas, type InspectResult, type TopicDayReport, type TopicSchemaReport } from './inspect';
 
-/** `redpanda-parquet-collector inspect [YYYY-MM-DD | YYYY/MM/DD | today] [--topic T]… [--json]`. */
+/** `redpanda-parquet-collector inspect [YYYY-MM-DD | YYYY/MM/DD | today] [--topic T]… [--schema] [--json]`. */
 
 export const INSPECT_USAGE = `Usage: redpanda-parquet-collector inspect [YYYY-MM-DD | YYYY/MM/DD | today] [options]
 
@@ -13,9 +13,12 @@ Without a day: the days and topics in OUTPUT_DIR, each with its files and rows (
 With a day: per topic, the files (compacted or parts), rows, columns with types and null counts,
 offset ranges per partition with gaps, min/max/mean of numeric columns and the first rows.
 "today" is the collector's day (DAY_TIME_ZONE), not the machine's local date.
+With --schema: each topic's schema (the columns and types its files are written with) and when
+each widening happened.
 
 Options:
   --topic T           only this topic (repeatable)
+  --schema            the topics' schemas and their widenings, instead of files
   --rows N            first rows shown per topic (default 5)
   --output-dir DIR    the lake (else OUTPUT_DIR / the config file)
   --config FILE       config file
@@ -31,6 +34,7 @@ export async function runInspectCommand(argv: readonly string[], nowMs = Date.no
       options: {
         topic: { type: 'string', multiple: true, default: [] },
         rows: { type: 'string' },
+        schema: { type: 'boolean', default: false },
         ...COMMON_FLAGS,
       },
       strict: true,
@@ -45,6 +49,12 @@ export async function runInspectCommand(argv: readonly string[], nowMs = Date.no
     const firstRows = values.rows === undefined ? DEFAULT_FIRST_ROWS : Number(values.rows);
     if (!Number.isSafeInteger(firstRows) || firstRows < 0) throw new RangeError(`--rows takes a number of rows, not ${JSON.stringify(values.rows)}`);
     const config = commandConfig(values);
+    if (values.schema) {
+      if (positionals.length > 0) throw new RangeError('inspect --schema takes no day: a schema is the topic\'s, across days');
+      const reports = await inspectSchemas(commandLake(config), values.topic, nowMs);
+      process.stdout.write(`${values.json ? JSON.stringify(reports, null, 2) : formatSchemaReports(reports)}\n`);
+      return 0;
+    }
     const day = positionals.length === 0 ? undefined : parseInspectDay(positionals[0], nowMs, config.lake.dayTimeZone);
     const result = await inspectLake({ lake: commandLake(config), day, topics: values.topic, firstRows });
     process.stdout.write(`${values.json ? JSON.stringify(result, null, 2) : formatInspectResult(result)}\n`);
@@ -60,6 +70,27 @@ export function parseInspectDay(text: string, nowMs: number, timeZone: string): 
   const day = dayOfIsoDate(text.replace(/\//g, '-'));
   if (day === null) throw new RangeError(`a day is YYYY-MM-DD, YYYY/MM/DD or today, not ${JSON.stringify(text)}`);
   return day;
+}
+
+export function formatSchemaReports(reports: readonly TopicSchemaReport[]): string {
+  if (reports.length === 0) return 'no topics';
+  const lines: string[] = [];
+  for (const { topic, versions } of reports) {
+    const newest = versions.at(-1);
+    if (newest === undefined) {
+      lines.push(`== ${topic}: no schema yet`, '');
+      continue;
+    }
+    lines.push(`== ${topic}: schema version ${newest.version}`, '  column\ttype');
+    for (const column of newest.columns) lines.push(`  ${column.name}\t${column.type}`);
+    lines.push('  version\tcreated\tby\twidened');
+    for (const version of versions) {
+      const widened = version.widened.map(({ column, from, to }) => (from === null ? `+${column} ${to}` : `${column} ${from} -> ${to}`)).join(', ');
+      lines.push(`  v${version.version}\t${version.createdAt}\t${version.createdBy}\t${widened}`);
+    }
+    lines.push('');
+  }
+  return lines.join('\n').trimEnd();
 }
 
 export function formatInspectResult(result: InspectResult): string {

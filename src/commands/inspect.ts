@@ -7,6 +7,7 @@ import { isoDate } from '../lake/layout';
 import { mergeRanges, type OffsetRange } from '../lake/offset-range';
 import { unifySchema, type SourceColumn } from '../lake/compaction/plan';
 import { columnTypeOf, readSourceRowGroups } from '../lake/compaction/sources';
+import { TopicSchemas, type TopicSchema } from '../lake/topic-schema';
 
 /**
  * `inspect`: what the lake holds. Without a day, the days and topics present with their files and
@@ -14,7 +15,8 @@ import { columnTypeOf, readSourceRowGroups } from '../lake/compaction/sources';
  * rows, columns with types and null counts, offset ranges per partition and the gaps between
  * them (from the footers), min/max/mean of numeric columns and the first rows. parquet-wasm does
  * not expose the Parquet column statistics, so null counts and numeric summaries are computed by
- * reading the day's row groups, one at a time.
+ * reading the day's row groups, one at a time. With `--schema`, each topic's schema in the lake
+ * and every widening that made it (lake/topic-schema.ts).
  */
 
 export interface InspectOptions {
@@ -80,6 +82,21 @@ export async function inspectLake(options: InspectOptions): Promise<InspectResul
     topics: [...new Set(all.map((entry) => entry.topic))].sort(),
     entries,
   };
+}
+
+export interface TopicSchemaReport {
+  readonly topic: string;
+  /** Oldest first; the last is the schema files are written with. Empty: the topic has none yet. */
+  readonly versions: readonly TopicSchema[];
+}
+
+/** The schema of each topic (the given ones, else every topic with data in the lake), with its history. */
+export async function inspectSchemas(lake: Lake, topics: readonly string[], nowMs: number): Promise<TopicSchemaReport[]> {
+  const names = topics.length > 0 ? topics : [...new Set((await listTopicDays(lake)).filter((entry) => entry.kind === 'data').map((entry) => entry.topic))].sort();
+  const schemas = new TopicSchemas({ lake, instanceId: 'inspect', now: () => nowMs });
+  const reports: TopicSchemaReport[] = [];
+  for (const topic of names) reports.push({ topic, versions: await schemas.history(topic) });
+  return reports;
 }
 
 interface FileFacts {

@@ -31,6 +31,7 @@ const NAMED_FORMATS: Readonly<Record<string, string>> = {
 /** Keys whose format is a validation function, which cannot be read back. */
 const FUNCTION_FORMATS: Readonly<Record<string, string>> = {
   'lake.dayTimeZone': 'an IANA time zone name (`UTC`, `Europe/Paris`, …)',
+  'lake.schemaFile': 'a path to a JSON schema declaration ([lake.md](lake.md#one-schema-per-topic)), or empty',
 };
 
 const SECTIONS: Readonly<Record<string, string>> = {

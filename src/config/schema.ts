@@ -1,5 +1,6 @@
 import convict from 'convict';
 import { LAYOUT_NAMES, type LayoutName } from '../lake/layout';
+import { readDeclaredSchemas } from '../lake/declared-schema';
 import { isValidTimeZone } from '../lake/day-cut';
 
 /**
@@ -340,6 +341,21 @@ export const configSchema = {
       format: String,
       default: '',
       env: 'DAY_SOURCE_FIELD',
+    },
+    timestampFields: {
+      doc: 'Comma-separated flattened payload fields written as timestamp columns (ms, UTC) instead of text or numbers: ISO-8601 text (UTC without an offset), epoch seconds/ms/µs/ns (by magnitude) or MessagePack timestamps. A value that is none of these is written as null and counted (collector_schema_misfits_total).',
+      format: 'string-list',
+      default: [] as string[],
+      env: 'TIMESTAMP_FIELDS',
+    },
+    schemaFile: {
+      doc: 'JSON file declaring columns per topic, always present with their types: {"<topic>": {"columns": {"<column>": "boolean|int64|double|string|binary|timestamp"}, "onMisfit": "null|dead-letter"}}. A value that does not fit is written as null and counted (collector_schema_misfits_total), or its record dead-lettered. Other fields are learned as usual. Empty: none.',
+      format(value: unknown): void {
+        if (typeof value !== 'string') throw new Error('must be a file path');
+        readDeclaredSchemas(value);
+      },
+      default: '',
+      env: 'SCHEMA_FILE',
     },
     compaction: {
       enabled: {

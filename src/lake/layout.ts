@@ -5,8 +5,10 @@
  *   OUTPUT_DIR/YYYY/MM/DD/<topic>.parquet (then <topic>-0001.parquet, …)              closed day: compacted
  *   OUTPUT_DIR/YYYY/MM/DD/_SUCCESS.<topic>.json                                        closed-day marker
  *   OUTPUT_DIR/YYYY/MM/DD/_dead_letter/<topic>/part-….parquet, …/_dead_letter/<topic>.parquet
+ *   OUTPUT_DIR/_schema/<topic>/v000001.json, v000002.json, …                          the topic's schema versions
  * The Hive layout (`LAYOUT=hive`) puts parts and compacted files of a day in one partition folder:
  *   OUTPUT_DIR/topic=<topic>/date=YYYY-MM-DD/part-….parquet, …/<topic>.parquet
+ *   OUTPUT_DIR/topic=<topic>/_schema/v000001.json, …
  *   OUTPUT_DIR/_dead_letter/topic=<topic>/date=YYYY-MM-DD/…
  * Days are numbers (days since 1970-01-01 of the calendar date, whatever the time zone that cut
  * them); nothing taken from data escapes OUTPUT_DIR.
@@ -162,4 +164,27 @@ export function compactionLockName(topic: string): string {
 /** The closed-day marker of a topic: a small JSON manifest (`_` hides it from Spark and Hive readers). */
 export function closedMarkerName(topic: string): string {
   return `_SUCCESS.${topicFolder(topic)}.json`;
+}
+
+export const SCHEMA_FOLDER = '_schema';
+const SCHEMA_VERSION_NAME = /^v(\d{6,})\.json$/;
+
+/**
+ * Folder of a topic's schema versions (lake/topic-schema.ts), beside its data: under the topic's
+ * folder in the Hive layout, under `_schema/` in the seed's (whose topic folders are per day).
+ * `_` hides it from Spark, Hive and pyarrow readers, and it holds no `.parquet` for globs to match.
+ */
+export function topicSchemaFolder(layout: LayoutName, topic: string): string {
+  return layout === 'hive' ? folderKey([`${HIVE_TOPIC_PREFIX}${topicFolder(topic)}`, SCHEMA_FOLDER]) : folderKey([SCHEMA_FOLDER, topicFolder(topic)]);
+}
+
+/** `v000001.json`: versions sort by name. */
+export function schemaVersionName(version: number): string {
+  return `v${String(version).padStart(6, '0')}.json`;
+}
+
+/** The version of a `vNNNNNN.json` name, or null for any other name. */
+export function versionOfSchemaName(name: string): number | null {
+  const match = SCHEMA_VERSION_NAME.exec(name);
+  return match === null ? null : Number(match[1]);
 }

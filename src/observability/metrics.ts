@@ -68,6 +68,10 @@ export class CollectorMetrics {
 
   readonly dayFallbacks = counter(this.registry, 'collector_day_fallbacks_total', 'Records whose day came from the Kafka timestamp although DAY_SOURCE_FIELD is set, by reason (field-missing, field-unparsable).', ['topic', 'reason'] as const);
 
+  readonly schemaWidenings = counter(this.registry, 'collector_topic_schema_widenings_total', "Columns added to or widened in a topic's schema by this process (each a new schema version in the lake).", ['topic'] as const);
+
+  readonly schemaMisfits = counter(this.registry, 'collector_schema_misfits_total', "Values written as nulls because they do not fit their column's configured type (TIMESTAMP_FIELDS: not an instant).", ['topic', 'column', 'reason'] as const);
+
   readonly compactions = counter(this.registry, 'collector_compactions_total', 'Compactions of a closed (topic, day), by result (compacted, locked: another collector held it, nothing: no parts).', ['kind', 'result'] as const);
 
   readonly compactedRows = counter(this.registry, 'collector_compacted_rows_total', 'Rows written into compacted day files.', ['topic', 'kind'] as const);

@@ -7,7 +7,8 @@ import { describeOutcomes, type TopicTrimmed } from '../kafka/topic-trim';
 import type { DayExpired } from '../lake/retention';
 import { isoDate } from '../lake/layout';
 import type { DayFallback } from '../lake/day-cut';
-import type { BufferState, CommitPurpose, RecordsNotOurs, DeadLettered, FilePublished, OffsetsByPartition, PipelineEvents, Recovered, RowsRejectedByEncoder, WriteFailed } from '../pipeline/events';
+import type { TopicSchema } from '../lake/topic-schema';
+import type { BufferState, CommitPurpose, RecordsNotOurs, DeadLettered, FilePublished, OffsetsByPartition, PipelineEvents, Recovered, RowsRejectedByEncoder, ValuesMisfit, WriteFailed } from '../pipeline/events';
 import type { Logger } from './logger';
 import type { CollectorMetrics } from './metrics';
 
@@ -107,6 +108,19 @@ export class Telemetry implements PipelineEvents, StoreEvents {
     this.logger.error(
       { event: 'rows_rejected_by_encoder', topic, kind, rejected, kept, err: error, error: describeError(error) },
       'the encoder rejected rows of a batch for good: they go to a dead-letter file, the rest is written',
+    );
+  }
+
+  valuesMisfit({ topic, column, reason, values }: ValuesMisfit): void {
+    this.metrics.schemaMisfits.inc({ topic, column, reason }, values);
+    this.logger.warn({ event: 'values_misfit', topic, column, reason, values }, "values that do not fit their column's configured type were written as nulls");
+  }
+
+  topicSchemaWidened({ topic, version, widened }: TopicSchema): void {
+    this.metrics.schemaWidenings.inc({ topic }, widened.length);
+    this.logger.info(
+      { event: 'topic_schema_widened', topic, version, widened: widened.map(({ column, from, to }) => `${column}: ${from ?? '(new)'} -> ${to}`) },
+      "the topic's schema was widened: files written from now on carry the new columns and types",
     );
   }
 

@@ -1,8 +1,19 @@
 /**
- * Column type inference and widening for the buffer stage.
+ * Column types from values, and their widening: the lattice every column type of a file and of a
+ * topic's schema (lake/topic-schema.ts) moves along.
  *
- * The column types form a lattice, and `widen` is its join, so the type a buffer ends with does not
- * depend on the order in which records arrive (widen is commutative and associative):
+ * Types come from the wire, not from the value: a MessagePack float (float32 or float64) is a
+ * double even when it is whole (`10.0`), a MessagePack integer is an int64, a JSON number written
+ * with a fraction or an exponent is a double, a JSON integer is an int64. JavaScript cannot tell
+ * `10.0` from `10`, so the decode stages hand a whole float over as a `WholeFloat`; every other
+ * number keeps the rule that a safe integer is an int64 and anything else a double. Integers past
+ * int64 (a MessagePack uint64 above 2^63 - 1, a JSON integer literal out of range) have no exact
+ * numeric form a reader shares: such a value is text (its decimal digits), so its column widens
+ * to string rather than round it. A missing value (null) has no type: a column seen only as nulls
+ * is not given one.
+ *
+ * `widen` is the lattice's join, so the type a column ends with does not depend on the order in
+ * which values arrive (it is commutative and associative):
  *
  * ```
  *                 string
@@ -17,14 +28,15 @@
  * - `timestamp_ms ⊔ int64 = int64`: a timestamp is milliseconds since the epoch, so the integer
  *   form keeps every value.
  * - `int64 ⊔ double = double`: the only numeric form both fit. Integers beyond ±2^53 lose
- *   precision; the decoders hand such integers over as bigint, and a column that mixes them with
- *   fractions is rare enough to accept that.
+ *   precision; a column that mixes them with fractions is rare enough to accept that.
  * - `boolean ⊔ any number = string`: there is no lossless numeric form of true/false next to
  *   numbers that readers would not misread, so both become text.
  * - `binary ⊔ anything else = string`, as for every other mix: "anything and string to string"
  *   keeps columns that are mostly text readable as text (a BLOB column would not be); the bytes
  *   are kept as base64 text, which loses nothing, though a reader cannot tell them from a string
  *   that happens to look like base64.
+ * - Lists are JSON text (flatten.ts), so a list field is a string column; nested maps are
+ *   flattened into columns of their own, each on this lattice.
  */
 import type { CellValue, ColumnType } from './batch';
 import { CollectorError } from '../errors';
@@ -34,7 +46,28 @@ import { CollectorError } from '../errors';
  * timestamp extension; other objects (lists, nested maps the flatten stage did not lift) are
  * stored as JSON text.
  */
-export type RawValue = CellValue | Date | undefined | object;
+export type RawValue = CellValue | Date | WholeFloat | undefined | object;
+
+/**
+ * A number the wire wrote as a float whose value is whole (`10.0`): a double, which JavaScript
+ * alone would take for the integer 10. The MessagePack fast path reuses one per field position
+ * (like SourceText): whoever keeps the value keeps `copy()`.
+ */
+export class WholeFloat {
+  constructor(public value: number) {}
+
+  copy(): WholeFloat {
+    return new WholeFloat(this.value);
+  }
+
+  /** In JSON text (a list holding it) it is the number. */
+  toJSON(): number {
+    return this.value;
+  }
+}
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
 
 const RANK_NUMERIC: Readonly<Partial<Record<ColumnType, number>>> = {
   timestamp_ms: 0,
@@ -49,7 +82,7 @@ export function inferCellType(value: RawValue): ColumnType | null {
     case 'boolean':
       return 'boolean';
     case 'bigint':
-      return 'int64';
+      return value >= INT64_MIN && value <= INT64_MAX ? 'int64' : 'string';
     case 'number':
       // Integers past 2^53 are already rounded by the decoder; calling them int64 would claim a
       // precision they no longer have.
@@ -59,6 +92,7 @@ export function inferCellType(value: RawValue): ColumnType | null {
     default:
       break;
   }
+  if (value instanceof WholeFloat) return 'double';
   if (value instanceof Uint8Array) return 'binary';
   // An invalid Date has no instant; its text form ("Invalid Date") is all that can be kept.
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'string' : 'timestamp_ms';
@@ -124,7 +158,7 @@ export function coerce(value: RawValue, type: ColumnType): CellValue {
 }
 
 function coerceInteger(value: RawValue, type: 'int64' | 'timestamp_ms'): number | bigint {
-  if (typeof value === 'bigint') return value;
+  if (typeof value === 'bigint' && value >= INT64_MIN && value <= INT64_MAX) return value;
   if (typeof value === 'number' && Number.isSafeInteger(value)) return value;
   if (value instanceof Date && !Number.isNaN(value.getTime())) return value.getTime();
   throw mismatch(value, type);
@@ -132,6 +166,7 @@ function coerceInteger(value: RawValue, type: 'int64' | 'timestamp_ms'): number 
 
 function coerceDouble(value: RawValue): number {
   if (typeof value === 'number') return value;
+  if (value instanceof WholeFloat) return value.value;
   if (typeof value === 'bigint') return Number(value);
   if (value instanceof Date) return value.getTime();
   throw mismatch(value, 'double');
@@ -148,6 +183,7 @@ function coerceString(value: RawValue): string {
     default:
       break;
   }
+  if (value instanceof WholeFloat) return String(value.value);
   if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
   if (value instanceof Date) {
     return Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString();

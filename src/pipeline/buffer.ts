@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
-import type { ColumnData, SealedBatch } from '../parquet/batch';
-import type { RawValue } from '../parquet/schema';
+import type { ColumnData, ColumnType, SealedBatch } from '../parquet/batch';
+import { widen, type RawValue } from '../parquet/schema';
 import { ColumnBuilder } from './column-builder';
 import { SourceText } from './flatten';
 import type { OutputKind } from '../lake/layout';
@@ -23,6 +23,20 @@ import type { OffsetRange } from '../lake/offset-range';
 
 export const METADATA_COLUMNS = ['kafka_topic', 'kafka_partition', 'kafka_offset', 'kafka_timestamp', 'kafka_key'] as const;
 const RESERVED_NAMES: ReadonlySet<string> = new Set<string>([...METADATA_COLUMNS, 'kafka_key_bytes']);
+/** The metadata columns are in every file, with these types even when all their values are null. */
+const METADATA_TYPES: ReadonlyMap<string, ColumnType> = new Map<string, ColumnType>([
+  ['kafka_topic', 'string'],
+  ['kafka_partition', 'int64'],
+  ['kafka_offset', 'int64'],
+  ['kafka_timestamp', 'timestamp_ms'],
+  ['kafka_key', 'string'],
+]);
+
+/** A column and the type it is written with. */
+export interface TypedColumn {
+  readonly name: string;
+  readonly type: ColumnType;
+}
 
 export interface BufferKey {
   readonly topic: string;
@@ -204,11 +218,37 @@ export class RecordBuffer {
     else ranges.push([record.offset, record.offset]);
   }
 
-  /** The buffer's content as columns ordered by partition then offset, with the footer metadata (its offset ranges added). */
-  seal(footer: Omit<FooterFields, 'offsets'>): SealedBatch {
+  /** Each column's type so far, in column order; null for a payload column that has held only nulls. */
+  columnTypes(): Map<string, ColumnType | null> {
+    const types = new Map<string, ColumnType | null>();
+    for (const [name, column] of this.columns) types.set(name, column.type ?? METADATA_TYPES.get(name) ?? null);
+    return types;
+  }
+
+  /**
+   * The buffer's content as columns ordered by partition then offset, with the footer metadata
+   * (its offset ranges added). `known` (the topic's schema) comes first, in its order and with its
+   * types, a column this buffer lacks as nulls; then the buffer's other columns with their own
+   * types. A column that held only nulls and is not known has no type to be written with, and is
+   * left out: a reader sees nulls for it all the same.
+   */
+  seal(footer: Omit<FooterFields, 'offsets'>, known: readonly TypedColumn[] = []): SealedBatch {
     const runs = partitionRuns(this.partitionOfRow) ?? Uint32Array.of(0, this.rows);
     const columns: ColumnData[] = [];
-    for (const [name, column] of this.columns) columns.push(column.seal(name, this.rows, runs));
+    for (const { name, type } of known) {
+      const column = this.columns.get(name);
+      if (column === undefined) {
+        columns.push({ name, type, values: new Array<null>(this.rows).fill(null) });
+        continue;
+      }
+      // The schema covers the column's type; the join only guards against a caller that broke that.
+      columns.push(column.seal(name, this.rows, runs, column.type === null ? type : widen(type, column.type)));
+      this.columns.delete(name);
+    }
+    for (const [name, column] of this.columns) {
+      const type = column.type ?? METADATA_TYPES.get(name);
+      if (type !== undefined) columns.push(column.seal(name, this.rows, runs, type));
+    }
     // The sealed batch owns the values now: drop the builders so an in-flight buffer only keeps
     // what the offset tracker needs (its offset ranges and byte estimate).
     this.columns.clear();

@@ -1,5 +1,5 @@
 import { prepareNumbers, prepareUtf8, type ColumnData, type ColumnType, type Validity } from '../parquet/batch';
-import { coerce, widen, widenWith, type RawValue } from '../parquet/schema';
+import { coerce, widen, widenWith, WholeFloat, type RawValue } from '../parquet/schema';
 import { SourceText } from './flatten';
 
 /**
@@ -8,7 +8,8 @@ import { SourceText } from './flatten';
  * doubles, text as UTF-8 bytes and offsets): nothing per value on the V8 heap for the garbage
  * collector to copy between generations, and the encoder takes the arrays as they are. Any other
  * value (booleans, bigints, bytes, timestamps, a mix of kinds) turns the column into a plain array
- * of values, widened and coerced when sealed as schema.ts says.
+ * of values, widened and coerced when sealed as schema.ts says. The column's type is widened per
+ * value as it arrives (a WholeFloat counts as a double); nulls give it none.
  */
 
 const INITIAL_CAPACITY = 1024;
@@ -41,7 +42,14 @@ export class ColumnBuilder {
     }
     this.padTo(row);
     this.lastRow = row;
-    this.appendValue(value);
+    if (value instanceof WholeFloat) this.appendFloat(value);
+    else this.appendValue(value);
+  }
+
+  /** A whole float of the wire: a double in a numbers column, a copy of the mark among values (it is reused). */
+  private appendFloat(value: WholeFloat): void {
+    if (this.mode === 'numbers' || this.mode === 'empty') this.pushNumber(value.value, 'double');
+    else this.appendValue(value.copy());
   }
 
   /** Adds text given as bytes the caller knows are UTF-8 (copied, not decoded, into a text column). */
@@ -90,7 +98,7 @@ export class ColumnBuilder {
 
   /** Replaces the value of row `lastRow` and returns the one it held (a name collision, rare). */
   replaceLast(given: RawValue | SourceText): RawValue {
-    const value = given instanceof SourceText ? given.text() : given;
+    const value = given instanceof SourceText ? given.text() : given instanceof WholeFloat ? given.copy() : given;
     this.toValues();
     const shadowed = this.values[this.lastRow];
     this.values[this.lastRow] = value;
@@ -100,15 +108,14 @@ export class ColumnBuilder {
 
   /**
    * The column for `rows` rows, taken in `runs`: pairs of (first row, row count) in output order
-   * that cover every row once (see buffer.ts partitionRuns).
+   * that cover every row once (see buffer.ts partitionRuns). `type` is the type to write: the
+   * column's own (`this.type`) or a widening of it (the topic's schema, a metadata column's type).
    */
-  seal(name: string, rows: number, runs: Uint32Array): ColumnData {
-    // A column that only ever held nulls still exists in the seed's output; text is the neutral type.
-    const type = this.type ?? 'string';
-    if (this.mode === 'numbers') {
+  seal(name: string, rows: number, runs: Uint32Array, type: ColumnType): ColumnData {
+    if (this.mode === 'numbers' && NUMERIC_TYPES.has(type)) {
       return prepareNumbers(name, type, gatherNumbers(this.numbers, this.length, rows, runs), validityOf(this.present, this.length, rows, runs));
     }
-    if (this.mode === 'text') {
+    if (this.mode === 'text' && type === 'string') {
       const { data, offsets } = gatherText(this.bytes, this.offsets, this.length, rows, runs);
       return prepareUtf8(name, data, offsets, validityOf(this.present, this.length, rows, runs));
     }
@@ -205,7 +212,7 @@ export class ColumnBuilder {
     const values: RawValue[] = new Array<RawValue>(this.length);
     for (let i = 0; i < this.length; i++) {
       if (this.present[i] === 0) values[i] = null;
-      else if (this.mode === 'numbers') values[i] = this.numbers[i];
+      else if (this.mode === 'numbers') values[i] = this.type === 'timestamp_ms' ? new Date(this.numbers[i]) : this.numbers[i];
       else values[i] = utf8.decode(this.bytes.subarray(this.offsets[i], this.offsets[i + 1]));
     }
     this.values = values;
@@ -216,6 +223,7 @@ export class ColumnBuilder {
   }
 }
 
+const NUMERIC_TYPES: ReadonlySet<ColumnType> = new Set<ColumnType>(['int64', 'double', 'timestamp_ms']);
 const EMPTY_NUMBERS = new Float64Array(0);
 const EMPTY_OFFSETS = new Int32Array(1);
 const EMPTY_BYTES = new Uint8Array(0);

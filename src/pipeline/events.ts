@@ -6,6 +6,7 @@ import type { TopicDay } from '../lake/files';
 import type { DayFallback } from '../lake/day-cut';
 import type { TrimEvents } from '../kafka/topic-trim';
 import type { RetentionEvents } from '../lake/retention';
+import type { TopicSchema } from '../lake/topic-schema';
 
 /**
  * Every event of the pipeline, defined once. The pipeline reports them here and never touches a
@@ -56,6 +57,15 @@ export interface DeadLettered {
   readonly stage: string;
   readonly reason: string;
   readonly message: string;
+}
+
+/** Values of one batch that did not fit their column's declared type, and were nulled (the record is written). */
+export interface ValuesMisfit {
+  readonly topic: string;
+  readonly column: string;
+  /** `not-a-<type>` (lake/declared-schema.ts misfitReason). */
+  readonly reason: string;
+  values: number;
 }
 
 export interface BufferState {
@@ -109,9 +119,13 @@ export interface PipelineEvents extends TrimEvents, RetentionEvents {
   /** Consumed records that are not this member's to write (read before a revocation or a lost session) were skipped. */
   recordsNotOursSkipped(event: RecordsNotOurs): void;
   deadLettered(event: DeadLettered): void;
+  /** Values that do not fit their column's declared type (SCHEMA_FILE, TIMESTAMP_FIELDS) were written as nulls. */
+  valuesMisfit(event: ValuesMisfit): void;
   filePublished(event: FilePublished): void;
   writeFailed(event: WriteFailed): void;
   rowsRejectedByEncoder(event: RowsRejectedByEncoder): void;
+  /** This process created a new version of a topic's schema: columns added or widened (`schema.widened`). */
+  topicSchemaWidened(schema: TopicSchema): void;
   offsetsCommitted(offsets: OffsetsByPartition, purpose: CommitPurpose): void;
   commitFailed(error: unknown, purpose: CommitPurpose): void;
   consumptionPaused(partitions: number): void;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { isPayloadMap, type Payload } from './decode';
+import { WholeFloat } from '../parquet/schema';
 
 /**
  * The seed's flattening rules, as its program applies them:
@@ -17,7 +18,7 @@ import { isPayloadMap, type Payload } from './decode';
  * DuckDB, Polars, pyarrow and Spark take them (quoted where their syntax needs it).
  */
 
-export type FlatValue = boolean | number | bigint | string | Uint8Array | Date | SourceText | null;
+export type FlatValue = boolean | number | bigint | string | Uint8Array | Date | SourceText | WholeFloat | null;
 
 /**
  * An ASCII text value the MessagePack reader left in the message's bytes (msgpack-flatten.ts), so
@@ -34,11 +35,12 @@ export class SourceText {
   }
 }
 
-export type PlainValue = Exclude<FlatValue, SourceText>;
+export type PlainValue = Exclude<FlatValue, SourceText | WholeFloat>;
 
-/** A field's value as a plain value (the text of a SourceText). */
+/** A field's value as a plain value (the text of a SourceText, the number of a WholeFloat). */
 export function plainValue(value: FlatValue): PlainValue {
-  return value instanceof SourceText ? value.text() : value;
+  if (value instanceof SourceText) return value.text();
+  return value instanceof WholeFloat ? value.value : value;
 }
 
 /** Reused output of one flatten call: parallel arrays of column names and values, in payload order. */
@@ -49,6 +51,8 @@ export interface FlatFields {
   filled: number;
   /** The reusable SourceText of each field position (see SourceText). */
   texts: SourceText[];
+  /** The reusable WholeFloat of each field position (see parquet/schema.ts WholeFloat). */
+  floats: WholeFloat[];
   /**
    * A name or text value holds U+FFFD. The MessagePack decoder puts it where string bytes were not
    * UTF-8, so the caller checks the raw value (see decode.ts `hasInvalidUtf8Strings`).
@@ -76,7 +80,7 @@ const KEPT_PREFIX_LENGTH = 240;
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/g;
 
 export function createFlatFields(): FlatFields {
-  return { names: [], values: [], filled: 0, texts: [], sawReplacementCharacter: false };
+  return { names: [], values: [], filled: 0, texts: [], floats: [], sawReplacementCharacter: false };
 }
 
 /** Fills `out` with the flattened fields of `payload`; returns a failure instead when it must be dead-lettered. */
@@ -162,7 +166,7 @@ function toFlatValue(value: unknown): FlatValue {
     default:
       break;
   }
-  if (value instanceof Uint8Array || value instanceof Date) return value;
+  if (value instanceof Uint8Array || value instanceof Date || value instanceof WholeFloat) return value;
   // Anything else a decoder may hand over (a Map with non-string keys, say) is kept as JSON text.
   return JSON.stringify(value, jsonReplacer);
 }

@@ -2,9 +2,12 @@ import type { SourceMessage } from '../kafka/consumer-port';
 import type { OutputKind } from '../lake/layout';
 import { RecordBuffer, type RecordMetadata } from './buffer';
 import { decodeValue, hasInvalidUtf8Strings, type DecodeLimits } from './decode';
-import type { BufferState, PipelineEvents, RecordsNotOurs, SealTrigger } from './events';
+import type { BufferState, PipelineEvents, RecordsNotOurs, SealTrigger, ValuesMisfit } from './events';
 import { createFlatFields, flattenPayload, plainValue, type FlattenLimits, type PlainValue } from './flatten';
 import { flattenMessagePack } from './msgpack-flatten';
+import { markWholeFloats } from './msgpack-floats';
+import { fitDeclared, type FieldMisfit } from './declared-fields';
+import { declaredFieldsOf, misfitReason, type DeclaredColumn, type DeclaredTopics } from '../lake/declared-schema';
 import type { OffsetLedger } from './offset-ledger';
 import { cutDay, type DayCutOptions } from '../lake/day-cut';
 import { dayOfTimestamp } from './route';
@@ -23,6 +26,9 @@ export interface IngestOptions {
   readonly flattenLimits: FlattenLimits;
   /** Which day a record belongs to: time zone, and the payload field to take the instant from (or null). */
   readonly dayCut: DayCutOptions;
+  /** Columns declared per topic (SCHEMA_FILE) and timestamp fields of every topic (TIMESTAMP_FIELDS): see declared-fields.ts. */
+  readonly declared: DeclaredTopics;
+  readonly timestampFields: readonly string[];
 }
 
 export interface IngestDeps {
@@ -37,6 +43,14 @@ export interface IngestDeps {
 export class Ingest {
   /** Records of the batch being ingested that are not this member's to write, per partition and reason. */
   private readonly notOurs = new Map<string, RecordsNotOurs>();
+  /** Values of the batch being ingested nulled for not fitting their column, per topic and column. */
+  private readonly misfits = new Map<string, ValuesMisfit>();
+  /** The fields of the record under way that did not fit (reused). */
+  private readonly recordMisfits: FieldMisfit[] = [];
+  /** Each topic's fields with a declared type (none for most topics: nothing to do per record). */
+  private readonly declaredFields = new Map<string, ReadonlyMap<string, DeclaredColumn>>();
+  /** Whether any field is declared at all: without SCHEMA_FILE and TIMESTAMP_FIELDS a record costs no lookup. */
+  private readonly anyDeclared: boolean;
   private readonly options: IngestOptions;
   private readonly deps: IngestDeps;
   private readonly open = new Map<string, RecordBuffer>();
@@ -53,6 +67,7 @@ export class Ingest {
     this.options = options;
     this.deps = deps;
     this.utcKafkaDays = options.dayCut.sourceField === null && options.dayCut.timeZone === 'UTC';
+    this.anyDeclared = options.declared.size > 0 || options.timestampFields.length > 0;
   }
 
   /** Whether an open buffer holds records of this (topic, day). */
@@ -96,6 +111,8 @@ export class Ingest {
     for (const [topic, count] of counts) this.deps.events.messagesConsumed(topic, count.messages, count.bytes);
     for (const skipped of this.notOurs.values()) this.deps.events.recordsNotOursSkipped(skipped);
     this.notOurs.clear();
+    for (const misfit of this.misfits.values()) this.deps.events.valuesMisfit(misfit);
+    this.misfits.clear();
   }
 
   private ingest(message: SourceMessage): void {
@@ -113,10 +130,45 @@ export class Ingest {
     if (value === null || value.length > this.options.decodeLimits.maxValueBytes || !flattenMessagePack(value, this.flat, this.options.flattenLimits)) {
       if (!this.decodeAndFlatten(topic, record, value)) return;
     }
+    if (this.anyDeclared) {
+      const declared = this.declaredFieldsOf(topic);
+      if (declared.size > 0 && !this.fitDeclared(topic, record, value, declared)) return;
+    }
     const buffer = this.bufferFor(topic, this.dayOf(topic, timestampMs, true), 'data');
     buffer.beginRow(record);
     buffer.setFields(this.flat.names, this.flat.values);
     this.sealIfFull(buffer);
+  }
+
+  private declaredFieldsOf(topic: string): ReadonlyMap<string, DeclaredColumn> {
+    let fields = this.declaredFields.get(topic);
+    if (fields === undefined) {
+      fields = declaredFieldsOf(this.options.declared, this.options.timestampFields, topic);
+      this.declaredFields.set(topic, fields);
+    }
+    return fields;
+  }
+
+  /** Declared fields made to fit their types (nulled and counted); false when a misfit dead-lettered the record. */
+  private fitDeclared(topic: string, record: RecordMetadata, value: Uint8Array | null, declared: ReadonlyMap<string, DeclaredColumn>): boolean {
+    const misfits = this.recordMisfits;
+    fitDeclared(this.flat, declared, misfits);
+    if (misfits.length === 0) return true;
+    const deadLettering = misfits.find((misfit) => misfit.declared.onMisfit === 'dead-letter');
+    if (deadLettering !== undefined) {
+      misfits.length = 0;
+      const { name, declared: column } = deadLettering;
+      this.deadLetter(topic, record, value, 'schema', misfitReason(column.type), `field ${name} does not fit its declared type ${column.type}`);
+      return false;
+    }
+    for (const { name, declared: column } of misfits) {
+      const key = `${topic}\u0000${name}`;
+      const counted = this.misfits.get(key);
+      if (counted === undefined) this.misfits.set(key, { topic, column: name, reason: misfitReason(column.type), values: 1 });
+      else counted.values++;
+    }
+    misfits.length = 0;
+    return true;
   }
 
   private skipNotOurs(topic: string, partition: number, reason: RecordsNotOurs['reason']): void {
@@ -143,10 +195,12 @@ export class Ingest {
       this.deadLetter(topic, record, value, 'flatten', failure.reason, failure.message);
       return false;
     }
-    if (this.flat.sawReplacementCharacter && decoded.format === 'msgpack' && value !== null && hasInvalidUtf8Strings(value)) {
+    if (decoded.format !== 'msgpack' || value === null) return true;
+    if (this.flat.sawReplacementCharacter && hasInvalidUtf8Strings(value)) {
       this.deadLetter(topic, record, value, 'decode', 'invalid-utf8', 'a MessagePack string holds bytes that are not UTF-8');
       return false;
     }
+    markWholeFloats(value, this.flat);
     return true;
   }
 

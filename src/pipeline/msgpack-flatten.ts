@@ -1,11 +1,13 @@
 import { columnKey, shortenedName, joinedName, SourceText, type FlatFields, type FlattenLimits } from './flatten';
+import { WholeFloat } from '../parquet/schema';
 
 /**
  * The common record's way through decode and flatten in one pass over its bytes: a MessagePack
  * map read straight into flat fields, without building the payload object first.
  *
- * It takes only what it can read exactly as `decodeValue` + `flattenPayload` would, and answers
- * `false` for anything else, leaving the record to them: lists, binary, extensions (timestamps),
+ * It takes only what it can read exactly as `decodeValue` + `flattenPayload` + `markWholeFloats`
+ * would (a whole float64 as a WholeFloat), and answers `false` for anything else, leaving the
+ * record to them: lists, binary, extensions (timestamps),
  * 32-bit floats, non-ASCII text, keys that are not short strings or that JavaScript objects order
  * differently from the wire (array indices) or rename (`__proto__`), a key repeated in one map,
  * nesting or field counts past the limits, and bytes after the map. Messages of one topic share
@@ -34,7 +36,7 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 let src: Uint8Array = new Uint8Array(0);
 let position = 0;
 let slotIndex = 0;
-let fields: FlatFields = { names: [], values: [], filled: 0, texts: [], sawReplacementCharacter: false };
+let fields: FlatFields = { names: [], values: [], filled: 0, texts: [], floats: [], sawReplacementCharacter: false };
 let maxDepth = 0;
 let maxFields = 0;
 /** Where each key of earlier messages was found, by its place in the walk. */
@@ -168,7 +170,7 @@ function readValue(): boolean {
     case 0xc3:
       return put(true);
     case 0xcb:
-      return skip(8) && put(readFloat64(body));
+      return skip(8) && putFloat(readFloat64(body));
     case 0xcc:
       return skip(1) && put(src[body]);
     case 0xcd:
@@ -203,6 +205,19 @@ function skip(count: number): boolean {
 
 function put(value: boolean | number | bigint | null): boolean {
   fields.values[fields.filled] = value;
+  return true;
+}
+
+/** A float of the wire: a whole one is marked so that its column is a double (see WholeFloat). */
+function putFloat(value: number): boolean {
+  if (!Number.isSafeInteger(value)) return put(value);
+  let float = fields.floats[fields.filled];
+  if (float === undefined) {
+    float = new WholeFloat(value);
+    fields.floats[fields.filled] = float;
+  }
+  float.value = value;
+  fields.values[fields.filled] = float;
   return true;
 }
 

@@ -5,7 +5,8 @@ import { locationOf, type Lake } from '../lake/lake';
 import { partFileName, type OutputKind } from '../lake/layout';
 import { removeOffsets, type OffsetRange, type PartitionRanges } from '../lake/offset-range';
 import { selectRows, type CellValue, type ColumnData, type SealedBatch } from '../parquet/batch';
-import { RecordBuffer, type BufferKey, type RecordMetadata } from './buffer';
+import type { TopicSchemas } from '../lake/topic-schema';
+import { RecordBuffer, type BufferKey, type RecordMetadata, type TypedColumn } from './buffer';
 import type { Committer } from './committer';
 import type { PipelineEvents, SealTrigger } from './events';
 import { jsonReplacer } from './flatten';
@@ -18,6 +19,11 @@ import type { OffsetHolder, OffsetLedger } from './offset-ledger';
  * retried with backoff while the buffer's offsets stay uncommitted; a batch the encoder rejects for
  * good is split to find the rows at fault, which go to a dead-letter file with the reason, and the
  * rest is written as usual.
+ *
+ * A data file is written with its topic's schema (lake/topic-schema.ts): before sealing, the
+ * buffer's column types are settled into it (widening it in the lake when they do not fit), and
+ * the file carries every column the topic knows, with the topic's types, in the topic's order.
+ * Dead-letter files keep their own fixed columns.
  */
 
 export interface WriterOptions {
@@ -32,6 +38,9 @@ export interface WriterDeps {
   readonly encode: (batch: SealedBatch) => Promise<Uint8Array>;
   readonly committer: Pick<Committer, 'beforePublish' | 'request'>;
   readonly ledger: OffsetLedger;
+  readonly schemas: Pick<TopicSchemas, 'settle'>;
+  /** The columns declared for a topic (SCHEMA_FILE): in its files whatever the data holds. */
+  readonly declaredColumns: (topic: string) => readonly TypedColumn[];
   readonly events: PipelineEvents;
   readonly now: () => number;
   /** Test-only fault injection: called between publishing a file and committing its offsets. */
@@ -152,12 +161,19 @@ export class Writer {
   private async deliver(buffer: RecordBuffer, trigger: SealTrigger, sealedAtMs: number, abandoned: () => boolean): Promise<void> {
     const { key } = buffer;
     const ranges = new Map(buffer.offsetRanges());
-    const batch = buffer.seal(this.footer(key.topic, key.kind));
+    const known = key.kind === 'data' ? await this.untilDone(key, abandoned, () => this.topicColumns(key.topic, buffer)) : NO_COLUMNS;
+    if (known === null) return;
+    const batch = buffer.seal(this.footer(key.topic, key.kind), known);
     const files = await this.untilDone(key, abandoned, () => this.encode(key, batch, ranges));
     for (const file of files ?? []) {
       const placement = this.place(key, file.kind);
       await this.untilDone(key, abandoned, () => this.publish(key, file, placement, trigger, sealedAtMs, abandoned));
     }
+  }
+
+  private async topicColumns(topic: string, buffer: RecordBuffer): Promise<readonly TypedColumn[]> {
+    const declared = this.deps.declaredColumns(topic).map(({ name, type }) => [name, type] as const);
+    return (await this.deps.schemas.settle(topic, [...buffer.columnTypes(), ...declared]))?.columns ?? NO_COLUMNS;
   }
 
   /**
@@ -283,6 +299,8 @@ export class Writer {
     return footerMetadata({ ...this.footer(topic, kind), offsets: ranges });
   }
 }
+
+const NO_COLUMNS: readonly TypedColumn[] = [];
 
 function isCommitFailure(error: unknown): boolean {
   return error instanceof CollectorError && error.code === 'KAFKA_COMMIT_FAILED';

@@ -5,7 +5,7 @@
 import { compactDay } from '../../src/lake/compaction/compact-day';
 import type { TopicDay } from '../../src/lake/files';
 import type { Lake } from '../../src/lake/lake';
-import { closedMarkerName, partFileName } from '../../src/lake/layout';
+import { SCHEMA_FOLDER, closedMarkerName, partFileName } from '../../src/lake/layout';
 import { encodeParquet } from '../../src/parquet/encode';
 import { DAY, batchOf, compactorOptions, records } from '../unit/lake/compaction/lake-fixture';
 
@@ -47,8 +47,22 @@ export async function buildExpiringLake(lake: Lake): Promise<void> {
 }
 
 /** Every key of the lake, in order. */
+/** Every key of the lake's days: the topics' schema versions belong to no day (retention keeps them) and are left out. */
 export async function allKeys(lake: Lake): Promise<string[]> {
+  return (await schemaAndDayKeys(lake)).filter((key) => !isSchemaKey(key));
+}
+
+/** The keys of the topics' schema versions (`_schema/…`). */
+export async function schemaKeys(lake: Lake): Promise<string[]> {
+  return (await schemaAndDayKeys(lake)).filter(isSchemaKey);
+}
+
+async function schemaAndDayKeys(lake: Lake): Promise<string[]> {
   return (await lake.store.list('')).objects.map((object) => object.key).sort();
+}
+
+function isSchemaKey(key: string): boolean {
+  return key.split('/').includes(SCHEMA_FOLDER);
 }
 
 /**

@@ -24,14 +24,17 @@ export function parquetFiles(dir: string, kind: 'data' | 'dead-letter' = 'data')
   return found.sort();
 }
 
-/** Runs `sql` where `{files}` stands for read_parquet over the given files (with a filename column). */
-export async function queryFiles(files: readonly string[], sql: string): Promise<LakeRow[]> {
+/**
+ * Runs `sql` where `{files}` stands for read_parquet over the given files (with a filename column),
+ * merging their schemas by name unless `unionByName` is false (then the files must agree).
+ */
+export async function queryFiles(files: readonly string[], sql: string, { unionByName = true } = {}): Promise<LakeRow[]> {
   if (files.length === 0) throw new Error('no Parquet files to query');
   const instance = await DuckDBInstance.create();
   const connection = await instance.connect();
   try {
     const list = files.map((file) => `'${file.replace(/'/g, "''")}'`).join(', ');
-    const source = `read_parquet([${list}], filename = true, union_by_name = true)`;
+    const source = `read_parquet([${list}], filename = true, union_by_name = ${unionByName})`;
     const reader = await connection.runAndReadAll(sql.replace(/\{files\}/g, source));
     return reader.getRowObjectsJS();
   } finally {

@@ -14,7 +14,7 @@ export interface PythonView {
   readonly rows: Array<Record<string, Plain>>;
 }
 
-export function readWithPython(mode: 'compacted' | 'open', files: readonly string[]): { pyarrow: PythonView; polars: PythonView } {
+export function readWithPython(mode: 'compacted' | 'open' | 'topic', files: readonly string[]): { pyarrow: PythonView; polars: PythonView } {
   return runReader([mode, ...files], {}) as { pyarrow: PythonView; polars: PythonView };
 }
 

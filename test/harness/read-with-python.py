@@ -2,6 +2,9 @@
 
     read-with-python.py compacted FILE...        a closed day's compacted files, the one-line reads
     read-with-python.py open FILE...             an open day's parts, with the README's one-liners
+    read-with-python.py topic FILE...            a whole topic across days, as one dataset: pyarrow
+                                                 datasets and Polars scan_parquet with no schema
+                                                 merging (the files must agree)
     read-with-python.py s3 ENDPOINT BUCKET PREFIX
                                                  a lake in an S3-compatible bucket (credentials from
                                                  AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY): its keys,
@@ -59,6 +62,9 @@ def main():
     elif mode == "compacted":
         table = pq.read_table(files[0] if len(files) == 1 else files)
         frame = pl.read_parquet(files[0] if len(files) == 1 else files)
+    elif mode == "topic":
+        table = ds.dataset(files, format="parquet").to_table()
+        frame = pl.scan_parquet(files).collect()
     else:
         table = pa.concat_tables([pq.read_table(f) for f in files], promote_options="permissive")
         frame = pl.concat([pl.read_parquet(f) for f in files], how="diagonal_relaxed")

@@ -61,8 +61,10 @@ describe('bad input', () => {
     expect(await counterValue(app, 'collector_dead_letter_records_total', { topic })).toBe(BAD.length);
     expect(await committedOffsets(groupId, topic)).toEqual(await endOffsets(topic));
 
-    // Whatever the payloads said, every file is inside the output folder, under the topic's own name.
-    expect(readdirSync(outputDir)).toEqual(['2025']);
+    // Whatever the payloads said, every file is inside the output folder, under the topic's own name
+    // (its schema under _schema/).
+    expect(readdirSync(outputDir)).toEqual(['2025', '_schema']);
+    expect(readdirSync(path.join(outputDir, '_schema'))).toEqual([topic]);
     for (const file of [...parquetFiles(outputDir), ...parquetFiles(outputDir, 'dead-letter')]) {
       expect(path.relative(outputDir, file).startsWith('..')).toBe(false);
       expect(file).toContain(`${path.sep}2025${path.sep}10${path.sep}17${path.sep}`);

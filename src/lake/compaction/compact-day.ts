@@ -10,6 +10,7 @@ import { mergeWindows } from './merge';
 import { planMerge, sumOf, type MergePlan, type SourceSummary } from './plan';
 import { writeParquetStream } from './parquet-stream';
 import { scanSource } from './sources';
+import { compactionColumns } from './day-schema';
 
 /**
  * Compacts one closed (topic, day, kind) without ever replacing an object. The rows of its parts
@@ -82,9 +83,9 @@ export interface CompactionResult {
 }
 
 /** Rows per batch handed to the writer: bounds the JavaScript copies of one window's rows. */
-const BATCH_ROWS = 65_536;
+export const BATCH_ROWS = 65_536;
 
-interface HeldFile {
+export interface HeldFile {
   readonly info: CompactedFileInfo;
   readonly ranges: PartitionRanges;
 }
@@ -96,13 +97,8 @@ interface Outputs {
 }
 
 export async function compactDay(target: TopicDay, options: CompactorOptions): Promise<CompactionResult> {
-  const started = options.now();
-  const { store } = options.lake;
-  const folder = options.lake.layout.dayFileFolder(target.topic, target.day, target.kind);
-  const lock = await CompactionLock.acquire(store, `${folder}${compactionLockName(target.topic)}`, options);
-  if (lock === null) return emptyResult(target, 'locked', options.now() - started);
-  try {
-    await options.onStep?.('locked', target);
+  return underDayLock(target, options, 'compaction', async ({ lock, folder, started }) => {
+    const { store } = options.lake;
     const files = await findDayFiles(options.lake, target);
     if (files.parts.length === 0) return emptyResult(target, 'nothing', options.now() - started);
     const held: HeldFile[] = [];
@@ -110,7 +106,9 @@ export async function compactDay(target: TopicDay, options: CompactorOptions): P
     const heldRanges = mergedHeld(held);
     const parts: SourceSummary[] = [];
     for (const file of files.parts) parts.push(await scanSource(store, file.key));
-    const plan = planMerge(parts, { memoryBytes: options.memoryBytes, maxFileBytes: options.maxFileBytes }, heldRanges);
+    const merge = planMerge(parts, { memoryBytes: options.memoryBytes, maxFileBytes: options.maxFileBytes }, heldRanges);
+    // A data day is written with the topic's schema (lake/topic-schema.ts), dead letters with their own columns.
+    const plan = target.kind === 'data' ? { ...merge, columns: await compactionColumns({ lake: options.lake, instanceId: options.owner, now: options.now }, target.topic, parts) } : merge;
     await options.onStep?.('scanned', target);
     const firstIndex = files.compacted.length === 0 ? 0 : Math.max(...files.compacted.map((file) => file.index)) + 1;
     // Parts whose every offset is held need no new file; a part without ranges (not the collector's) is always merged.
@@ -132,9 +130,29 @@ export async function compactDay(target: TopicDay, options: CompactorOptions): P
     await store.remove(files.parts.map((file) => file.key));
     await options.onStep?.('removed', target);
     return { ...result, status: 'compacted', partsRemoved: files.parts.length, durationMs: options.now() - started };
+  });
+}
+
+/**
+ * Runs `work` under the (topic, day, kind)'s compaction lock (a 'locked' result while another
+ * collector holds it), then releases it; an unexpected error becomes COMPACTION_FAILED naming the day.
+ */
+export async function underDayLock(
+  target: TopicDay,
+  options: CompactorOptions,
+  what: string,
+  work: (held: { readonly lock: CompactionLock; readonly folder: string; readonly started: number }) => Promise<CompactionResult>,
+): Promise<CompactionResult> {
+  const started = options.now();
+  const folder = options.lake.layout.dayFileFolder(target.topic, target.day, target.kind);
+  const lock = await CompactionLock.acquire(options.lake.store, `${folder}${compactionLockName(target.topic)}`, options);
+  if (lock === null) return emptyResult(target, 'locked', options.now() - started);
+  try {
+    await options.onStep?.('locked', target);
+    return await work({ lock, folder, started });
   } catch (error) {
     if (error instanceof CollectorError) throw error;
-    throw new CollectorError('COMPACTION_FAILED', `compaction of ${target.topic} ${isoDate(target.day)} (${target.kind}) failed: ${(error as Error).message}`, {
+    throw new CollectorError('COMPACTION_FAILED', `${what} of ${target.topic} ${isoDate(target.day)} (${target.kind}) failed: ${(error as Error).message}`, {
       cause: error,
       context: { topic: target.topic, day: isoDate(target.day), kind: target.kind },
     });
@@ -143,7 +161,7 @@ export async function compactDay(target: TopicDay, options: CompactorOptions): P
   }
 }
 
-async function heldFile(lake: Lake, file: LakeFile): Promise<HeldFile> {
+export async function heldFile(lake: Lake, file: LakeFile): Promise<HeldFile> {
   const footer = await readFooter(lake.store, file.key);
   const name = file.key.slice(file.key.lastIndexOf('/') + 1);
   return { info: { name, rows: footer.rows, bytes: file.bytes, offsets: offsetsObject(footer.ranges) }, ranges: footer.ranges };
@@ -155,7 +173,7 @@ function mergedHeld(held: readonly HeldFile[]): Map<number, OffsetRange[]> {
   return new Map([...all].map(([partition, ranges]) => [partition, mergeRanges(ranges)]));
 }
 
-function offsetsObject(ranges: PartitionRanges): Record<string, unknown> {
+export function offsetsObject(ranges: PartitionRanges): Record<string, unknown> {
   return JSON.parse(serializeRanges(ranges)) as Record<string, unknown>;
 }
 
@@ -181,7 +199,7 @@ async function createOutputs(
       rowsDone += update.rows + update.duplicates;
       options.onProgress?.({ target, rowsDone, rowsEstimated });
     });
-    const written = await writeParquetStream(options.lake.store, key, batches, plan.columns, metadata, options.encode);
+    const written = await writeParquetStream((body) => options.lake.store.create(key, body), batches, plan.columns, metadata, options.encode);
     if (written === null) {
       await assertSameTopic(options.lake, key, target.topic);
       return { created, refused: true };
@@ -206,7 +224,7 @@ async function assertSameTopic(lake: Lake, key: string, topic: string): Promise<
   }
 }
 
-function markerOf(target: TopicDay, files: readonly CompactedFileInfo[], partsMerged: number, options: CompactorOptions, startedMs: number): Uint8Array {
+export function markerOf(target: TopicDay, files: readonly CompactedFileInfo[], partsMerged: number, options: CompactorOptions, startedMs: number): Uint8Array {
   const marker = {
     topic: target.topic,
     date: isoDate(target.day),
@@ -232,6 +250,6 @@ export async function daysToCompact(lake: Lake, isClosed: (day: number) => boole
   return pending;
 }
 
-function emptyResult(target: TopicDay, status: 'locked' | 'nothing', durationMs: number): CompactionResult {
+export function emptyResult(target: TopicDay, status: 'locked' | 'nothing', durationMs: number): CompactionResult {
   return { target, status, files: [], rows: 0, bytes: 0, partsRemoved: 0, duplicatesDropped: 0, windowsOverBudget: 0, durationMs };
 }

@@ -1,7 +1,6 @@
 import { Table as WasmTable, transformParquetStream, type RecordBatch as WasmRecordBatch } from 'parquet-wasm';
 import type { ColumnLayout, EncodeOptions, SealedBatch } from '../../parquet/batch';
 import { batchToIpc, writerProperties } from '../../parquet/encode';
-import type { LakeStore } from '../store/lake-store';
 
 /**
  * Writes one Parquet file from a stream of batches with parquet-wasm's streaming writer: batches
@@ -15,10 +14,12 @@ export interface StreamedFile {
   readonly bytes: number;
 }
 
-/** Creates `key` in the store from the batches; null (nothing written) when the key exists already. */
+/**
+ * Streams the file made of the batches into `write` (a store's create or replace of one key);
+ * null (nothing written) when `write` answers false: the key was taken.
+ */
 export async function writeParquetStream(
-  store: LakeStore,
-  key: string,
+  write: (body: AsyncIterable<Uint8Array>) => Promise<boolean>,
   batches: AsyncIterable<SealedBatch>,
   columns: ColumnLayout,
   metadata: Readonly<Record<string, string>>,
@@ -57,7 +58,7 @@ export async function writeParquetStream(
       yield chunk;
     }
   };
-  return (await store.create(key, counted())) ? { rows, bytes } : null;
+  return (await write(counted())) ? { rows, bytes } : null;
 }
 
 function emptyBatch(columns: ColumnLayout): SealedBatch {

@@ -75,6 +75,25 @@ function sourceColumn(field: Field): SourceColumn {
   return { name: field.name, type: columnTypeOf(field.type) };
 }
 
+/**
+ * Which of `names` hold only nulls in the file, read one row group (and only those columns) at a
+ * time, stopping at the first value of each: a file of an earlier collector typed a column of only
+ * nulls as text (compaction/day-schema.ts).
+ */
+export async function nullOnlyColumns(store: LakeStore, key: string, names: readonly string[]): Promise<Set<string>> {
+  return withParquetFile(store, key, async (file) => {
+    const left = new Set(names);
+    for (let index = 0; index < file.metadata().numRowGroups() && left.size > 0; index++) {
+      const table = await readRowGroups(file, [index], [...left]);
+      for (const name of [...left]) {
+        const column = table.getChild(name);
+        if (column !== null && column.nullCount < table.numRows) left.delete(name);
+      }
+    }
+    return left;
+  });
+}
+
 /** The rows of some row groups of a file, all columns. */
 export async function readSourceRowGroups(store: LakeStore, key: string, rowGroups: number[]): Promise<Table> {
   return withParquetFile(store, key, (file) => readRowGroups(file, rowGroups));

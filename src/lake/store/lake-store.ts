@@ -51,10 +51,12 @@ export interface LakeStore {
    */
   create(key: string, body: Body): Promise<boolean>;
   /**
-   * Writes a small metadata object (a closed-day marker, a lease) whole,
-   * replacing any previous version atomically: a reader sees the old or the new one. Never for data.
+   * Writes an object whole, replacing any previous version atomically: a reader sees the old or
+   * the new one. For metadata objects (a closed-day marker, a lease); a data object only by
+   * `compact --rewrite`, which puts the same rows, in the topic's wider schema, in place of a
+   * compacted file (a streamed body is never held whole in memory).
    */
-  replace(key: string, body: Uint8Array): Promise<void>;
+  replace(key: string, body: Body): Promise<void>;
   /** A small object's bytes, or null when it does not exist. */
   read(key: string): Promise<Uint8Array | null>;
   /** The object as a Blob read lazily by ranges (Parquet footers, single row groups); throws when absent. */

@@ -49,7 +49,7 @@ export class LocalStore implements LakeStore {
     }
   }
 
-  async replace(key: string, body: Uint8Array): Promise<void> {
+  async replace(key: string, body: Body): Promise<void> {
     const finalPath = this.pathOf(key);
     const temp = this.tempPathFor(finalPath);
     try {

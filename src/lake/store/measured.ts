@@ -39,13 +39,13 @@ export class MeasuredStore implements LakeStore {
   }
 
   create(key: string, body: Body): Promise<boolean> {
-    let bytes = 0;
-    const counted = body instanceof Uint8Array ? body : countChunks(body, (size) => (bytes += size));
-    return this.measure('create', () => this.inner.create(key, counted), () => (body instanceof Uint8Array ? body.byteLength : bytes));
+    const { counted, bytes } = countedBody(body);
+    return this.measure('create', () => this.inner.create(key, counted), bytes);
   }
 
-  replace(key: string, body: Uint8Array): Promise<void> {
-    return this.measure('replace', () => this.inner.replace(key, body), () => body.byteLength);
+  replace(key: string, body: Body): Promise<void> {
+    const { counted, bytes } = countedBody(body);
+    return this.measure('replace', () => this.inner.replace(key, counted), bytes);
   }
 
   read(key: string): Promise<Uint8Array | null> {
@@ -126,4 +126,11 @@ async function* countChunks(chunks: AsyncIterable<Uint8Array>, count: (size: num
     count(chunk.byteLength);
     yield chunk;
   }
+}
+
+/** The body, and how many of its bytes went out (all of them for bytes in memory, as streamed otherwise). */
+function countedBody(body: Body): { counted: Body; bytes: () => number } {
+  if (body instanceof Uint8Array) return { counted: body, bytes: () => body.byteLength };
+  let bytes = 0;
+  return { counted: countChunks(body, (size) => (bytes += size)), bytes: () => bytes };
 }

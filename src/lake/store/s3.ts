@@ -108,7 +108,7 @@ export class S3LakeStore implements LakeStore {
     const writeId = randomUUID();
     const guarded = body instanceof Uint8Array ? { body, failure: () => undefined } : guardBody(body);
     try {
-      await this.upload(key, guarded.body, writeId);
+      await this.upload(key, guarded.body, writeId, 'create');
       return true;
     } catch (error) {
       // A failing body is the caller's problem, not the store's: rethrown as it is.
@@ -124,10 +124,19 @@ export class S3LakeStore implements LakeStore {
     }
   }
 
-  async replace(key: string, body: Uint8Array): Promise<void> {
-    await this.call('replace', key, () =>
-      this.client.send(new PutObjectCommand({ Bucket: this.target.bucket, Key: this.objectKey(key), Body: body, ...this.writeParams })),
-    );
+  async replace(key: string, body: Body): Promise<void> {
+    if (body instanceof Uint8Array) {
+      await this.call('replace', key, () =>
+        this.client.send(new PutObjectCommand({ Bucket: this.target.bucket, Key: this.objectKey(key), Body: body, ...this.writeParams })),
+      );
+      return;
+    }
+    const guarded = guardBody(body);
+    try {
+      await this.upload(key, guarded.body, randomUUID(), 'replace');
+    } catch (error) {
+      throw guarded.failure() ?? this.failure('replace', error, key);
+    }
   }
 
   async read(key: string): Promise<Uint8Array | null> {
@@ -318,14 +327,14 @@ export class S3LakeStore implements LakeStore {
   }
 
 
-  private async upload(key: string, body: Uint8Array | Readable, writeId: string): Promise<void> {
+  private async upload(key: string, body: Uint8Array | Readable, writeId: string, mode: 'create' | 'replace'): Promise<void> {
     const upload = new Upload({
       client: this.client,
       partSize: this.partSize,
       queueSize: PART_QUEUE,
       // lib-storage spreads these params into CompleteMultipartUpload too (and into PutObject for a
       // body of one part), so If-None-Match guards the multipart path as well.
-      params: { Bucket: this.target.bucket, Key: this.objectKey(key), Body: body, IfNoneMatch: '*', Metadata: { [WRITE_ID]: writeId }, ...this.writeParams },
+      params: { Bucket: this.target.bucket, Key: this.objectKey(key), Body: body, ...(mode === 'create' ? { IfNoneMatch: '*' } : {}), Metadata: { [WRITE_ID]: writeId }, ...this.writeParams },
     });
     await upload.done();
   }

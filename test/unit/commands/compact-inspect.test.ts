@@ -8,6 +8,7 @@ import { localLake } from '../../harness/local-lake';
 import { dayInTimeZone } from '../../../src/lake/day-cut';
 import { queryFiles } from '../../harness/lake';
 import { DAY, compactorOptions, records, removeLake, tempLake, writePart } from '../lake/compaction/lake-fixture';
+import { TopicSchemas } from '../../../src/lake/topic-schema';
 
 async function captureStdout(run: () => Promise<number>): Promise<{ code: number; out: string }> {
   let out = '';
@@ -61,6 +62,38 @@ describe('compact and inspect on a lake mixing compacted days and open parts', (
     expect((await captureStdout(() => runCompactCommand(['--day', '2025-13-01', '--output-dir', lake]))).code).toBe(2);
   });
 
+  it("--rewrite writes again, in place and once, the files of a closed day that lack the topic's newest schema; a crash in the middle is finished by the next run", async () => {
+    await compactClosedDays({ compactor: compactorOptions(lake), topics: [], timeZone: 'UTC', graceMs: 0 });
+    // A widening after the days were compacted: price becomes text, a column appears.
+    await new TopicSchemas({ lake: localLake(lake), instanceId: 'other', now: Date.now }).settle('trades', [['price', 'string'], ['late', 'boolean']]);
+    const dayFile = path.join(lake, '2025/10/17/trades.parquet');
+    const crashed = await compactClosedDays({
+      compactor: compactorOptions(lake, {
+        onStep: (step) => {
+          if (step === 'created') throw new Error('killed after the first file');
+        },
+      }),
+      topics: [],
+      timeZone: 'UTC',
+      graceMs: 0,
+      rewrite: true,
+    });
+    expect(crashed.failures.map((f) => [f.target.topic, f.error])).toEqual([['trades', expect.stringContaining('killed after the first file')]]);
+
+    const finished = await compactClosedDays({ compactor: compactorOptions(lake), topics: [], timeZone: 'UTC', graceMs: 0, rewrite: true });
+    expect(finished.failures).toEqual([]);
+    const types = await queryFiles([dayFile], 'SELECT column_name AS name, column_type AS type FROM (DESCRIBE SELECT price, late FROM {files})');
+    expect(types).toEqual([
+      { name: 'price', type: 'VARCHAR' },
+      { name: 'late', type: 'BOOLEAN' },
+    ]);
+    const rows = await queryFiles([dayFile], 'SELECT kafka_offset::INT AS o, price, late FROM {files} ORDER BY o');
+    expect(rows).toEqual([0, 1, 2, 3, 4, 8, 9].map((o) => ({ o, price: String(o < 5 ? o * 10 : o + 0.5), late: null })));
+    expect((await verifyOutput({ lake: localLake(lake), topics: [] })).failed).toBe(false);
+    // Current already: nothing to rewrite.
+    expect((await compactClosedDays({ compactor: compactorOptions(lake), topics: [], timeZone: 'UTC', graceMs: 0, rewrite: true })).results).toEqual([]);
+  });
+
   it('inspect lists days and topics, then describes a day: files, columns, nulls, numeric stats, offsets with gaps, first rows', async () => {
     await compactClosedDays({ compactor: compactorOptions(lake), topics: ['quotes'], timeZone: 'UTC', graceMs: 0 });
     const overview = await inspectLake({ lake: localLake(lake), topics: [], firstRows: 3 });
@@ -92,5 +125,27 @@ describe('compact and inspect on a lake mixing compacted days and open parts', (
     expect((JSON.parse(json.out) as { entries: Array<{ rows: number }> }).entries.map((e) => e.rows)).toEqual([2]);
     expect(parseInspectDay('today', Date.parse('2025-10-17T23:30:00Z'), 'Europe/Paris')).toBe(DAY + 1);
     expect(() => parseInspectDay('17.10.2025', 0, 'UTC')).toThrow(RangeError);
+  });
+});
+
+describe('inspect --schema', () => {
+  let lake: string;
+  beforeEach(async () => {
+    lake = tempLake();
+    const schemas = new TopicSchemas({ lake: localLake(lake), instanceId: 'abc123', now: () => Date.UTC(2026, 0, 2) });
+    await schemas.settle('trades', [['price', 'int64'], ['side', null]]);
+    await schemas.settle('trades', [['price', 'double'], ['side', 'string']]);
+  });
+  afterEach(() => removeLake(lake));
+
+  it("prints a topic's columns and each widening, as a table and as JSON", async () => {
+    const table = await captureStdout(() => runInspectCommand(['--schema', '--topic', 'trades', '--topic', 'other', '--output-dir', lake]));
+    expect(table.code).toBe(0);
+    expect(table.out).toContain('== trades: schema version 2\n  column\ttype\n  price\tdouble\n  side\tstring\n');
+    expect(table.out).toContain('  v1\t2026-01-02T00:00:00.000Z\tabc123\t+price int64\n  v2\t2026-01-02T00:00:00.000Z\tabc123\tprice int64 -> double, +side string');
+    expect(table.out).toContain('== other: no schema yet');
+    const json = await captureStdout(() => runInspectCommand(['--schema', '--json', '--topic', 'trades', '--output-dir', lake]));
+    expect((JSON.parse(json.out) as Array<{ versions: Array<{ version: number }> }>)[0].versions.map((v) => v.version)).toEqual([1, 2]);
+    expect((await captureStdout(() => runInspectCommand(['--schema', 'today', '--output-dir', lake]))).code).toBe(2);
   });
 });

@@ -3,7 +3,7 @@ import type { Lake } from '../../../src/lake/lake';
 import { hiveLayout } from '../../../src/lake/layout';
 import { compactedBefore, expireLakeDays, firstKeptDay, type DayExpired, type ExpiryStep, type RetentionOptions } from '../../../src/lake/retention';
 import type { TopicDay } from '../../../src/lake/files';
-import { EXPIRED, KEPT, NOW_MS, RETENTION_DAYS, allKeys, buildExpiringLake, partlyRemovedDays } from '../../harness/expiring-lake';
+import { EXPIRED, KEPT, NOW_MS, RETENTION_DAYS, allKeys, buildExpiringLake, partlyRemovedDays, schemaKeys } from '../../harness/expiring-lake';
 import { localLake } from '../../harness/local-lake';
 import { DAY, removeLake, snapshotLake, tempLake } from './compaction/lake-fixture';
 
@@ -59,6 +59,8 @@ it('removes every day older than N days, whole, and leaves the younger ones unto
   // The kept days are exactly as they were.
   expect(keysOf(after, lake, KEPT)).toEqual(keysOf(before, lake, KEPT));
   expect(after).toEqual(keysOf(before, lake, KEPT));
+  // The topic's schema belongs to no day: it stays.
+  expect(await schemaKeys(lake)).toEqual(['_schema/trades/v000001.json']);
 
   const again = recorder();
   await expireLakeDays(options(lake), again.events);

@@ -6,6 +6,7 @@ import {
   inferColumnType,
   widen,
   widenWith,
+  WholeFloat,
   type RawValue,
 } from '../../../src/parquet/schema';
 
@@ -26,6 +27,9 @@ describe('inferCellType', () => {
     ['NaN', Number.NaN, 'double'],
     ['Infinity', Number.POSITIVE_INFINITY, 'double'],
     ['bigint', 2n ** 62n, 'int64'],
+    ['smallest int64', -(2n ** 63n), 'int64'],
+    ['uint64 past int64 (text, exact)', 2n ** 63n, 'string'],
+    ['whole float of the wire', new WholeFloat(10), 'double'],
     ['string', 'AAPL', 'string'],
     ['empty string', '', 'string'],
     ['Uint8Array', bytes(1, 2), 'binary'],
@@ -131,6 +135,8 @@ describe('coerce', () => {
     ['Date as string (ISO 8601 UTC)', new Date(at), 'string', '2025-10-17T10:30:00.005Z'],
     ['list as string (JSON)', [1, 'a', null], 'string', '[1,"a",null]'],
     ['object with bigint as string (JSON)', { n: 1n }, 'string', '{"n":"1"}'],
+    ['whole float as double', new WholeFloat(10), 'double', 10],
+    ['whole float as string', new WholeFloat(10), 'string', '10'],
     ['bytes as binary (same bytes)', bytes(0, 255), 'binary', bytes(0, 255)],
     ['bytes as string (base64)', bytes(0, 255), 'string', 'AP8='],
   ])('%s', (_label, value, type, expected) => {

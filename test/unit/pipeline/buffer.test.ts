@@ -1,6 +1,6 @@
 import { RecordBuffer, partitionRuns, type RecordMetadata } from '../../../src/pipeline/buffer';
 import type { SealedBatch } from '../../../src/parquet/batch';
-import type { RawValue } from '../../../src/parquet/schema';
+import { WholeFloat, type RawValue } from '../../../src/parquet/schema';
 
 const key = { topic: 'trades', day: 20000, kind: 'data' as const };
 const meta = (partition: number, offset: number, previousOffset = offset - 1, keyBytes: Uint8Array | null = null): RecordMetadata => ({
@@ -45,11 +45,58 @@ describe('RecordBuffer', () => {
     ['integers and doubles widen to double', [1, 2.5], 'double', [1, 2.5]],
     ['numbers and strings widen to string', [1, 'x'], 'string', ['1', 'x']],
     ['booleans', [true, false], 'boolean', [true, false]],
-    ['only nulls become a string column', [null, null], 'string', [null, null]],
+    ['whole floats of the wire as double', [new WholeFloat(10), 2], 'double', [10, 2]],
   ])('infers %s', (_label, values, type, expected) => {
     const buffer = new RecordBuffer(key, 0);
     values.forEach((value, i) => row(buffer, meta(0, i), [['v', value]]));
     expect(columnsOf(buffer)('v')).toEqual({ type, values: expected });
+  });
+
+  it('invents no type for a column of only nulls: it is left out, the metadata columns keep theirs', () => {
+    const buffer = new RecordBuffer(key, 0);
+    buffer.beginRow({ ...meta(0, 1), timestampMs: -1 });
+    buffer.setField('v', null);
+    expect(buffer.columnTypes()).toEqual(
+      new Map([
+        ['kafka_topic', 'string'],
+        ['kafka_partition', 'int64'],
+        ['kafka_offset', 'int64'],
+        ['kafka_timestamp', 'timestamp_ms'],
+        ['kafka_key', 'string'],
+        ['v', null],
+      ]),
+    );
+    const sealed = buffer.seal(FOOTER);
+    expect(sealed.columns.map((c) => [c.name, c.type])).toEqual([
+      ['kafka_topic', 'string'],
+      ['kafka_partition', 'int64'],
+      ['kafka_offset', 'int64'],
+      ['kafka_timestamp', 'timestamp_ms'],
+      ['kafka_key', 'string'],
+    ]);
+  });
+
+  it('seals with the known columns first, in their order and types, the missing ones as nulls', () => {
+    const buffer = new RecordBuffer(key, 0);
+    row(buffer, meta(0, 1), [['extra', 'x'], ['price', 10], ['gone', null]]);
+    const known = [
+      { name: 'kafka_topic', type: 'string' as const },
+      { name: 'price', type: 'double' as const },
+      { name: 'gone', type: 'boolean' as const },
+      { name: 'later', type: 'string' as const },
+    ];
+    const sealed = buffer.seal(FOOTER, known);
+    expect(sealed.columns.map((c) => [c.name, c.type, c.values])).toEqual([
+      ['kafka_topic', 'string', ['trades']],
+      ['price', 'double', [10]],
+      ['gone', 'boolean', [null]],
+      ['later', 'string', [null]],
+      ['kafka_partition', 'int64', [0]],
+      ['kafka_offset', 'int64', [1]],
+      ['kafka_timestamp', 'timestamp_ms', [1_700_000_000_001]],
+      ['kafka_key', 'string', [null]],
+      ['extra', 'string', ['x']],
+    ]);
   });
 
   it('resolves collisions: metadata wins, the last payload field keeps the name, shadowed values get __dupN', () => {

@@ -1,5 +1,6 @@
 import { pack } from 'msgpackr';
 import { decodeValue, hasInvalidUtf8Strings } from '../../../src/pipeline/decode';
+import { WholeFloat } from '../../../src/parquet/schema';
 
 const limits = { maxValueBytes: 1024 };
 const bytes = (text: string): Buffer => Buffer.from(text, 'utf8');
@@ -12,6 +13,25 @@ describe('decodeValue', () => {
     ['a MessagePack map with a 64-bit integer', pack({ big: 2n ** 62n }), 'msgpack', { big: 2n ** 62n }],
   ])('decodes %s', (_label, value, format, payload) => {
     expect(decodeValue(value, limits)).toEqual({ ok: true, format, payload });
+  });
+
+  it('types JSON numbers by how they are written: a fraction or exponent is a double, an integer an int64, exactly', () => {
+    const text = '{"whole":10.0,"exp":1e3,"fraction":2.5,"int":10,"big":12345678901234567890,"huge":123456789012345678901234567890,"neg":-9223372036854775808,"list":[1.0,12345678901234567890],"s":"1.0"}';
+    expect(decodeValue(bytes(text), limits)).toEqual({
+      ok: true,
+      format: 'json',
+      payload: {
+        whole: new WholeFloat(10),
+        exp: new WholeFloat(1000),
+        fraction: 2.5,
+        int: 10,
+        big: 12345678901234567890n,
+        huge: 123456789012345678901234567890n,
+        neg: -9223372036854775808n,
+        list: [1, 12345678901234567000],
+        s: '1.0',
+      },
+    });
   });
 
   it('keeps a tombstone (null value) as a row with no payload', () => {

@@ -154,6 +154,8 @@ export const DEFAULT_INGEST: PipelineOptions['ingest'] = {
   flushIntervalMs: 60_000,
   decodeLimits: { maxValueBytes: 1024 * 1024 },
   flattenLimits: { maxDepth: 16, maxFields: 100 },
+  declared: new Map(),
+  timestampFields: [],
   dayCut: { timeZone: 'UTC', sourceField: null },
 };
 

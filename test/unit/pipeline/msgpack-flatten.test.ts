@@ -1,30 +1,41 @@
 import { Packr, pack } from 'msgpackr';
 import { decodeValue } from '../../../src/pipeline/decode';
-import { createFlatFields, flattenPayload, plainValue, type PlainValue } from '../../../src/pipeline/flatten';
+import { createFlatFields, flattenPayload, plainValue, type FlatFields, type PlainValue } from '../../../src/pipeline/flatten';
 import { flattenMessagePack } from '../../../src/pipeline/msgpack-flatten';
+import { markWholeFloats } from '../../../src/pipeline/msgpack-floats';
+import { WholeFloat } from '../../../src/parquet/schema';
+import { float, packWire, type WireValue } from '../../harness/msgpack-wire';
 import { seededRandom } from '../../harness/random';
 import { SEED_EXAMPLE, SEED_EXAMPLE_FIELDS } from './seed-example';
 
 const limits = { maxDepth: 6, maxFields: 40 };
 
-/** The general path's fields: msgpackr, then flattenPayload; null when it dead-letters the value. */
-function generalFields(bytes: Uint8Array): Array<[string, PlainValue]> | null {
+/** A field's value, a whole float of the wire told apart from an integer. */
+type Wire = PlainValue | { readonly float: number };
+
+function wire(value: FlatFields['values'][number]): Wire {
+  return value instanceof WholeFloat ? { float: value.value } : plainValue(value);
+}
+
+/** The general path's fields: msgpackr, then flattenPayload and markWholeFloats; null when it dead-letters the value. */
+function generalFields(bytes: Uint8Array): Array<[string, Wire]> | null {
   const decoded = decodeValue(bytes, { maxValueBytes: 1 << 20 });
   if (!decoded.ok || decoded.payload === null) return null;
   const out = createFlatFields();
   if (flattenPayload(decoded.payload, out, limits) !== null) return null;
-  return out.names.map((name, i) => [name, plainValue(out.values[i])]);
+  markWholeFloats(bytes, out);
+  return out.names.map((name, i) => [name, wire(out.values[i])]);
 }
 
 /** The fast path's fields, or null when it leaves the value to the general path. */
-function fastFields(bytes: Uint8Array, out = createFlatFields()): Array<[string, PlainValue]> | null {
+function fastFields(bytes: Uint8Array, out = createFlatFields()): Array<[string, Wire]> | null {
   if (!flattenMessagePack(bytes, out, limits)) return null;
-  return out.names.map((name, i) => [name, plainValue(out.values[i])]);
+  return out.names.map((name, i) => [name, wire(out.values[i])]);
 }
 
 const KEYS = ['data', 'a', 'b', 'symbol', 'price', 'meta', 'x y', '', 'k\u0001', '7up', '__proto__', 'é', 'kafka_offset', 'a_b'];
 
-function randomValue(next: () => number, depth: number): unknown {
+function randomValue(next: () => number, depth: number): WireValue {
   const pick = Math.floor(next() * 16);
   switch (pick) {
     case 0:
@@ -36,7 +47,7 @@ function randomValue(next: () => number, depth: number): unknown {
     case 3:
       return Math.floor(next() * 2 ** 40);
     case 4:
-      return next() * 1000;
+      return next() < 0.5 ? next() * 1000 : float(Math.floor(next() * 100));
     case 5:
       return 'AAPL';
     case 6:
@@ -58,8 +69,8 @@ function randomValue(next: () => number, depth: number): unknown {
   }
 }
 
-function randomMap(next: () => number, depth: number): Record<string, unknown> {
-  const map: Record<string, unknown> = {};
+function randomMap(next: () => number, depth: number): Record<string, WireValue> {
+  const map: Record<string, WireValue> = {};
   const entries = Math.floor(next() * 5);
   // defineProperty: assigning to __proto__ would set the prototype instead of adding a key.
   for (let i = 0; i < entries; i++) Object.defineProperty(map, KEYS[Math.floor(next() * KEYS.length)], { value: randomValue(next, depth), enumerable: true, configurable: true, writable: true });
@@ -78,7 +89,7 @@ describe('flattenMessagePack', () => {
     const out = createFlatFields();
     let taken = 0;
     for (let n = 0; n < 5000; n++) {
-      const bytes = pack(randomMap(next, 1));
+      const bytes = packWire(randomMap(next, 1));
       const fast = fastFields(bytes, out);
       if (fast === null) continue;
       taken++;
@@ -131,6 +142,17 @@ describe('flattenMessagePack', () => {
     const second = pack({ metadata: { exchange: 'BATS' }, data: { other: 1 } });
     const third = pack({ data: { exchange: 'BATS' }, metadata: { exchange: 'NYSE' } });
     for (const bytes of [first, second, third, first]) expect(fastFields(bytes, out)).toEqual(generalFields(bytes));
+  });
+
+  it('keeps a whole float of the wire a float, as the general path marks it', () => {
+    const fast = packWire({ price: float(10), size: 10, nested: { bid: float(-0), ask: float(2.5) } });
+    expect(fastFields(fast)).toEqual([
+      ['price', { float: 10 }],
+      ['size', 10],
+      ['nested_bid', { float: -0 }],
+      ['nested_ask', 2.5],
+    ]);
+    expect(fastFields(fast)).toEqual(generalFields(fast));
   });
 
   it('keeps text in the message bytes until asked for it', () => {

@@ -8,7 +8,7 @@ import { LocalStore } from '../../../src/lake/store/local';
 import { footerAt } from '../../harness/local-lake';
 import { encodeParquet } from '../../../src/parquet/encode';
 import type { SealedBatch } from '../../../src/parquet/batch';
-import { parquetFiles, queryLake } from '../../harness/lake';
+import { parquetFiles, queryFiles, queryLake } from '../../harness/lake';
 import { assign, message, messages, startWithBatch, testPipeline } from './fakes';
 
 /** The real encoder, except that it rejects for good any batch holding a row whose `poison` field is true. */
@@ -80,5 +80,34 @@ describe('writer', () => {
     expect(parquetFiles(outputDir)).toHaveLength(1);
     expect(await queryLake(outputDir, 'SELECT count(*)::INT AS n FROM {files}')).toEqual([{ n: 4 }]);
     expect(test.consumer.committedOffset('t', 0)).toBe(4);
+  });
+
+  it("writes a file with the topic's schema as another replica widened it: its types, its columns, even those this batch lacks", async () => {
+    const outputDir = mkdtempSync(path.join(os.tmpdir(), 'rpc-pipeline-'));
+    const widening = testPipeline({ outputDir });
+    const other = testPipeline({ outputDir, instanceId: 'ef567890' });
+    await assign(widening, [{ topic: 't', partition: 0 }]);
+    await assign(other, [{ topic: 't', partition: 1 }]);
+    const first = await startWithBatch(widening, [message('t', 0, 0, { x: 1.5, y: 'only here' })]);
+    await widening.pipeline.drain();
+    await first.loop;
+    const second = await startWithBatch(other, [message('t', 1, 0, { x: 2 }), message('t', 1, 1, { x: null })]);
+    await other.pipeline.drain();
+    await second.loop;
+
+    // One file each, both with the widened x and with y, which the second replica's batch never had.
+    const files = parquetFiles(outputDir);
+    expect(files).toHaveLength(2);
+    for (const file of files) {
+      expect(await queryFiles([file], 'SELECT column_name AS name, column_type AS type FROM (DESCRIBE SELECT x, y FROM {files})', { unionByName: false })).toEqual([
+        { name: 'x', type: 'DOUBLE' },
+        { name: 'y', type: 'VARCHAR' },
+      ]);
+    }
+    expect(await queryFiles(files, 'SELECT kafka_partition::INT AS p, x, y FROM {files} ORDER BY p, kafka_offset', { unionByName: false })).toEqual([
+      { p: 0, x: 1.5, y: 'only here' },
+      { p: 1, x: 2, y: null },
+      { p: 1, x: null, y: null },
+    ]);
   });
 });

@@ -1,0 +1,60 @@
+import { findDayFiles, type TopicDay } from '../files';
+import { footerMetadata } from '../footer';
+import { closedMarkerName } from '../layout';
+import { haveColumns } from '../topic-schema';
+import { BATCH_ROWS, emptyResult, heldFile, markerOf, offsetsObject, type CompactedFileInfo, type CompactionResult, type CompactorOptions, underDayLock } from './compact-day';
+import { compactionColumns } from './day-schema';
+import { mergeWindows } from './merge';
+import { planMerge, sumOf, type SourceSummary } from './plan';
+import { writeParquetStream } from './parquet-stream';
+import { scanSource } from './sources';
+
+/**
+ * `compact --rewrite`: brings a closed data day compacted before a widening to its topic's schema.
+ * Each compacted file of the day whose columns are not the topic's is written anew, with exactly
+ * its rows and footer ranges, in the topic's columns, and put in its place by the store's atomic
+ * replace, under the day's compaction lock; then the marker is written again. This is the one place
+ * a data object is replaced, and what replaces it holds the same rows: a rewrite a crash interrupts
+ * (some files done) is finished by the next one, and a rewriter paused past its lease can at worst
+ * put back the same rows in an older schema, which the next rewrite mends. A day that still has
+ * parts is left to compaction first.
+ */
+export async function rewriteDay(target: TopicDay, options: CompactorOptions): Promise<CompactionResult> {
+  return underDayLock(target, options, 'rewrite', async ({ lock, folder, started }) => {
+    const { store } = options.lake;
+    const files = await findDayFiles(options.lake, target);
+    if (target.kind !== 'data' || files.parts.length > 0 || files.compacted.length === 0) return emptyResult(target, 'nothing', options.now() - started);
+    const sources: SourceSummary[] = [];
+    for (const file of files.compacted) sources.push(await scanSource(store, file.key));
+    const columns = await compactionColumns({ lake: options.lake, instanceId: options.owner, now: options.now }, target.topic, sources);
+    const stale = sources.filter((source) => !haveColumns(source.columns, columns));
+    await options.onStep?.('scanned', target);
+    if (stale.length === 0) return emptyResult(target, 'nothing', options.now() - started);
+    const rewritten: CompactedFileInfo[] = [];
+    for (const source of stale) {
+      const plan = planMerge([source], { memoryBytes: options.memoryBytes, maxFileBytes: Number.POSITIVE_INFINITY });
+      const metadata = footerMetadata({ topic: target.topic, kind: target.kind, version: options.version, offsets: source.ranges, compacted: true });
+      const batches = mergeWindows(store, [source], { columns, held: plan.held }, plan.files.flatMap((file) => file.windows), BATCH_ROWS);
+      await lock.assertHeld();
+      const written = await writeParquetStream((body) => store.replace(source.key, body).then(() => true), batches, columns, metadata, options.encode);
+      const name = source.key.slice(source.key.lastIndexOf('/') + 1);
+      if (written !== null) rewritten.push({ name, rows: written.rows, bytes: written.bytes, offsets: offsetsObject(source.ranges) });
+      await options.onStep?.('created', target);
+    }
+    const dayFiles: CompactedFileInfo[] = [];
+    for (const file of (await findDayFiles(options.lake, target)).compacted) dayFiles.push((await heldFile(options.lake, file)).info);
+    await store.replace(`${folder}${closedMarkerName(target.topic)}`, markerOf(target, dayFiles, 0, options, started));
+    await options.onStep?.('marked', target);
+    return {
+      target,
+      status: 'compacted',
+      files: rewritten,
+      rows: sumOf(rewritten, (file) => file.rows),
+      bytes: sumOf(rewritten, (file) => file.bytes),
+      partsRemoved: 0,
+      duplicatesDropped: 0,
+      windowsOverBudget: 0,
+      durationMs: options.now() - started,
+    };
+  });
+}

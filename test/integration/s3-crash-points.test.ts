@@ -12,6 +12,7 @@ import { ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import { killRunningCollectors, runCli, startCli } from '../harness/cli';
 import { exactlyOnceFigures, processesWriting, sleep } from '../harness/chaos';
 import { bootstrapServers, createTopic, produce, uniqueName, type TestMessage } from '../harness/kafka';
+import { readBucketWithPython } from '../harness/python';
 import { s3LakeOf, type S3ServerHandle } from '../harness/s3-server';
 import { s3ServerForSuite } from '../harness/s3-suite';
 import { startS3Tap, type S3Trap } from '../harness/s3-tap';
@@ -21,6 +22,8 @@ const PARTITIONS = 3;
 const MESSAGES = 9000;
 const PAYLOAD_CHARS = 1600;
 const LEASE_MS = 2000;
+/** A killed member's partitions go to the next run once its session ends: short, so the test does not wait 45 s. */
+const SHORT_SESSION = { KAFKA_PROPERTIES: JSON.stringify({ 'session.timeout.ms': 6000, 'heartbeat.interval.ms': 500 }) };
 
 function messages(): TestMessage[] {
   return Array.from({ length: MESSAGES }, (_, n) => {
@@ -79,6 +82,7 @@ describe('a compaction on S3 stopped at named points: killed, or paused past its
       COMPACT_AFTER_ONCE: 'true',
       COMPACTION_GRACE_MS: '0',
       COMPACTION_LOCK_LEASE_MS: String(LEASE_MS),
+      ...SHORT_SESSION,
     };
     try {
       const { sprung } = tap.trap(trap(topic));
@@ -155,6 +159,46 @@ describe('a compaction on S3 stopped at named points: killed, or paused past its
       const keys = (await target.lake.store.list('2025/10/17/')).objects.map((object) => object.key);
       expect(keys.filter((key) => key.endsWith('.parquet'))).toEqual([`2025/10/17/${topic}.parquet`]);
       expect(await exactlyOnceFigures(target.lake, topic)).toEqual({ written: 340, lost: 0, duplicated: 0 });
+    } finally {
+      await tap.close();
+      target.lake.store.close();
+    }
+  }, 300_000);
+
+  it("SIGKILL right after a widening of the topic's schema is stored: the next run writes every record once, the day in the widened type", async () => {
+    const topic = uniqueName('s3-widening');
+    await createTopic(topic, PARTITIONS);
+    // Prices are whole numbers (int64) in the first records, then have fractions: a widening to double.
+    const records = Array.from({ length: 600 }, (_, n): TestMessage => {
+      const price = n < 300 ? n : n + 0.5;
+      return { partition: n % PARTITIONS, key: String(n), value: Buffer.from(JSON.stringify({ n, price })), timestamp: Date.UTC(2025, 9, 17, 4) + n * 1000 };
+    });
+    await produce(topic, records.slice(0, 300));
+    const target = s3LakeOf(server(), uniqueName('lake'));
+    const env = { ...target.env, BOOTSTRAP_SERVERS: bootstrapServers(), OUTPUT_DIR: target.outputDir, TOPICS: topic, GROUP_ID: uniqueName('group'), BATCH_SIZE: '50', COMPACTION_GRACE_MS: '0', ...SHORT_SESSION };
+    expect((await runCli(['--once'], env, 120_000)).code).toBe(0);
+    await produce(topic, records.slice(300));
+    const tap = await startS3Tap(server().endpoint);
+    try {
+      const widening = tap.trap({ at: 'answer', matches: (method, url) => method === 'PUT' && new URL(url, 'http://store').pathname.endsWith(`/_schema/${topic}/v000002.json`) });
+      const killed = startCli(['--once'], { ...env, AWS_ENDPOINT_URL: tap.endpoint });
+      const outcome = await Promise.race([widening.sprung.then(() => 'trapped' as const), killed.exited.then(() => 'exited' as const)]);
+      expect(outcome).toBe('trapped');
+      killed.signal('SIGKILL');
+      for (const pid of processesWriting(target.outputDir)) process.kill(pid, 'SIGKILL');
+      await killed.exited;
+
+      const again = await runCli(['--once'], { ...env, COMPACT_AFTER_ONCE: 'true' }, 120_000);
+      expect({ code: again.code, stderr: again.stderr }).toEqual({ code: 0, stderr: '' });
+      const versions = (await target.lake.store.list(`_schema/${topic}/`)).objects.map((object) => object.key.slice(object.key.lastIndexOf('/') + 1));
+      expect(versions).toEqual(['v000001.json', 'v000002.json']);
+      const newest = JSON.parse(Buffer.from((await target.lake.store.read(`_schema/${topic}/v000002.json`)) ?? new Uint8Array()).toString('utf8')) as { columns: Array<{ name: string; type: string }> };
+      expect(newest.columns.find((column) => column.name === 'price')?.type).toBe('double');
+      expect(await exactlyOnceFigures(target.lake, topic)).toEqual({ written: 600, lost: 0, duplicated: 0 });
+      const read = readBucketWithPython(server(), target.outputDir.replace(/^s3:\/\/[^/]+\//, ''));
+      expect(read.keys.filter((key) => key.endsWith('.parquet') && !key.includes('_dead_letter'))).toEqual([`2025/10/17/${topic}.parquet`]);
+      expect(read.pyarrow.schema.price).toBe('double');
+      expect(read.pyarrow.rows.map((row) => row.price)).toEqual(read.pyarrow.rows.map((row) => (Number(row.n) < 300 ? Number(row.n) : Number(row.n) + 0.5)));
     } finally {
       await tap.close();
       target.lake.store.close();

@@ -227,7 +227,9 @@ export class KafkaSource implements ConsumerClient {
    */
   private assertSameAssignment(epoch: number, partitions: number): void {
     if (epoch === this.assignmentEpoch && !this.assignmentLost) return;
-    throw new CollectorError('KAFKA_COMMIT_FAILED', 'not committed: the assignment it was made for has ended (the next owner commits these partitions)', { context: { partitions } });
+    throw new CollectorError('KAFKA_COMMIT_FAILED', 'not committed: the assignment it was made for has ended (the next owner commits these partitions)', {
+      context: { partitions, assignmentEnded: true },
+    });
   }
 
   private queueCommit(offsets: readonly CommittedOffset[]): Promise<void> {

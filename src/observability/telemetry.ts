@@ -1,4 +1,4 @@
-import { describeError, errorCode } from '../errors';
+import { CollectorError, describeError, errorCode } from '../errors';
 import type { PartitionRef } from '../kafka/consumer-port';
 import type { CompactionResult } from '../lake/compaction/compact-day';
 import type { StoreEvents, StoreRequest } from '../lake/store/measured';
@@ -138,6 +138,12 @@ export class Telemetry implements PipelineEvents, StoreEvents {
   }
 
   commitFailed(error: unknown, purpose: CommitPurpose): void {
+    // A rebalance ended the assignment the commit was made in: routine, and the partitions' next owner commits them.
+    if (error instanceof CollectorError && error.context.assignmentEnded === true) {
+      this.metrics.commits.inc({ result: 'superseded' });
+      this.logger.info({ event: 'commit_superseded', purpose }, 'commit not sent: a rebalance ended the assignment it was made in; the next owner commits these partitions');
+      return;
+    }
     this.metrics.commits.inc({ result: 'error' });
     this.logger.error(
       { event: 'commit_failed', purpose, err: error },

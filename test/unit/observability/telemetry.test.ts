@@ -1,3 +1,4 @@
+import { CollectorError } from '../../../src/errors';
 import pino from 'pino';
 import { CollectorMetrics } from '../../../src/observability/metrics';
 import { Telemetry } from '../../../src/observability/telemetry';
@@ -37,5 +38,15 @@ describe('Telemetry', () => {
     ]);
     expect((await metrics.commits.get()).values).toEqual([expect.objectContaining({ labels: { result: 'error' }, value: 1 })]);
     expect((await metrics.deadLetterRecords.get()).values).toEqual([expect.objectContaining({ labels: { topic: 't' }, value: 1 })]);
+  });
+
+  it('tells a commit a rebalance made pointless (its assignment ended) from a failed one: info, not an error', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const metrics = new CollectorMetrics({ defaultMetrics: false });
+    const telemetry = new Telemetry(logger, metrics);
+    telemetry.commitFailed(new CollectorError('KAFKA_COMMIT_FAILED', 'not committed: the assignment it was made for has ended', { context: { partitions: 3, assignmentEnded: true } }), 'progress');
+    expect(lines.map((line) => [line.event, line.level])).toEqual([['commit_superseded', 30]]);
+    expect((await metrics.commits.get()).values).toEqual([expect.objectContaining({ labels: { result: 'superseded' }, value: 1 })]);
   });
 });

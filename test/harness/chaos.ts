@@ -222,10 +222,10 @@ export function startContinuousProducer(
       }
       const batch: TestMessage[] = Array.from({ length: batchSize }, (_, i) => {
         const n = produced + i;
-        // Time moves on two minutes a record, a day every 720, with a jitter of three hours: around
-        // each midnight the records of one partition sit in two day buffers, and then a day ends
-        // (the daemon compacts a day only once the group has read past its end).
-        const timestamp = BASE_DAY + n * 2 * 60_000 + (n % 7) * 30 * 60_000;
+        // Timestamps cross midnight now and then, so records of one partition sit in two day buffers.
+        // In bursts (the compaction runs) time also moves on, two minutes a record, a day every 720,
+        // so that days end: the daemon compacts a day only once the group has read past its end.
+        const timestamp = BASE_DAY + (bursts === null ? n : n * 2 * 60_000) + (n % 7) * 30 * 60_000;
         return { partition: n % partitions, key: `k${n % 50}`, value: encodeEvent(marketEvent(n, timestamp), n % 4 === 0 ? 'json' : 'msgpack'), timestamp };
       });
       await kafka.produce(topic, batch);

@@ -1,6 +1,5 @@
 import { partitionsByTopic, settledUnlessLost, type ConsumerPort, type PartitionRef, type RebalanceHandlers } from '../kafka/consumer-port';
 import type { Lake } from '../lake/lake';
-import { TopicSchemas } from '../lake/topic-schema';
 import type { SealedBatch } from '../parquet/batch';
 import { Committer } from './committer';
 import type { PipelineEvents, TopicProgress } from './events';
@@ -83,17 +82,8 @@ export class Pipeline implements RebalanceHandlers {
       onStored: deps.onCommitStored,
     });
     this.writer = new Writer(
-      { lake: options.lake, instanceId: options.instanceId, version: options.version, retryMinMs: options.writeRetry.minMs, retryMaxMs: options.writeRetry.maxMs },
-      {
-        encode: deps.encode,
-        committer: this.committer,
-        ledger: this.ledger,
-        schemas: new TopicSchemas({ lake: options.lake, instanceId: options.instanceId, now, onWidened: (schema) => events.topicSchemaWidened(schema) }),
-        declaredColumns: (topic) => [...(options.ingest.declared.get(topic) ?? [])].map(([name, { type }]) => ({ name, type })),
-        events,
-        now,
-        afterPublish: deps.afterPublish,
-      },
+      { lake: options.lake, instanceId: options.instanceId, version: options.version, retryMinMs: options.writeRetry.minMs, retryMaxMs: options.writeRetry.maxMs, declared: options.ingest.declared },
+      { encode: deps.encode, committer: this.committer, ledger: this.ledger, events, now, afterPublish: deps.afterPublish },
     );
     this.ingest = new Ingest(options.ingest, {
       ledger: this.ledger,

@@ -5,7 +5,8 @@ import { locationOf, type Lake } from '../lake/lake';
 import { partFileName, type OutputKind } from '../lake/layout';
 import { removeOffsets, type OffsetRange, type PartitionRanges } from '../lake/offset-range';
 import { selectRows, type CellValue, type ColumnData, type SealedBatch } from '../parquet/batch';
-import type { TopicSchemas } from '../lake/topic-schema';
+import { TopicSchemas } from '../lake/topic-schema';
+import type { DeclaredTopics } from '../lake/declared-schema';
 import { RecordBuffer, type BufferKey, type RecordMetadata, type TypedColumn } from './buffer';
 import type { Committer } from './committer';
 import type { PipelineEvents, SealTrigger } from './events';
@@ -32,15 +33,14 @@ export interface WriterOptions {
   readonly version: string;
   readonly retryMinMs: number;
   readonly retryMaxMs: number;
+  /** The columns declared per topic (SCHEMA_FILE): in its files whatever the data holds. */
+  readonly declared: DeclaredTopics;
 }
 
 export interface WriterDeps {
   readonly encode: (batch: SealedBatch) => Promise<Uint8Array>;
   readonly committer: Pick<Committer, 'beforePublish' | 'request'>;
   readonly ledger: OffsetLedger;
-  readonly schemas: Pick<TopicSchemas, 'settle'>;
-  /** The columns declared for a topic (SCHEMA_FILE): in its files whatever the data holds. */
-  readonly declaredColumns: (topic: string) => readonly TypedColumn[];
   readonly events: PipelineEvents;
   readonly now: () => number;
   /** Test-only fault injection: called between publishing a file and committing its offsets. */
@@ -79,9 +79,12 @@ export class Writer {
   /** Writes taken before this abandon count are not published (abandonAll). */
   private abandons = 0;
 
+  private readonly schemas: TopicSchemas;
+
   constructor(options: WriterOptions, deps: WriterDeps) {
     this.options = options;
     this.deps = deps;
+    this.schemas = new TopicSchemas({ lake: options.lake, instanceId: options.instanceId, now: deps.now, onWidened: (schema) => deps.events.topicSchemaWidened(schema) });
   }
 
   /** True from a failed write attempt (disk full, read-only, permissions) until the next file is published. */
@@ -172,8 +175,8 @@ export class Writer {
   }
 
   private async topicColumns(topic: string, buffer: RecordBuffer): Promise<readonly TypedColumn[]> {
-    const declared = this.deps.declaredColumns(topic).map(({ name, type }) => [name, type] as const);
-    return (await this.deps.schemas.settle(topic, [...buffer.columnTypes(), ...declared]))?.columns ?? NO_COLUMNS;
+    const declared = [...(this.options.declared.get(topic) ?? [])].map(([name, { type }]) => [name, type] as const);
+    return (await this.schemas.settle(topic, [...buffer.columnTypes(), ...declared]))?.columns ?? NO_COLUMNS;
   }
 
   /**

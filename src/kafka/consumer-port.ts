@@ -71,7 +71,10 @@ export interface ConsumerPort {
   rebalanceSettled(): Promise<void>;
   /** Up to `max` messages, waiting at most the consume timeout. */
   consume(max: number): Promise<SourceMessage[]>;
-  /** Resolves once the broker stored these offsets; rejects with KAFKA_COMMIT_FAILED otherwise. */
+  /**
+   * Resolves once the broker stored these offsets; rejects with KAFKA_COMMIT_FAILED otherwise.
+   * Stored is told by reading the commit back, so each request's metadata must be its own text.
+   */
   commit(offsets: readonly CommittedOffset[], timeoutMs: number): Promise<void>;
   /** The group's committed offsets; partitions without a commit are left out. */
   committed(partitions: readonly PartitionRef[], timeoutMs: number): Promise<CommittedOffset[]>;

@@ -197,7 +197,9 @@ export class KafkaSource implements ConsumerClient {
    * The client's commit is librdkafka's asynchronous one: its callback only says the commit was
    * queued. A collector killed right after could lose it, and a recovery-point commit must be
    * stored before the file it protects is published, so the stored offsets are read back until
-   * they match (or `timeoutMs` passes, which rejects).
+   * they match, metadata included (or `timeoutMs` passes, which rejects). A refused commit of
+   * exactly what the group has would read back as stored: callers make each request's metadata
+   * unique (see encodeCommitMetadata).
    */
   async commit(offsets: readonly CommittedOffset[], timeoutMs: number): Promise<void> {
     if (offsets.length === 0) return;

@@ -28,9 +28,15 @@ export function boundedDays(days: Iterable<number>): RecoverDays {
   return set.size > MAX_RECOVER_DAYS ? ANY_DAY : set;
 }
 
-export function encodeCommitMetadata(metadata: CommitMetadata): string {
+/**
+ * `commitId` makes the text of every commit request unique: a commit is known to be stored only by
+ * reading it back (see KafkaSource.commit), and one that stores again what the group already has
+ * would read back as stored even when the broker refused it (a member paused past its session).
+ */
+export function encodeCommitMetadata(metadata: CommitMetadata, commitId: string): string {
   const days = metadata.recoverDays;
-  return JSON.stringify(days === ANY_DAY ? { recover_since_ms: metadata.recoverSinceMs } : { recover_since_ms: metadata.recoverSinceMs, recover_days: [...days].sort((a, b) => a - b) });
+  const recoverDays = days === ANY_DAY ? {} : { recover_days: [...days].sort((a, b) => a - b) };
+  return JSON.stringify({ recover_since_ms: metadata.recoverSinceMs, ...recoverDays, commit: commitId });
 }
 
 /** The metadata of a commit made by this collector, or null (no commit, or made by something else). */

@@ -80,9 +80,22 @@ export class PartitionState {
 
 export class OffsetLedger {
   private readonly topics = new Map<string, Map<number, PartitionState>>();
+  /** Unique to this process: with the count of requests, it tells this member's commits from any other's. */
+  private readonly memberTag: string;
+  private commitRequests = 0;
   private lastTopic: string | null = null;
   private lastPartition = -1;
   private lastState: PartitionState | null = null;
+
+  constructor(memberTag: string) {
+    this.memberTag = memberTag;
+  }
+
+  /** The id of the next commit request (see encodeCommitMetadata): every commit of one request carries it. */
+  private nextCommitId(): string {
+    this.commitRequests++;
+    return `${this.memberTag}-${this.commitRequests}`;
+  }
 
   /**
    * The state of a partition this member was assigned (and has not left), or undefined: records of
@@ -156,13 +169,14 @@ export class OffsetLedger {
    */
   recoveryPointsNeeded(topic: string, partitions: Iterable<number>, publishedAtMs: number, day: number): CommittedOffset[] {
     const needed: CommittedOffset[] = [];
+    const commitId = this.nextCommitId();
     for (const partition of partitions) {
       const state = this.partition(topic, partition);
       if ((state.hasRecoveryPoint && state.coversDay(day)) || state.committed === null) continue;
       const stored = state.hasRecoveryPoint ? state.stored : null;
       const days = stored === null ? new Set([day]) : stored.days === ANY_DAY ? ANY_DAY : boundedDays([...stored.days, day]);
       const recoverSinceMs = Math.min(stored?.sinceMs ?? publishedAtMs, publishedAtMs);
-      needed.push({ topic, partition, offset: state.committed, metadata: encodeCommitMetadata({ recoverSinceMs, recoverDays: days }) });
+      needed.push({ topic, partition, offset: state.committed, metadata: encodeCommitMetadata({ recoverSinceMs, recoverDays: days }, commitId) });
     }
     return needed;
   }
@@ -170,10 +184,11 @@ export class OffsetLedger {
   /** The group's commit of each partition (made by this member, with recovery metadata) as it stands, to store again. */
   commitsAgain(topic: string, partitions: Iterable<number>): CommittedOffset[] {
     const commits: CommittedOffset[] = [];
+    const commitId = this.nextCommitId();
     for (const partition of partitions) {
       const state = this.partition(topic, partition);
       if (state.committed === null || state.stored === null) continue;
-      commits.push({ topic, partition, offset: state.committed, metadata: encodeCommitMetadata({ recoverSinceMs: state.stored.sinceMs, recoverDays: state.stored.days }) });
+      commits.push({ topic, partition, offset: state.committed, metadata: encodeCommitMetadata({ recoverSinceMs: state.stored.sinceMs, recoverDays: state.stored.days }, commitId) });
     }
     return commits;
   }
@@ -196,12 +211,13 @@ export class OffsetLedger {
       }
     }
     const commits: CommittedOffset[] = [];
+    const commitId = this.nextCommitId();
     for (const [state, { topic, partition, offset, heldDays }] of candidates) {
       if (state.committed !== null && offset <= state.committed) continue;
       const recoverSinceMs = state.recoverSince(offset, nowMs);
       // Every holder of the partition holds offsets past the commit, and so does every file still above it.
       const recoverDays = boundedDays([...heldDays, ...state.publishedAbove.map((file) => file.day)]);
-      commits.push({ topic, partition, offset, metadata: encodeCommitMetadata({ recoverSinceMs, recoverDays }) });
+      commits.push({ topic, partition, offset, metadata: encodeCommitMetadata({ recoverSinceMs, recoverDays }, commitId) });
     }
     return commits;
   }

@@ -45,7 +45,7 @@ export interface PipelineDeps {
 export class Pipeline implements RebalanceHandlers {
   private readonly options: PipelineOptions;
   private readonly deps: PipelineDeps;
-  private readonly ledger = new OffsetLedger();
+  private readonly ledger: OffsetLedger;
   private readonly goals: OneShotGoals;
   private readonly ingest: Ingest;
   private readonly writer: Writer;
@@ -70,6 +70,7 @@ export class Pipeline implements RebalanceHandlers {
     this.options = options;
     this.deps = deps;
     const { events, now } = deps;
+    this.ledger = new OffsetLedger(options.instanceId);
     this.goals = new OneShotGoals(options.oneShot?.maxMessagesPerTopic ?? null, this.ledger);
     this.readAhead = new ReadAhead(deps.port, options.consumeBatchSize);
     this.committer = new Committer({

@@ -2,8 +2,8 @@ import { ANY_DAY, MAX_RECOVER_DAYS, boundedDays, decodeCommitMetadata, encodeCom
 
 describe('commit metadata', () => {
   it('round-trips and ignores metadata written by others', () => {
-    expect(decodeCommitMetadata(encodeCommitMetadata({ recoverSinceMs: 1234, recoverDays: new Set([20378, 20377]) }))).toEqual({ recoverSinceMs: 1234, recoverDays: new Set([20377, 20378]) });
-    expect(decodeCommitMetadata(encodeCommitMetadata({ recoverSinceMs: 1234, recoverDays: ANY_DAY }))).toEqual({ recoverSinceMs: 1234, recoverDays: ANY_DAY });
+    expect(decodeCommitMetadata(encodeCommitMetadata({ recoverSinceMs: 1234, recoverDays: new Set([20378, 20377]) }, 'a1b2c3d4-7'))).toEqual({ recoverSinceMs: 1234, recoverDays: new Set([20377, 20378]) });
+    expect(decodeCommitMetadata(encodeCommitMetadata({ recoverSinceMs: 1234, recoverDays: ANY_DAY }, 'a1b2c3d4-7'))).toEqual({ recoverSinceMs: 1234, recoverDays: ANY_DAY });
     expect(decodeCommitMetadata('')).toBeNull();
     expect(decodeCommitMetadata(null)).toBeNull();
     expect(decodeCommitMetadata('not json')).toBeNull();
@@ -20,6 +20,6 @@ describe('commit metadata', () => {
     const days = Array.from({ length: MAX_RECOVER_DAYS }, (_, i) => 20_000 + i);
     expect(boundedDays(days)).toEqual(new Set(days));
     expect(boundedDays([...days, 30_000])).toBe(ANY_DAY);
-    expect(encodeCommitMetadata({ recoverSinceMs: Date.now(), recoverDays: boundedDays(days) }).length).toBeLessThan(1024);
+    expect(encodeCommitMetadata({ recoverSinceMs: Date.now(), recoverDays: boundedDays(days) }, 'a1b2c3d4-4294967295').length).toBeLessThan(1024);
   });
 });

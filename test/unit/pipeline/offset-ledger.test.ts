@@ -6,7 +6,7 @@ const holder = (topic: string, lowest: Array<[number, number]>, day = DAY): Offs
 
 /** A ledger that consumed these (topic, partition, offsets) in order. */
 function ledgerAfter(consumed: Array<[string, number, number[]]>): OffsetLedger {
-  const ledger = new OffsetLedger();
+  const ledger = new OffsetLedger('test');
   for (const [topic, partition, offsets] of consumed) for (const offset of offsets) ledger.partition(topic, partition).advance(offset);
   return ledger;
 }
@@ -59,7 +59,7 @@ describe('OffsetLedger: what may be committed', () => {
 
 describe('OffsetLedger: per-partition facts', () => {
   it('returns the previous offset seen and takes the first offset as where the group stands', () => {
-    const ledger = new OffsetLedger();
+    const ledger = new OffsetLedger('test');
     const state = ledger.partition('t', 0);
     expect(state.advance(5)).toBe(-1);
     expect(state.advance(9)).toBe(5);
@@ -83,7 +83,7 @@ describe('OffsetLedger: per-partition facts', () => {
   });
 
   it('skips offsets recovery found on disk, in offset order', () => {
-    const ledger = new OffsetLedger();
+    const ledger = new OffsetLedger('test');
     ledger.recovered('t', 0, [[8, 8], [3, 4]], [{ last: 8, publishedAtMs: 1, day: DAY }], { sinceMs: 1, days: new Set([DAY]) });
     const state = ledger.partition('t', 0);
     expect([1, 3, 4, 5, 8, 9].map((offset) => state.isPublished(offset))).toEqual([false, true, true, false, true, false]);
@@ -111,6 +111,20 @@ describe('OffsetLedger: per-partition facts', () => {
     expect(decodeCommitMetadata(needed[0].metadata)).toEqual({ recoverSinceMs: 1000, recoverDays: new Set([DAY - 1, DAY, DAY + 1]) });
     ledger.committed(needed);
     expect(ledger.recoveryPointsNeeded('t', [0], 7000, DAY + 1)).toEqual([]);
+  });
+
+  it("stores the group's commit again as a text of its own, so a refused one never reads back as stored", () => {
+    const ledger = ledgerAfter([['t', 0, [0, 9]]]);
+    const first = ledger.nextCommit([], 100);
+    ledger.committed(first);
+    const again = ledger.commitsAgain('t', [0]);
+    const another = new OffsetLedger('other');
+    another.recovered('t', 0, [], [], { sinceMs: 100, days: new Set() });
+    another.committed(first);
+    const byAnotherMember = another.commitsAgain('t', [0]);
+    expect(again.map(({ offset }) => offset)).toEqual([10]);
+    expect(decodeCommitMetadata(again[0].metadata)).toEqual(decodeCommitMetadata(first[0].metadata));
+    expect(new Set([first[0].metadata, again[0].metadata, ledger.commitsAgain('t', [0])[0].metadata, byAnotherMember[0].metadata]).size).toBe(4);
   });
 
   it('never asks again when the group commit says any day', () => {

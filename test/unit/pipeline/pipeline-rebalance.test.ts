@@ -102,7 +102,7 @@ describe('pipeline: one-shot goals and revocation', () => {
 describe('pipeline: one-shot goals and recovery', () => {
   it('recovers only the topics with a partition left to read: one a finished member handed over is at its end', async () => {
     const test = testPipeline({ oneShot: { maxMessagesPerTopic: null } });
-    const metadata = encodeCommitMetadata({ recoverSinceMs: test.clock.now, recoverDays: ANY_DAY });
+    const metadata = encodeCommitMetadata({ recoverSinceMs: test.clock.now, recoverDays: ANY_DAY }, 'other-1');
     // t was read to its end by the member that had it; u still has records past its commit.
     await test.consumer.commit([
       { topic: 't', partition: 0, offset: 5, metadata },

@@ -27,8 +27,8 @@ describe('recovery', () => {
 
   it('lists only the days the commit names, and finds what is past the commit there', async () => {
     const store = new ListCountingStore(dir);
-    const ledger = new OffsetLedger();
-    const committed = [{ topic: 't', partition: 0, offset: 15, metadata: encodeCommitMetadata({ recoverSinceMs: 0, recoverDays: new Set([DAY, DAY + 1]) }) }];
+    const ledger = new OffsetLedger('test');
+    const committed = [{ topic: 't', partition: 0, offset: 15, metadata: encodeCommitMetadata({ recoverSinceMs: 0, recoverDays: new Set([DAY, DAY + 1]) }, 'other-1') }];
 
     const recovered = await recoverTopic({ store, layout: seedLayout }, 't', committed, ledger);
 
@@ -40,7 +40,7 @@ describe('recovery', () => {
   it('lists every day for a commit of the first version', async () => {
     const store = new ListCountingStore(dir);
     const committed = [{ topic: 't', partition: 0, offset: 5, metadata: JSON.stringify({ recover_since_ms: 0 }) }];
-    const recovered = await recoverTopic({ store, layout: seedLayout }, 't', committed, new OffsetLedger());
+    const recovered = await recoverTopic({ store, layout: seedLayout }, 't', committed, new OffsetLedger('test'));
     expect(recovered).toMatchObject({ filesRead: 3, skipped: new Map([[0, [[5, 24]]]]) });
     expect(store.listed).toContain('2025/09/17/');
   });

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { consumerProperties, subscription } from './config/kafka-properties';
+import { consumerProperties, fenceHoldsMs, subscription } from './config/kafka-properties';
 import { memoryPlan } from './config/memory-plan';
 import { isHttpEnabled, type CollectorConfig } from './config/schema';
 import { CollectorError, describeError } from './errors';
@@ -130,6 +130,7 @@ export class CollectorApp implements HealthSource {
         consumeBatchSize: config.kafka.consumeBatchSize,
         oneShot: config.mode === 'once' ? { maxMessagesPerTopic: config.once.maxMessages } : null,
         kafkaTimeoutMs: KAFKA_TIMEOUT_MS,
+        fenceHoldsMs: fenceHoldsMs(consumerProperties(config)),
         writeRetry: { minMs: WRITE_RETRY_MIN_MS, maxMs: WRITE_RETRY_MAX_MS },
       },
       { port: this.source, encode: (batch) => this.pool.encode(batch), events: telemetry, now: this.now, afterPublish: crashAfterPublishFault(), onCommitStored: () => this.topicTrim?.request() },

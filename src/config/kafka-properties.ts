@@ -82,6 +82,23 @@ export function consumerProperties(config: CollectorConfig): KafkaProperties {
   }, overrides);
 }
 
+/** librdkafka's defaults. */
+const DEFAULT_SESSION_TIMEOUT_MS = 45_000;
+const DEFAULT_HEARTBEAT_INTERVAL_MS = 3000;
+
+/**
+ * How long a commit the broker stored fences the group: the group cannot give this member's
+ * partitions to another before the member's session ends, at least a session timeout after its
+ * last heartbeat, which was at most a heartbeat interval before the commit was sent. Half of that
+ * leaves room for a slow round trip. A file published later than this after its fence commit was
+ * sent may reach the store after the partitions' next owner looked for files (see Committer).
+ */
+export function fenceHoldsMs(properties: Readonly<KafkaProperties>): number {
+  const session = Number(properties['session.timeout.ms'] ?? DEFAULT_SESSION_TIMEOUT_MS);
+  const heartbeat = Number(properties['heartbeat.interval.ms'] ?? DEFAULT_HEARTBEAT_INTERVAL_MS);
+  return Math.max(0, Math.floor((session - heartbeat) / 2));
+}
+
 /**
  * Cooperative-sticky assignment: a member joining or leaving (MAX_WORKERS processes, replicas)
  * moves only the partitions that change owner, instead of revoking and publishing every one. But

@@ -60,6 +60,8 @@ export class CollectorMetrics {
 
   readonly rowsDropped = counter(this.registry, 'collector_dropped_rows_total', 'Rows dropped unpublished because the group took their partitions (a lost session); the next owner reads them again.', ['reason'] as const);
 
+  readonly filesLateForFence = counter(this.registry, 'collector_files_late_for_fence_total', 'Files created later than the commit before them fences the group (a paused process): their records may be written twice until the day is compacted.', ['topic'] as const);
+
   readonly recordsNotOurs = counter(this.registry, 'collector_records_not_ours_total', 'Consumed records skipped because this member must not write them (read before a revocation or a lost session), by reason (not-assigned, below-commit).', ['topic', 'reason'] as const);
 
   readonly pausedPartitions = gauge(this.registry, 'collector_paused_partitions', 'Partitions paused because the memory budget is full.');

@@ -95,6 +95,12 @@ export class Telemetry implements PipelineEvents, StoreEvents {
       { event: 'file_published', topic, kind, path: event.path, rows, bytes, offsets: Object.fromEntries(event.ranges), trigger: event.trigger, durationMs: event.durationMs },
       'file published',
     );
+    if (!event.lateForFence) return;
+    this.metrics.filesLateForFence.inc({ topic });
+    this.logger.warn(
+      { event: 'file_late_for_fence', topic, kind, path: event.path },
+      'file created later than the commit before it fences the group (a paused process?): if the group gave its partitions to another member meanwhile, its records are in the day\'s parts twice until the day is compacted',
+    );
   }
 
   writeFailed({ topic, kind, attempt, retryInMs, error }: WriteFailed): void {

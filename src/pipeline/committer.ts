@@ -1,3 +1,4 @@
+import { CollectorError } from '../errors';
 import type { ConsumerPort } from '../kafka/consumer-port';
 import type { PipelineEvents } from './events';
 import type { OffsetHolder, OffsetLedger } from './offset-ledger';
@@ -15,6 +16,8 @@ export interface CommitterDeps {
   readonly events: PipelineEvents;
   readonly now: () => number;
   readonly timeoutMs: number;
+  /** How long after it was sent a stored commit fences the group (config/kafka-properties.ts fenceHoldsMs). */
+  readonly fenceHoldsMs: number;
   /** After the broker stored a commit (the topic trim follows it). */
   readonly onStored?: () => void;
 }
@@ -49,11 +52,17 @@ export class Committer {
    * OffsetLedger.recoveryPointsNeeded), and for the other partitions the group's commit once more:
    * the broker refuses either from a member the group has moved on from (a process paused past its
    * session), whose records are the next owner's by now. Rejects when the broker did not store
-   * them: the file must not be published (yet).
+   * them, or stored them too long ago to fence the group still (the process was paused while it
+   * waited): the file must not be published (yet). Resolves with the instant (`now`) until which
+   * the group cannot have given the partitions to another member; a file that reaches the store
+   * later may not be seen by the next owner's recovery.
    */
-  async beforePublish(topic: string, day: number, partitions: Iterable<number>, publishedAtMs: number): Promise<void> {
+  async beforePublish(topic: string, day: number, partitions: Iterable<number>, publishedAtMs: number): Promise<number> {
     const list = [...partitions];
+    const { now, fenceHoldsMs } = this.deps;
+    let holdsUntilMs = 0;
     await this.enqueue(async () => {
+      holdsUntilMs = now() + fenceHoldsMs;
       const needed = this.deps.ledger.recoveryPointsNeeded(topic, list, publishedAtMs, day);
       const fencing = this.deps.ledger.commitsAgain(topic, list.filter((partition) => !needed.some((entry) => entry.partition === partition)));
       const commits = [...needed, ...fencing];
@@ -68,7 +77,15 @@ export class Committer {
       this.deps.ledger.committed(commits);
       this.deps.events.offsetsCommitted(commits, purpose);
       this.deps.onStored?.();
+      if (now() > holdsUntilMs) {
+        const error = new CollectorError('KAFKA_COMMIT_FAILED', `the ${purpose} commit was stored more than ${fenceHoldsMs} ms after it was sent (a paused process?): too late to fence the group, the file waits for another`, {
+          context: { topic, partitions: list.join(','), fenceHoldsMs },
+        });
+        this.deps.events.commitFailed(error, purpose);
+        throw error;
+      }
     });
+    return holdsUntilMs;
   }
 
   private enqueue(task: () => Promise<void>): Promise<void> {

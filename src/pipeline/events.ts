@@ -30,6 +30,12 @@ export interface FilePublished {
   /** From sealing the buffer to the file being published. */
   readonly durationMs: number;
   readonly publishedAtMs: number;
+  /**
+   * Created later than the commit before it fences the group (committer.ts beforePublish): if the
+   * process was paused past its session meanwhile, the partitions' next owner may write these
+   * records too, and the day's parts hold them twice until it is compacted.
+   */
+  readonly lateForFence: boolean;
 }
 
 export interface WriteFailed {

@@ -28,6 +28,8 @@ export interface PipelineOptions {
   /** One-shot mode: goals are taken at assignment; MAX_MESSAGES per topic, or null. */
   readonly oneShot: { readonly maxMessagesPerTopic: number | null } | null;
   readonly kafkaTimeoutMs: number;
+  /** How long a commit before a publish fences the group (config/kafka-properties.ts fenceHoldsMs). */
+  readonly fenceHoldsMs: number;
   readonly writeRetry: { readonly minMs: number; readonly maxMs: number };
 }
 
@@ -80,6 +82,7 @@ export class Pipeline implements RebalanceHandlers {
       events,
       now,
       timeoutMs: options.kafkaTimeoutMs,
+      fenceHoldsMs: options.fenceHoldsMs,
       onStored: deps.onCommitStored,
     });
     this.writer = new Writer(

@@ -259,9 +259,10 @@ export class Writer {
 
   private async publish(key: BufferKey, file: EncodedFile, placement: Placement, trigger: SealTrigger, sealedAtMs: number, abandoned: () => boolean): Promise<void> {
     const { publishedAtMs } = placement;
-    await this.deps.committer.beforePublish(key.topic, key.day, file.ranges.keys(), publishedAtMs);
+    const fenceHoldsUntilMs = await this.deps.committer.beforePublish(key.topic, key.day, file.ranges.keys(), publishedAtMs);
     if (abandoned()) return;
     await this.create(placement.key, file.bytes);
+    const lateForFence = this.deps.now() > fenceHoldsUntilMs;
     this.deps.ledger.filePublished(key.topic, key.day, file.ranges, publishedAtMs);
     this.deps.afterPublish?.();
     this.failing = false;
@@ -276,6 +277,7 @@ export class Writer {
       trigger,
       durationMs: this.deps.now() - sealedAtMs,
       publishedAtMs,
+      lateForFence,
     });
   }
 

@@ -7,7 +7,7 @@
  * about one run of three; before each commit request had an id of its own, a refused fence read
  * back as stored whenever the survivor had not committed yet, and the zombie published a part.
  */
-import { killRunningCollectors, startCollector, type CliProcess } from '../harness/cli';
+import { killRunningCollectors, runCli, startCollector, type CliProcess } from '../harness/cli';
 import { exactlyOnceFigures, sleep, startContinuousProducer } from '../harness/chaos';
 import { committedOffsets, createTopic, endOffsets, uniqueName, waitUntil } from '../harness/kafka';
 import { s3LakeOf } from '../harness/s3-server';
@@ -59,9 +59,20 @@ describe('a zombie daemon on a shared bucket', () => {
       await waitUntil(async () => sameOffsets(await committedOffsets(groupId, topic), await endOffsets(topic)), { timeoutMs: 120_000, what: 'every offset committed' });
       await stopBoth(zombie, survivor);
       const figures = await exactlyOnceFigures(target.lake, topic);
-      process.stderr.write(`[s3-zombie] produced ${produced}: ${JSON.stringify(figures)}; zombie lost ${JSON.stringify(zombie.eventsNamed('partitions_lost').map((e) => e.droppedRows))}\n`);
-      target.lake.store.close();
-      expect(figures).toEqual({ written: produced, lost: 0, duplicated: 0 });
+      const late = zombie.eventsNamed('file_late_for_fence').length;
+      process.stderr.write(`[s3-zombie] produced ${produced}: ${JSON.stringify(figures)}; zombie lost ${JSON.stringify(zombie.eventsNamed('partitions_lost').map((e) => e.droppedRows))}, files late for their fence: ${late}\n`);
+      try {
+        if (late === 0) expect(figures).toEqual({ written: produced, lost: 0, duplicated: 0 });
+        else {
+          // The window no fence closes (docs/design.md): paused during an upload, the zombie's part
+          // may reach the bucket after the survivor recovered. It says so, and compaction keeps
+          // one row per offset.
+          expect((await runCli(['compact'], env, 120_000)).code).toBe(0);
+          expect(await exactlyOnceFigures(target.lake, topic)).toEqual({ written: produced, lost: 0, duplicated: 0 });
+        }
+      } finally {
+        target.lake.store.close();
+      }
     }
   }, 300_000);
 });

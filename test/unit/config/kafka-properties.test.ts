@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { ALL_USER_TOPICS_PATTERN, consumerProperties, subscription } from '../../../src/config/kafka-properties';
+import { ALL_USER_TOPICS_PATTERN, consumerProperties, fenceHoldsMs, subscription } from '../../../src/config/kafka-properties';
 import { loadConfig } from '../../../src/config/load';
 
 const EMPTY = path.join(__dirname, '..', '..', 'harness', 'empty-config.json');
@@ -46,5 +46,16 @@ describe('the partition assignment strategy', () => {
     expect(warnings(chosen)).toEqual([expect.stringMatching(/group\.instance\.id with a cooperative partition\.assignment\.strategy: .* stay unassigned/)]);
     expect(warnings({ 'group.instance.id': 'collector-0', 'partition.assignment.strategy': 'range' })).toEqual([]);
     expect(warnings({ 'partition.assignment.strategy': 'cooperative-sticky' })).toEqual([]);
+  });
+});
+
+describe('how long a commit before a publish fences the group', () => {
+  const fence = (kafkaProperties: Record<string, unknown>): number =>
+    fenceHoldsMs(consumerProperties(loadConfig({ file: EMPTY, env: { KAFKA_PROPERTIES: JSON.stringify(kafkaProperties) } }).config));
+
+  it("is half of the session timeout less a heartbeat interval: librdkafka's 45 s session, the collector's 1 s heartbeat", () => {
+    expect(fence({})).toBe(22_000);
+    expect(fence({ 'session.timeout.ms': 6000, 'heartbeat.interval.ms': 500 })).toBe(2750);
+    expect(fence({ 'session.timeout.ms': '10000' })).toBe(4500);
   });
 });

@@ -49,4 +49,20 @@ describe('Telemetry', () => {
     expect(lines.map((line) => [line.event, line.level])).toEqual([['commit_superseded', 30]]);
     expect((await metrics.commits.get()).values).toEqual([expect.objectContaining({ labels: { result: 'superseded' }, value: 1 })]);
   });
+
+  it('warns of and counts a file created later than its fence holds, beside its file_published line', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const metrics = new CollectorMetrics({ defaultMetrics: false });
+    const telemetry = new Telemetry(logger, metrics);
+    const published = { topic: 't', kind: 'data' as const, path: 'p', rows: 1, bytes: 10, ranges: new Map([[0, [[0, 0] as [number, number]]]]), trigger: 'age' as const, durationMs: 5, publishedAtMs: 0 };
+    telemetry.filePublished({ ...published, lateForFence: false });
+    telemetry.filePublished({ ...published, lateForFence: true });
+    expect(lines.map((line) => [line.event, line.level])).toEqual([
+      ['file_published', 30],
+      ['file_published', 30],
+      ['file_late_for_fence', 40],
+    ]);
+    expect((await metrics.filesLateForFence.get()).values).toEqual([expect.objectContaining({ labels: { topic: 't' }, value: 1 })]);
+  });
 });

@@ -190,6 +190,7 @@ export function testPipeline(
     consumeBatchSize: 100,
     oneShot: null,
     kafkaTimeoutMs: 1000,
+    fenceHoldsMs: 20_000,
     writeRetry: { minMs: 5, maxMs: 20 },
     ...overrides,
   };

@@ -1,7 +1,11 @@
-import { readdirSync } from 'node:fs';
 import { parquetFiles, queryLake } from '../../harness/lake';
 import { decodeCommitMetadata } from '../../../src/pipeline/commit-metadata';
-import { DEFAULT_INGEST, assign, eventually, messages, testPipeline } from './fakes';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { FilePublished } from '../../../src/pipeline/events';
+import { localLake } from '../../harness/local-lake';
+import { DEFAULT_INGEST, assign, eventually, messages, testPipeline, type TestPipeline } from './fakes';
 
 describe('pipeline: commits follow publishes', () => {
   it('commits the recovery point before a partition\'s first file, and an offset only once its records are in a published file', async () => {
@@ -44,5 +48,50 @@ describe('pipeline: commits follow publishes', () => {
     expect(writeFailingSeen.every((failing) => !failing)).toBe(true);
     expect(readdirSync(test.outputDir).length).toBeGreaterThan(0);
     expect(test.recorded.named('filePublished')).toHaveLength(1);
+  });
+
+  it('takes a fence stored later than it holds (the process paused while it waited) for a failed one: the file waits for a fresh fence', async () => {
+    const test = testPipeline({ ingest: { ...DEFAULT_INGEST, maxRows: 5 }, fenceHoldsMs: 1000 });
+    let pauses = 1;
+    test.consumer.onCommit = () => {
+      if (pauses-- > 0) test.clock.now += 1001;
+    };
+    await assign(test, [{ topic: 't', partition: 0 }]);
+    test.consumer.batches.push(messages('t', 0, 0, 5));
+    const loop = test.pipeline.start();
+    await eventually(() => test.consumer.committedOffset('t', 0) === 5, 'the commit after the file');
+    await test.pipeline.drain();
+    await loop;
+
+    expect(test.recorded.named('commitFailed').map(([error, purpose]) => [(error as Error).message.includes('more than 1000 ms after it was sent'), purpose])).toEqual([[true, 'recovery-point']]);
+    expect(test.recorded.named('offsetsCommitted').map(([, purpose]) => purpose)).toEqual(['recovery-point', 'fence', 'progress']);
+    expect(test.recorded.named('writeFailed')).toEqual([]);
+    expect(test.recorded.named('filePublished').map(([event]) => (event as FilePublished).lateForFence)).toEqual([false]);
+  });
+
+  it('reports a file created later than its fence holds (the process paused during the upload)', async () => {
+    const outputDir = mkdtempSync(path.join(os.tmpdir(), 'rpc-late-'));
+    const lake = localLake(outputDir);
+    const clock = { advanceOnCreate: 0, test: null as TestPipeline | null };
+    const create = lake.store.create.bind(lake.store);
+    lake.store.create = async (key, bytes) => {
+      if (clock.test !== null) clock.test.clock.now += clock.advanceOnCreate;
+      return create(key, bytes);
+    };
+    const test = testPipeline({ lake, outputDir, ingest: { ...DEFAULT_INGEST, maxRows: 5 }, fenceHoldsMs: 1000 });
+    clock.test = test;
+    await assign(test, [{ topic: 't', partition: 0 }]);
+    test.consumer.batches.push(messages('t', 0, 0, 5));
+    clock.advanceOnCreate = 999;
+    const loop = test.pipeline.start();
+    await eventually(() => test.recorded.named('filePublished').length === 1, 'the first file');
+    clock.advanceOnCreate = 1001;
+    test.consumer.batches.push(messages('t', 0, 5, 5));
+    await eventually(() => test.consumer.committedOffset('t', 0) === 10, 'the commit of both files');
+    await test.pipeline.drain();
+    await loop;
+
+    expect(test.recorded.named('filePublished').map(([event]) => (event as FilePublished).lateForFence)).toEqual([false, true]);
+    expect(await queryLake(outputDir, 'SELECT count(*)::INT AS n FROM {files}')).toEqual([{ n: 10 }]);
   });
 });

@@ -30,6 +30,8 @@ export const ErrorCodes = {
   LAKE_OBJECT_MISSING: { retryable: false, area: 'lake' },
   KAFKA_CONNECT_FAILED: { retryable: true, area: 'kafka' },
   KAFKA_COMMIT_FAILED: { retryable: true, area: 'kafka' },
+  /** A file was about to become visible later than the commit before it fences the group (a paused process): a fresh fence may allow it. */
+  PUBLISH_FENCE_EXPIRED: { retryable: true, area: 'kafka' },
   KAFKA_CONSUME_FAILED: { retryable: true, area: 'kafka' },
   /** TOPIC_TRIM_ENABLED, but the principal may not delete records (the ACL DELETE on TOPIC): a grant is needed, not a retry. */
   TOPIC_TRIM_NOT_AUTHORIZED: { retryable: false, area: 'kafka' },

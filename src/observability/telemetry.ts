@@ -1,4 +1,5 @@
 import { CollectorError, describeError, errorCode } from '../errors';
+import { isFenceExpired } from '../lake/store/lake-store';
 import type { PartitionRef } from '../kafka/consumer-port';
 import type { CompactionResult } from '../lake/compaction/compact-day';
 import type { StoreEvents, StoreRequest } from '../lake/store/measured';
@@ -148,6 +149,11 @@ export class Telemetry implements PipelineEvents, StoreEvents {
     if (error instanceof CollectorError && error.context.assignmentEnded === true) {
       this.metrics.commits.inc({ result: 'superseded' });
       this.logger.info({ event: 'commit_superseded', purpose }, 'commit not sent: a rebalance ended the assignment it was made in; the next owner commits these partitions');
+      return;
+    }
+    if (isFenceExpired(error)) {
+      this.metrics.commits.inc({ result: 'expired' });
+      this.logger.warn({ event: 'fence_expired', purpose, err: error }, 'a file waited longer than the commit before it fences the group (a paused process?): it is fenced again before it is published');
       return;
     }
     this.metrics.commits.inc({ result: 'error' });

@@ -78,7 +78,7 @@ export class Committer {
       this.deps.events.offsetsCommitted(commits, purpose);
       this.deps.onStored?.();
       if (now() > holdsUntilMs) {
-        const error = new CollectorError('KAFKA_COMMIT_FAILED', `the ${purpose} commit was stored more than ${fenceHoldsMs} ms after it was sent (a paused process?): too late to fence the group, the file waits for another`, {
+        const error = new CollectorError('PUBLISH_FENCE_EXPIRED', `the ${purpose} commit was stored more than ${fenceHoldsMs} ms after it was sent (a paused process?): too late to fence the group, the file waits for another`, {
           context: { topic, partitions: list.join(','), fenceHoldsMs },
         });
         this.deps.events.commitFailed(error, purpose);

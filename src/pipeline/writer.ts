@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CollectorError, describeError, isRetryable } from '../errors';
 import { footerMetadata, type FooterFields } from '../lake/footer';
 import { locationOf, type Lake } from '../lake/lake';
+import { isFenceExpired } from '../lake/store/lake-store';
 import { partFileName, type OutputKind } from '../lake/layout';
 import { removeOffsets, type OffsetRange, type PartitionRanges } from '../lake/offset-range';
 import { selectRows, type CellValue, type ColumnData, type SealedBatch } from '../parquet/batch';
@@ -261,8 +262,14 @@ export class Writer {
     const { publishedAtMs } = placement;
     const fenceHoldsUntilMs = await this.deps.committer.beforePublish(key.topic, key.day, file.ranges.keys(), publishedAtMs);
     if (abandoned()) return;
-    await this.create(placement.key, file.bytes);
-    const lateForFence = this.deps.now() > fenceHoldsUntilMs;
+    const fenceHolds = (): boolean => this.deps.now() <= fenceHoldsUntilMs;
+    try {
+      await this.create(placement.key, file.bytes, fenceHolds);
+    } catch (error) {
+      if (isFenceExpired(error)) this.deps.events.commitFailed(error, 'fence');
+      throw error;
+    }
+    const lateForFence = !fenceHolds();
     this.deps.ledger.filePublished(key.topic, key.day, file.ranges, publishedAtMs);
     this.deps.afterPublish?.();
     this.failing = false;
@@ -286,9 +293,9 @@ export class Writer {
    * already there was created by an earlier attempt whose answer was lost: it is the same file when
    * its size matches.
    */
-  private async create(key: string, bytes: Uint8Array): Promise<void> {
+  private async create(key: string, bytes: Uint8Array, stillValid: () => boolean): Promise<void> {
     const { store } = this.options.lake;
-    if (await store.create(key, bytes)) return;
+    if (await store.create(key, bytes, stillValid)) return;
     const existing = await store.stat(key);
     if (existing?.size === bytes.byteLength) return;
     throw new CollectorError('COMPACTION_INCONSISTENT', `${key} exists with ${existing?.size ?? 'no'} bytes, not the ${bytes.byteLength} this writer created it with`, {
@@ -307,8 +314,9 @@ export class Writer {
 
 const NO_COLUMNS: readonly TypedColumn[] = [];
 
+/** The fence before a publish failed or expired: the committer or the publish reported it, the output is fine. */
 function isCommitFailure(error: unknown): boolean {
-  return error instanceof CollectorError && error.code === 'KAFKA_COMMIT_FAILED';
+  return (error instanceof CollectorError && error.code === 'KAFKA_COMMIT_FAILED') || isFenceExpired(error);
 }
 
 /** The ranges of a batch without the offsets of its rejected rows. */

@@ -116,6 +116,28 @@ describe('S3LakeStore on S3Proxy', () => {
       expect(uploads.Uploads ?? []).toEqual([]);
     });
 
+    it('asks stillValid just before the request that makes the object visible: false, and nothing is there, no upload left open', async () => {
+      const traffic = await tap();
+      const tapped = openStore({ client: { endpoint: traffic.endpoint } });
+      const refusal = (error: unknown): unknown => (error as { code?: string }).code;
+      await expect(tapped.create('fence/small.bin', text('x'), () => false).catch(refusal)).resolves.toBe('PUBLISH_FENCE_EXPIRED');
+      expect(traffic.requests.filter((request) => request.method === 'PUT')).toEqual([]);
+
+      // A multipart body: the parts go out while it holds, the CompleteMultipartUpload is not sent.
+      let holds = true;
+      const body = (async function* () {
+        yield* chunks(randomBytes(11 * MIB), MIB);
+        holds = false;
+      })();
+      await expect(tapped.create('fence/big.bin', body, () => holds).catch(refusal)).resolves.toBe('PUBLISH_FENCE_EXPIRED');
+      expect(traffic.requests.filter((request) => request.method === 'PUT' && request.url.includes('partNumber=')).length).toBeGreaterThan(0);
+      expect(traffic.requests.filter((request) => request.method === 'POST' && request.url.includes('uploadId='))).toEqual([]);
+      expect(await store.stat('fence/small.bin')).toBeNull();
+      expect(await store.stat('fence/big.bin')).toBeNull();
+      expect(await store.sweepAbandoned(0)).toEqual([]);
+      expect(await tapped.create('fence/small.bin', text('x'), () => true)).toBe(true);
+    });
+
     it('pulls a streamed body only a few parts ahead of what the server has stored', async () => {
       const traffic = await tap();
       const tapped = openStore({ client: { endpoint: traffic.endpoint } });

@@ -14,6 +14,8 @@
  * - A listing is of one prefix, never of the whole lake.
  */
 
+import { CollectorError } from '../../errors';
+
 export interface StoredObject {
   readonly key: string;
   readonly size: number;
@@ -42,14 +44,27 @@ export interface Listing {
 
 export type Body = Uint8Array | AsyncIterable<Uint8Array>;
 
+/** What a store throws when a create's `stillValid` said no. */
+export function fenceExpired(location: string): CollectorError {
+  return new CollectorError('PUBLISH_FENCE_EXPIRED', `not created: ${location} would have appeared later than the commit before it fences the group (a paused process?)`, {
+    context: { key: location },
+  });
+}
+
+export function isFenceExpired(error: unknown): boolean {
+  return error instanceof CollectorError && error.code === 'PUBLISH_FENCE_EXPIRED';
+}
+
 export interface LakeStore {
   /** Where the lake is, for logs, errors and readiness (`/data/lake`, `s3://bucket/prefix`): never a secret. */
   readonly location: string;
   /**
    * Creates `key` from `body`, durably and whole or not at all; false (and nothing written) when
-   * the key exists. A streamed body is never held whole in memory.
+   * the key exists. A streamed body is never held whole in memory. `stillValid`, when given, is
+   * asked as late as the store can, just before the object would become visible: false, and
+   * nothing is written (PUBLISH_FENCE_EXPIRED).
    */
-  create(key: string, body: Body): Promise<boolean>;
+  create(key: string, body: Body, stillValid?: () => boolean): Promise<boolean>;
   /**
    * Writes an object whole, replacing any previous version atomically: a reader sees the old or
    * the new one. For metadata objects (a closed-day marker, a lease); a data object only by

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { openAsBlob, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { CollectorError } from '../../errors';
-import type { Body, LakeStore, ListOptions, Listing, StoredObject } from './lake-store';
+import { fenceExpired, isFenceExpired, type Body, type LakeStore, type ListOptions, type Listing, type StoredObject } from './lake-store';
 
 /**
  * The lake in a folder of the local filesystem (or a mounted volume). An object becomes visible
@@ -25,12 +25,13 @@ export class LocalStore implements LakeStore {
     this.location = root;
   }
 
-  async create(key: string, body: Body): Promise<boolean> {
+  async create(key: string, body: Body, stillValid?: () => boolean): Promise<boolean> {
     const finalPath = this.pathOf(key);
     const temp = this.tempPathFor(finalPath);
     try {
       const created = await fs.mkdir(path.dirname(finalPath), { recursive: true });
       await writeNewFile(temp, body);
+      if (stillValid !== undefined && !stillValid()) throw fenceExpired(finalPath);
       const linked = await fs.link(temp, finalPath).then(
         () => true,
         (error: NodeJS.ErrnoException) => {
@@ -45,7 +46,7 @@ export class LocalStore implements LakeStore {
       return linked;
     } catch (error) {
       await fs.rm(temp, { force: true }).catch(() => undefined);
-      throw publishFailed(finalPath, error);
+      throw isFenceExpired(error) ? error : publishFailed(finalPath, error);
     }
   }
 

@@ -1,5 +1,5 @@
 import { describeError } from '../../errors';
-import type { Body, LakeStore, ListOptions, Listing, StoredObject } from './lake-store';
+import { isFenceExpired, type Body, type LakeStore, type ListOptions, type Listing, type StoredObject } from './lake-store';
 
 /**
  * Any LakeStore, with every request reported: what it was, how long it took, the bytes it wrote
@@ -38,9 +38,9 @@ export class MeasuredStore implements LakeStore {
     this.location = inner.location;
   }
 
-  create(key: string, body: Body): Promise<boolean> {
+  create(key: string, body: Body, stillValid?: () => boolean): Promise<boolean> {
     const { counted, bytes } = countedBody(body);
-    return this.measure('create', () => this.inner.create(key, counted), bytes);
+    return this.measure('create', () => this.inner.create(key, counted, stillValid), bytes);
   }
 
   replace(key: string, body: Body): Promise<void> {
@@ -112,6 +112,8 @@ export class MeasuredStore implements LakeStore {
       this.events.storeRequest({ operation, durationMs: this.clock() - started, bytesWritten: bytesWritten() });
       return result;
     } catch (error) {
+      // A create called off by its caller (stillValid) is not the store failing.
+      if (isFenceExpired(error)) throw error;
       this.failure ??= { error, atMs: this.clock() };
       this.events.storeRequest({ operation, durationMs: this.clock() - started, bytesWritten: 0, error });
       throw error;

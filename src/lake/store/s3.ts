@@ -13,10 +13,11 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { CollectorError } from '../../errors';
-import type { Body, LakeStore, Listing, ListOptions, StoredObject } from './lake-store';
+import { fenceExpired, isFenceExpired, type Body, type LakeStore, type Listing, type ListOptions, type StoredObject } from './lake-store';
 import { RangedBlob } from './s3-blob';
 import { configuredEndpoint, usePathStyle, writeParamsOf, type Environment, type S3Settings, type S3WriteParams } from './s3-config';
 import { isConditionLost, isNoSuchKey, isNotFound, isTransient, isTransientName, s3Failure } from './s3-errors';
@@ -56,6 +57,9 @@ const WRITE_ID = 'collector-write-id';
 const PROBE_BODY = new TextEncoder().encode('redpanda-parquet-collector probe\n');
 const CHECK_REUSE_MS = 10_000;
 
+/** The commands whose success makes an object visible. */
+const MAKES_VISIBLE = new Set(['PutObjectCommand', 'CompleteMultipartUploadCommand']);
+
 /**
  * The lake in an S3 bucket (AWS, or anything that speaks the S3 API and honours conditional
  * writes: MinIO, Ceph RGW, S3Proxy, …). See lake-store.ts for the contract.
@@ -70,6 +74,8 @@ export class S3LakeStore implements LakeStore {
   private readonly partSize: number;
   private readonly listPageSize: number | undefined;
   private lastCheck: { readonly atMs: number; readonly answer: Promise<string | null> } | null = null;
+  /** The `stillValid` of the create under way in this async context (see create). */
+  private readonly createGuard = new AsyncLocalStorage<() => boolean>();
 
   constructor(options: S3StoreOptions) {
     this.target = parseS3Url(options.url);
@@ -90,6 +96,19 @@ export class S3LakeStore implements LakeStore {
       requestHandler: { connectionTimeout: 5_000, socketTimeout: options.idleTimeoutMs ?? 30_000 },
       ...options.client,
     });
+    // The request that makes an object visible (a PutObject, or the CompleteMultipartUpload of a
+    // multipart upload) asks its create's stillValid last, innermost, just before it is sent: each
+    // attempt of the SDK's retries asks again.
+    this.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const stillValid = this.createGuard.getStore();
+        if (stillValid !== undefined && MAKES_VISIBLE.has(context.commandName ?? '') && !stillValid()) {
+          throw fenceExpired(`s3://${this.target.bucket}/${String((args.input as { Key?: unknown }).Key)}`);
+        }
+        return next(args);
+      },
+      { step: 'deserialize', priority: 'low', name: 'collectorCreateGuard' },
+    );
   }
 
   /** Closes the client's connections. */
@@ -104,16 +123,18 @@ export class S3LakeStore implements LakeStore {
    * object's HEAD settles it: our write id means we created it, another (or none) means someone
    * else did, no object means nothing was written and the error is thrown (retryable).
    */
-  async create(key: string, body: Body): Promise<boolean> {
+  async create(key: string, body: Body, stillValid?: () => boolean): Promise<boolean> {
     const writeId = randomUUID();
     const guarded = body instanceof Uint8Array ? { body, failure: () => undefined } : guardBody(body);
     try {
-      await this.upload(key, guarded.body, writeId, 'create');
+      await (stillValid === undefined ? this.upload(key, guarded.body, writeId, 'create') : this.createGuard.run(stillValid, () => this.upload(key, guarded.body, writeId, 'create')));
       return true;
     } catch (error) {
       // A failing body is the caller's problem, not the store's: rethrown as it is.
       const bodyFailure = guarded.failure();
       if (bodyFailure !== undefined) throw bodyFailure;
+      // Called off before the request that makes the object visible was sent: nothing to settle.
+      if (isFenceExpired(error)) throw error;
       if (!isConditionLost(error) && !isTransient(error)) throw this.failure('create', error, key);
       const present = await this.head('create', key);
       if (present !== null) return present.Metadata?.[WRITE_ID] === writeId;

@@ -1,4 +1,5 @@
 import { CollectorError } from '../../../src/errors';
+import { fenceExpired } from '../../../src/lake/store/lake-store';
 import pino from 'pino';
 import { CollectorMetrics } from '../../../src/observability/metrics';
 import { Telemetry } from '../../../src/observability/telemetry';
@@ -48,6 +49,16 @@ describe('Telemetry', () => {
     telemetry.commitFailed(new CollectorError('KAFKA_COMMIT_FAILED', 'not committed: the assignment it was made for has ended', { context: { partitions: 3, assignmentEnded: true } }), 'progress');
     expect(lines.map((line) => [line.event, line.level])).toEqual([['commit_superseded', 30]]);
     expect((await metrics.commits.get()).values).toEqual([expect.objectContaining({ labels: { result: 'superseded' }, value: 1 })]);
+  });
+
+  it('tells a fence that expired before its file appeared (a paused process) from a failed commit: a warning, counted as expired', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const metrics = new CollectorMetrics({ defaultMetrics: false });
+    const telemetry = new Telemetry(logger, metrics);
+    telemetry.commitFailed(fenceExpired('s3://b/2025/10/17/t/part.parquet'), 'fence');
+    expect(lines.map((line) => [line.event, line.level])).toEqual([['fence_expired', 40]]);
+    expect((await metrics.commits.get()).values).toEqual([expect.objectContaining({ labels: { result: 'expired' }, value: 1 })]);
   });
 
   it('warns of and counts a file created later than its fence holds, beside its file_published line', async () => {

@@ -69,29 +69,56 @@ describe('pipeline: commits follow publishes', () => {
     expect(test.recorded.named('filePublished').map(([event]) => (event as FilePublished).lateForFence)).toEqual([false]);
   });
 
-  it('reports a file created later than its fence holds (the process paused during the upload)', async () => {
+  /** A pipeline whose data-file creates move its clock: `before` the store asks stillValid (a pause before the upload), `after` the object appeared. */
+  function pausingCreates(): { test: TestPipeline; outputDir: string; pause: { before: number; after: number } } {
     const outputDir = mkdtempSync(path.join(os.tmpdir(), 'rpc-late-'));
     const lake = localLake(outputDir);
-    const clock = { advanceOnCreate: 0, test: null as TestPipeline | null };
+    const pause = { before: 0, after: 0 };
     const create = lake.store.create.bind(lake.store);
-    lake.store.create = async (key, bytes) => {
-      if (clock.test !== null) clock.test.clock.now += clock.advanceOnCreate;
-      return create(key, bytes);
-    };
     const test = testPipeline({ lake, outputDir, ingest: { ...DEFAULT_INGEST, maxRows: 5 }, fenceHoldsMs: 1000 });
-    clock.test = test;
+    lake.store.create = async (key, bytes, stillValid) => {
+      // Only the data files: the topic's schema is created through the store too.
+      if (!key.endsWith('.parquet')) return create(key, bytes, stillValid);
+      test.clock.now += pause.before;
+      pause.before = 0;
+      const created = await create(key, bytes, stillValid);
+      test.clock.now += pause.after;
+      pause.after = 0;
+      return created;
+    };
+    return { test, outputDir, pause };
+  }
+
+  it('calls off a create that would appear later than its fence holds (a pause before the upload): fenced again, published once', async () => {
+    const { test, outputDir, pause } = pausingCreates();
     await assign(test, [{ topic: 't', partition: 0 }]);
     test.consumer.batches.push(messages('t', 0, 0, 5));
-    clock.advanceOnCreate = 999;
+    pause.before = 999;
     const loop = test.pipeline.start();
     await eventually(() => test.recorded.named('filePublished').length === 1, 'the first file');
-    clock.advanceOnCreate = 1001;
+    pause.before = 1001;
     test.consumer.batches.push(messages('t', 0, 5, 5));
     await eventually(() => test.consumer.committedOffset('t', 0) === 10, 'the commit of both files');
     await test.pipeline.drain();
     await loop;
 
-    expect(test.recorded.named('filePublished').map(([event]) => (event as FilePublished).lateForFence)).toEqual([false, true]);
-    expect(await queryLake(outputDir, 'SELECT count(*)::INT AS n FROM {files}')).toEqual([{ n: 10 }]);
+    expect(test.recorded.named('commitFailed').map(([error, purpose]) => [(error as { code?: string }).code, purpose])).toEqual([['PUBLISH_FENCE_EXPIRED', 'fence']]);
+    expect(test.recorded.named('writeFailed')).toEqual([]);
+    expect(test.recorded.named('filePublished').map(([event]) => (event as FilePublished).lateForFence)).toEqual([false, false]);
+    expect(await queryLake(outputDir, 'SELECT count(*)::INT AS n, count(DISTINCT kafka_offset)::INT AS offsets FROM {files}')).toEqual([{ n: 10, offsets: 10 }]);
+  });
+
+  it('reports a file whose create answered later than its fence holds (a pause once the object was there)', async () => {
+    const { test, outputDir, pause } = pausingCreates();
+    await assign(test, [{ topic: 't', partition: 0 }]);
+    test.consumer.batches.push(messages('t', 0, 0, 5));
+    pause.after = 1001;
+    const loop = test.pipeline.start();
+    await eventually(() => test.consumer.committedOffset('t', 0) === 5, 'the commit of the file');
+    await test.pipeline.drain();
+    await loop;
+
+    expect(test.recorded.named('filePublished').map(([event]) => (event as FilePublished).lateForFence)).toEqual([true]);
+    expect(await queryLake(outputDir, 'SELECT count(*)::INT AS n FROM {files}')).toEqual([{ n: 5 }]);
   });
 });

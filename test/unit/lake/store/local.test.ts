@@ -25,6 +25,18 @@ describe('LocalStore', () => {
     expect(readdirSync(path.join(root, '2025/10/17/t'))).toEqual(['a.parquet']);
   });
 
+  it('asks stillValid just before the object appears, after the body is written: false writes nothing', async () => {
+    let asked = 0;
+    const refused = store.create('2025/10/17/t/late.parquet', chunks('a'.repeat(50_000), 'b'), () => {
+      asked++;
+      return false;
+    });
+    await expect(refused).rejects.toMatchObject({ code: 'PUBLISH_FENCE_EXPIRED', retryable: true });
+    expect(asked).toBe(1);
+    expect(readdirSync(path.join(root, '2025/10/17/t'))).toEqual([]);
+    expect(await store.create('2025/10/17/t/late.parquet', Buffer.from('x'), () => true)).toBe(true);
+  });
+
   it('lets exactly one of several concurrent creates of a key win', async () => {
     const results = await Promise.all(Array.from({ length: 8 }, (_, i) => store.create('k', Buffer.from(`writer ${i}`))));
     expect(results.filter(Boolean)).toHaveLength(1);

@@ -214,6 +214,7 @@ export function startContinuousProducer(
   batchSize: number,
   kafka: TestKafka = testKafka(),
   bursts: { readonly onMs: number; readonly offMs: number } | null = null,
+  daysMoveOn = bursts !== null,
 ): { produced(): number; stop(): Promise<number> } {
   let produced = 0;
   let producing = true;
@@ -227,9 +228,10 @@ export function startContinuousProducer(
       const batch: TestMessage[] = Array.from({ length: batchSize }, (_, i) => {
         const n = produced + i;
         // Timestamps cross midnight now and then, so records of one partition sit in two day buffers.
-        // In bursts (the compaction runs) time also moves on, two minutes a record, a day every 720,
-        // so that days end: the daemon compacts a day only once the group has read past its end.
-        const timestamp = BASE_DAY + (bursts === null ? n : n * 2 * 60_000) + (n % 7) * 30 * 60_000;
+        // When days move on (in bursts, the compaction runs) time also moves on, two minutes a
+        // record, a day every 720, so that days end: the daemon compacts a day only once the group
+        // has read past its end.
+        const timestamp = BASE_DAY + (daysMoveOn ? n * 2 * 60_000 : n) + (n % 7) * 30 * 60_000;
         return { partition: n % partitions, key: `k${n % 50}`, value: encodeEvent(marketEvent(n, timestamp), n % 4 === 0 ? 'json' : 'msgpack'), timestamp };
       });
       await kafka.produce(topic, batch);

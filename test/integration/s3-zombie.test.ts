@@ -9,7 +9,7 @@
  */
 import { killRunningCollectors, runCli, startCollector, type CliProcess } from '../harness/cli';
 import { exactlyOnceFigures, sleep, startContinuousProducer } from '../harness/chaos';
-import { committedOffsets, createTopic, endOffsets, uniqueName, waitUntil } from '../harness/kafka';
+import { committedOffsets, createTopic, endOffsets, testKafka, uniqueName, waitUntil } from '../harness/kafka';
 import { s3LakeOf } from '../harness/s3-server';
 import { s3ServerForSuite } from '../harness/s3-suite';
 
@@ -36,7 +36,8 @@ describe('a zombie daemon on a shared bucket', () => {
       LOG_LEVEL: 'info',
       KAFKA_PROPERTIES: JSON.stringify({ 'session.timeout.ms': SESSION_TIMEOUT_MS, 'heartbeat.interval.ms': 500 }),
     };
-    const producer = startContinuousProducer(topic, PARTITIONS, 20);
+    // Days move on: a member's files span several days, each needing a recovery point first.
+    const producer = startContinuousProducer(topic, PARTITIONS, 20, testKafka(), null, true);
     const zombie = startCollector(env);
     const survivor = startCollector(env);
     try {

@@ -98,6 +98,7 @@ describe('Prometheus alert rules', () => {
       'CollectorConsumerProcessesCrashLooping',
       'CollectorDeadLetters',
       'CollectorDown',
+      'CollectorFilesLateForFence',
       'CollectorLakeRetentionFailing',
       'CollectorMemoryNearLimit',
       'CollectorNoFilePublished',

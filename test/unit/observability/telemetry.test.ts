@@ -7,6 +7,14 @@ import { Telemetry } from '../../../src/observability/telemetry';
 const series = async (metrics: CollectorMetrics): Promise<string[]> =>
   [...(await metrics.committedOffset.get()).values, ...(await metrics.consumerLag.get()).values].map((sample) => `${sample.labels.topic}[${sample.labels.partition}]`).sort();
 
+/** Telemetry whose log lines are kept, parsed, in `lines`. */
+function recordingTelemetry(): { lines: Array<Record<string, unknown>>; metrics: CollectorMetrics; telemetry: Telemetry } {
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+  const metrics = new CollectorMetrics({ defaultMetrics: false });
+  return { lines, metrics, telemetry: new Telemetry(logger, metrics) };
+}
+
 describe('Telemetry', () => {
   it('removes the per-partition series of revoked partitions and keeps the others', async () => {
     const metrics = new CollectorMetrics({ defaultMetrics: false });
@@ -27,10 +35,7 @@ describe('Telemetry', () => {
   });
 
   it('counts and logs each event once, in one place', async () => {
-    const lines: Array<Record<string, unknown>> = [];
-    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
-    const metrics = new CollectorMetrics({ defaultMetrics: false });
-    const telemetry = new Telemetry(logger, metrics);
+    const { lines, metrics, telemetry } = recordingTelemetry();
     telemetry.commitFailed(new Error('down'), 'recovery-point');
     telemetry.deadLettered({ topic: 't', partition: 0, offset: 3, stage: 'decode', reason: 'malformed', message: 'bad' });
     expect(lines.map((line) => [line.event, line.purpose ?? line.reason])).toEqual([
@@ -42,30 +47,21 @@ describe('Telemetry', () => {
   });
 
   it('tells a commit a rebalance made pointless (its assignment ended) from a failed one: info, not an error', async () => {
-    const lines: Array<Record<string, unknown>> = [];
-    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
-    const metrics = new CollectorMetrics({ defaultMetrics: false });
-    const telemetry = new Telemetry(logger, metrics);
+    const { lines, metrics, telemetry } = recordingTelemetry();
     telemetry.commitFailed(new CollectorError('KAFKA_COMMIT_FAILED', 'not committed: the assignment it was made for has ended', { context: { partitions: 3, assignmentEnded: true } }), 'progress');
     expect(lines.map((line) => [line.event, line.level])).toEqual([['commit_superseded', 30]]);
     expect((await metrics.commits.get()).values).toEqual([expect.objectContaining({ labels: { result: 'superseded' }, value: 1 })]);
   });
 
   it('tells a fence that expired before its file appeared (a paused process) from a failed commit: a warning, counted as expired', async () => {
-    const lines: Array<Record<string, unknown>> = [];
-    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
-    const metrics = new CollectorMetrics({ defaultMetrics: false });
-    const telemetry = new Telemetry(logger, metrics);
+    const { lines, metrics, telemetry } = recordingTelemetry();
     telemetry.commitFailed(fenceExpired('s3://b/2025/10/17/t/part.parquet'), 'fence');
     expect(lines.map((line) => [line.event, line.level])).toEqual([['fence_expired', 40]]);
     expect((await metrics.commits.get()).values).toEqual([expect.objectContaining({ labels: { result: 'expired' }, value: 1 })]);
   });
 
   it('warns of and counts a file created later than its fence holds, beside its file_published line', async () => {
-    const lines: Array<Record<string, unknown>> = [];
-    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
-    const metrics = new CollectorMetrics({ defaultMetrics: false });
-    const telemetry = new Telemetry(logger, metrics);
+    const { lines, metrics, telemetry } = recordingTelemetry();
     const published = { topic: 't', kind: 'data' as const, path: 'p', rows: 1, bytes: 10, ranges: new Map([[0, [[0, 0] as [number, number]]]]), trigger: 'age' as const, durationMs: 5, publishedAtMs: 0 };
     telemetry.filePublished({ ...published, lateForFence: false });
     telemetry.filePublished({ ...published, lateForFence: true });

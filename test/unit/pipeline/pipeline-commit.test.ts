@@ -3,21 +3,27 @@ import { decodeCommitMetadata } from '../../../src/pipeline/commit-metadata';
 import { mkdtempSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { SourceMessage } from '../../../src/kafka/consumer-port';
 import type { FilePublished } from '../../../src/pipeline/events';
 import { localLake } from '../../harness/local-lake';
 import { DEFAULT_INGEST, assign, eventually, messages, testPipeline, type TestPipeline } from './fakes';
+
+/** Assigns t[0] and runs the pipeline over `batch` until `done`, then drains it. */
+async function runOver(test: TestPipeline, batch: SourceMessage[], done: () => boolean, what: string): Promise<void> {
+  await assign(test, [{ topic: 't', partition: 0 }]);
+  test.consumer.batches.push(batch);
+  const loop = test.pipeline.start();
+  await eventually(done, what);
+  await test.pipeline.drain();
+  await loop;
+}
 
 describe('pipeline: commits follow publishes', () => {
   it('commits the recovery point before a partition\'s first file, and an offset only once its records are in a published file', async () => {
     const test = testPipeline({ ingest: { ...DEFAULT_INGEST, maxRows: 10 } });
     const filesAtCommit: number[] = [];
     test.consumer.onCommit = () => filesAtCommit.push(parquetFiles(test.outputDir).length);
-    await assign(test, [{ topic: 't', partition: 0 }]);
-    test.consumer.batches.push(messages('t', 0, 0, 25));
-    const loop = test.pipeline.start();
-    await eventually(() => test.consumer.committedOffset('t', 0) === 20, 'the commit of the two full files');
-    await test.pipeline.drain();
-    await loop;
+    await runOver(test, messages('t', 0, 0, 25), () => test.consumer.committedOffset('t', 0) === 20, 'the commit of the two full files');
 
     const [first, ...rest] = test.consumer.commits.flat();
     expect(first).toMatchObject({ topic: 't', partition: 0, offset: 0 });
@@ -36,12 +42,7 @@ describe('pipeline: commits follow publishes', () => {
     test.consumer.failCommits = 2;
     const writeFailingSeen: boolean[] = [];
     test.consumer.onCommit = () => writeFailingSeen.push(test.pipeline.isWriteFailing);
-    await assign(test, [{ topic: 't', partition: 0 }]);
-    test.consumer.batches.push(messages('t', 0, 0, 5));
-    const loop = test.pipeline.start();
-    await eventually(() => test.consumer.committedOffset('t', 0) === 5, 'the commit after the retried recovery point');
-    await test.pipeline.drain();
-    await loop;
+    await runOver(test, messages('t', 0, 0, 5), () => test.consumer.committedOffset('t', 0) === 5, 'the commit after the retried recovery point');
 
     expect(test.recorded.named('commitFailed').map(([, purpose]) => purpose)).toEqual(['recovery-point', 'recovery-point']);
     expect(test.recorded.named('writeFailed')).toEqual([]);
@@ -56,12 +57,7 @@ describe('pipeline: commits follow publishes', () => {
     test.consumer.onCommit = () => {
       if (pauses-- > 0) test.clock.now += 1001;
     };
-    await assign(test, [{ topic: 't', partition: 0 }]);
-    test.consumer.batches.push(messages('t', 0, 0, 5));
-    const loop = test.pipeline.start();
-    await eventually(() => test.consumer.committedOffset('t', 0) === 5, 'the commit after the file');
-    await test.pipeline.drain();
-    await loop;
+    await runOver(test, messages('t', 0, 0, 5), () => test.consumer.committedOffset('t', 0) === 5, 'the commit after the file');
 
     expect(test.recorded.named('commitFailed').map(([error, purpose]) => [(error as Error).message.includes('more than 1000 ms after it was sent'), purpose])).toEqual([[true, 'recovery-point']]);
     expect(test.recorded.named('offsetsCommitted').map(([, purpose]) => purpose)).toEqual(['recovery-point', 'fence', 'progress']);
@@ -110,13 +106,8 @@ describe('pipeline: commits follow publishes', () => {
 
   it('reports a file whose create answered later than its fence holds (a pause once the object was there)', async () => {
     const { test, outputDir, pause } = pausingCreates();
-    await assign(test, [{ topic: 't', partition: 0 }]);
-    test.consumer.batches.push(messages('t', 0, 0, 5));
     pause.after = 1001;
-    const loop = test.pipeline.start();
-    await eventually(() => test.consumer.committedOffset('t', 0) === 5, 'the commit of the file');
-    await test.pipeline.drain();
-    await loop;
+    await runOver(test, messages('t', 0, 0, 5), () => test.consumer.committedOffset('t', 0) === 5, 'the commit of the file');
 
     expect(test.recorded.named('filePublished').map(([event]) => (event as FilePublished).lateForFence)).toEqual([true]);
     expect(await queryLake(outputDir, 'SELECT count(*)::INT AS n FROM {files}')).toEqual([{ n: 5 }]);

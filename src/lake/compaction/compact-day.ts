@@ -167,7 +167,8 @@ export async function heldFile(lake: Lake, file: LakeFile): Promise<HeldFile> {
   return { info: { name, rows: footer.rows, bytes: file.bytes, offsets: offsetsObject(footer.ranges) }, ranges: footer.ranges };
 }
 
-function mergedHeld(held: readonly HeldFile[]): Map<number, OffsetRange[]> {
+/** The offsets the files hold, merged per partition. */
+export function mergedHeld(held: readonly HeldFile[]): Map<number, OffsetRange[]> {
   const all = new Map<number, OffsetRange[]>();
   for (const file of held) for (const [partition, ranges] of file.ranges) all.set(partition, [...(all.get(partition) ?? []), ...ranges]);
   return new Map([...all].map(([partition, ranges]) => [partition, mergeRanges(ranges)]));
@@ -239,17 +240,22 @@ export function markerOf(target: TopicDay, files: readonly CompactedFileInfo[], 
   return Buffer.from(`${JSON.stringify(marker, null, 2)}\n`);
 }
 
+/** A closed (topic, day, kind) with parts, and whether it has compacted files already. */
+export interface DayToCompact extends TopicDay {
+  readonly compacted: boolean;
+}
+
 /** The (topic, day, kind)s with parts on a day that `isClosed` says is over, oldest day first. */
-export async function daysToCompact(lake: Lake, isClosed: (day: number) => boolean): Promise<TopicDay[]> {
-  const pending: TopicDay[] = [];
+export async function daysToCompact(lake: Lake, isClosed: (day: number) => boolean): Promise<DayToCompact[]> {
+  const pending: DayToCompact[] = [];
   for (const entry of await listTopicDays(lake)) {
     if (!isClosed(entry.day)) continue;
     const files = await findDayFiles(lake, entry);
-    if (files.parts.length > 0) pending.push(entry);
+    if (files.parts.length > 0) pending.push({ ...entry, compacted: files.compacted.length > 0 });
   }
   return pending;
 }
 
-export function emptyResult(target: TopicDay, status: 'locked' | 'nothing', durationMs: number): CompactionResult {
+export function emptyResult(target: TopicDay, status: CompactionResult['status'], durationMs: number): CompactionResult {
   return { target, status, files: [], rows: 0, bytes: 0, partsRemoved: 0, duplicatesDropped: 0, windowsOverBudget: 0, durationMs };
 }

@@ -1,6 +1,7 @@
 import { dayStartMs, isDayClosed } from '../day-cut';
 import type { TopicDay } from '../files';
 import { compactDay, daysToCompact, type CompactionResult, type CompactorOptions } from './compact-day';
+import { removeCoveredParts } from './covered-parts';
 
 /**
  * One compaction pass, the daemon's day closer and the `compact` command alike: compact every
@@ -37,15 +38,19 @@ export async function compactionPass(options: PassOptions): Promise<PassResult> 
   const results: CompactionResult[] = [];
   const failures: PassResult['failures'] = [];
   let oldestLeftMs: number | null = null;
-  for (const target of targets) {
+  for (const { compacted, ...target } of targets) {
     if (options.stopped?.() === true) break;
     let done = false;
-    if ((await options.holds?.(target)) !== true) {
+    const held = (await options.holds?.(target)) === true;
+    // A held day that was compacted before still loses the parts its files hold whole.
+    if (!held || compacted) {
       try {
-        const result = await compactDay(target, compactor);
-        results.push(result);
-        options.onCompacted?.(result);
-        done = result.status !== 'locked';
+        const result = held ? await removeCoveredParts(target, compactor) : await compactDay(target, compactor);
+        if (!held || result.partsRemoved > 0) {
+          results.push(result);
+          options.onCompacted?.(result);
+        }
+        done = !held && result.status !== 'locked';
       } catch (error) {
         failures.push({ target, error });
         options.onFailed?.(target, error);

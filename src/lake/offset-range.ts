@@ -80,6 +80,23 @@ export function subtractRanges(ranges: readonly OffsetRange[], removed: readonly
   return result;
 }
 
+/** The ranges of several files merged per partition, partitions in order. */
+export function mergePartitionRanges(files: Iterable<PartitionRanges>): Map<number, OffsetRange[]> {
+  const all = new Map<number, OffsetRange[]>();
+  for (const ranges of files) for (const [partition, list] of ranges) all.set(partition, [...(all.get(partition) ?? []), ...list]);
+  return new Map([...all].sort((a, b) => a[0] - b[0]).map(([partition, list]) => [partition, mergeRanges(list)]));
+}
+
+/** Per partition, the offsets of `ranges` (merged) that `removed` (merged) does not hold; a partition left with none is left out. */
+export function subtractPartitionRanges(ranges: PartitionRanges, removed: PartitionRanges): Map<number, OffsetRange[]> {
+  const left = new Map<number, OffsetRange[]>();
+  for (const [partition, list] of ranges) {
+    const remaining = subtractRanges(list, removed.get(partition) ?? []);
+    if (remaining.length > 0) left.set(partition, remaining);
+  }
+  return left;
+}
+
 /** Whether `offset` lies in one of the sorted, merged `ranges`. */
 export function holdsOffset(ranges: readonly OffsetRange[], offset: number): boolean {
   let low = 0;

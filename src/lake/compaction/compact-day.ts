@@ -4,7 +4,7 @@ import { findDayFiles, listTopicDays, type LakeFile, type TopicDay } from '../fi
 import { footerMetadata, readFooter } from '../footer';
 import type { Lake } from '../lake';
 import { closedMarkerName, compactedFileName, compactionLockName, isoDate } from '../layout';
-import { mergeRanges, serializeRanges, type OffsetRange, type PartitionRanges } from '../offset-range';
+import { mergePartitionRanges, serializeRanges, type PartitionRanges } from '../offset-range';
 import { CompactionLock } from './lock';
 import { mergeWindows } from './merge';
 import { planMerge, sumOf, type MergePlan, type SourceSummary } from './plan';
@@ -103,7 +103,7 @@ export async function compactDay(target: TopicDay, options: CompactorOptions): P
     if (files.parts.length === 0) return emptyResult(target, 'nothing', options.now() - started);
     const held: HeldFile[] = [];
     for (const file of files.compacted) held.push(await heldFile(options.lake, file));
-    const heldRanges = mergedHeld(held);
+    const heldRanges = mergePartitionRanges(held.map((file) => file.ranges));
     const parts: SourceSummary[] = [];
     for (const file of files.parts) parts.push(await scanSource(store, file.key));
     const merge = planMerge(parts, { memoryBytes: options.memoryBytes, maxFileBytes: options.maxFileBytes }, heldRanges);
@@ -167,12 +167,6 @@ export async function heldFile(lake: Lake, file: LakeFile): Promise<HeldFile> {
   return { info: { name, rows: footer.rows, bytes: file.bytes, offsets: offsetsObject(footer.ranges) }, ranges: footer.ranges };
 }
 
-/** The offsets the files hold, merged per partition. */
-export function mergedHeld(held: readonly HeldFile[]): Map<number, OffsetRange[]> {
-  const all = new Map<number, OffsetRange[]>();
-  for (const file of held) for (const [partition, ranges] of file.ranges) all.set(partition, [...(all.get(partition) ?? []), ...ranges]);
-  return new Map([...all].map(([partition, ranges]) => [partition, mergeRanges(ranges)]));
-}
 
 export function offsetsObject(ranges: PartitionRanges): Record<string, unknown> {
   return JSON.parse(serializeRanges(ranges)) as Record<string, unknown>;

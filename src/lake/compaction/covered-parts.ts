@@ -1,7 +1,7 @@
 import { findDayFiles, type TopicDay } from '../files';
 import { readFooter } from '../footer';
-import { subtractRanges } from '../offset-range';
-import { emptyResult, heldFile, mergedHeld, underDayLock, type CompactionResult, type CompactorOptions } from './compact-day';
+import { mergePartitionRanges, subtractPartitionRanges } from '../offset-range';
+import { emptyResult, heldFile, underDayLock, type CompactionResult, type CompactorOptions } from './compact-day';
 
 /**
  * Removes the parts of a day that its compacted files already hold whole (a compaction that stopped
@@ -15,13 +15,13 @@ export async function removeCoveredParts(target: TopicDay, options: CompactorOpt
     const { lake } = options;
     const files = await findDayFiles(lake, target);
     if (files.parts.length === 0 || files.compacted.length === 0) return emptyResult(target, 'nothing', options.now() - started);
-    const held = mergedHeld(await Promise.all(files.compacted.map((file) => heldFile(lake, file))));
+    const held = mergePartitionRanges((await Promise.all(files.compacted.map((file) => heldFile(lake, file)))).map((file) => file.ranges));
     const covered: string[] = [];
     let rows = 0;
     for (const part of files.parts) {
       const footer = await readFooter(lake.store, part.key);
       if (footer.ranges.size === 0) continue;
-      if ([...footer.ranges].every(([partition, ranges]) => subtractRanges(ranges, held.get(partition) ?? []).length === 0)) {
+      if (subtractPartitionRanges(footer.ranges, held).size === 0) {
         covered.push(part.key);
         rows += footer.rows;
       }

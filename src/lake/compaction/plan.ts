@@ -1,6 +1,6 @@
 import type { ColumnType } from '../../parquet/batch';
-import { widen } from '../../parquet/schema';
-import { mergeRanges, subtractRanges, type OffsetRange, type PartitionRanges } from '../offset-range';
+import { joinObserved } from '../topic-schema';
+import { mergeRanges, mergePartitionRanges, subtractPartitionRanges, type OffsetRange, type PartitionRanges } from '../offset-range';
 
 /**
  * The merge plan of one (topic, day): which columns the compacted file has, in which windows the
@@ -100,19 +100,12 @@ export interface PlanLimits {
  * as in a single file.
  */
 export function unifySchema(sources: ReadonlyArray<{ readonly columns: readonly SourceColumn[] }>): UnifiedColumn[] {
-  const types = new Map<string, ColumnType | null>();
-  for (const source of sources) {
-    for (const column of source.columns) {
-      const current = types.get(column.name) ?? null;
-      if (column.type === null) types.set(column.name, current);
-      else types.set(column.name, current === null ? column.type : widen(current, column.type));
-    }
-  }
+  const types = joinObserved(sources.map((source) => source.columns.map((column) => [column.name, column.type] as const)));
   return [...types].map(([name, type]) => ({ name, type: type ?? 'string' }));
 }
 
 export function planMerge(sources: readonly SourceSummary[], limits: PlanLimits, held: PartitionRanges = new Map()): MergePlan {
-  const ranges = withoutHeld(mergedRanges(sources), held);
+  const ranges = subtractPartitionRanges(mergePartitionRanges(sources.map((source) => source.ranges)), held);
   const partitions = new Set<number>(ranges.keys());
   for (const source of sources) for (const group of source.rowGroups) for (const partition of group.partitions.keys()) partitions.add(partition);
   const windows: MergeWindow[] = [];
@@ -126,22 +119,6 @@ export function planMerge(sources: readonly SourceSummary[], limits: PlanLimits,
   };
 }
 
-function mergedRanges(sources: readonly SourceSummary[]): Map<number, OffsetRange[]> {
-  const all = new Map<number, OffsetRange[]>();
-  for (const source of sources) {
-    for (const [partition, list] of source.ranges) all.set(partition, [...(all.get(partition) ?? []), ...list]);
-  }
-  return new Map([...all].sort((a, b) => a[0] - b[0]).map(([partition, list]) => [partition, mergeRanges(list)]));
-}
-
-function withoutHeld(ranges: ReadonlyMap<number, OffsetRange[]>, held: PartitionRanges): Map<number, OffsetRange[]> {
-  const left = new Map<number, OffsetRange[]>();
-  for (const [partition, list] of ranges) {
-    const remaining = subtractRanges(list, held.get(partition) ?? []);
-    if (remaining.length > 0) left.set(partition, remaining);
-  }
-  return left;
-}
 
 interface Piece {
   readonly ref: RowGroupRef;

@@ -88,7 +88,8 @@ export class CollectorApp implements HealthSource {
       size: encoderThreads(config.workers.encoderThreads, availableCores(), processesFor(config, availableCores())),
       options: { compression: config.output.compression, rowGroupSize: config.output.rowGroupSize },
     });
-    this.source = options.consumer ?? new KafkaSource({ properties: consumerProperties(config), subscription: subscription(config), consumeTimeoutMs: CONSUME_TIMEOUT_MS, logger });
+    const kafkaProperties = consumerProperties(config);
+    this.source = options.consumer ?? new KafkaSource({ properties: kafkaProperties, subscription: subscription(config), consumeTimeoutMs: CONSUME_TIMEOUT_MS, logger });
     const instanceId = newInstanceId();
     const telemetry = new Telemetry(logger, this.metrics);
     this.telemetry = telemetry;
@@ -130,7 +131,7 @@ export class CollectorApp implements HealthSource {
         consumeBatchSize: config.kafka.consumeBatchSize,
         oneShot: config.mode === 'once' ? { maxMessagesPerTopic: config.once.maxMessages } : null,
         kafkaTimeoutMs: KAFKA_TIMEOUT_MS,
-        fenceHoldsMs: fenceHoldsMs(consumerProperties(config)),
+        fenceHoldsMs: fenceHoldsMs(kafkaProperties),
         writeRetry: { minMs: WRITE_RETRY_MIN_MS, maxMs: WRITE_RETRY_MAX_MS },
       },
       { port: this.source, encode: (batch) => this.pool.encode(batch), events: telemetry, now: this.now, afterPublish: crashAfterPublishFault(), onCommitStored: () => this.topicTrim?.request() },

@@ -8,7 +8,7 @@ import { isOverBudget } from '../config/memory-plan';
 import { OffsetLedger } from './offset-ledger';
 import { OneShotGoals, OtherMembers } from './one-shot';
 import { ReadAhead } from './read-ahead';
-import { recoverTopic } from './recovery';
+import { recoverPartitions } from './recovery';
 import { Writer } from './writer';
 
 /**
@@ -195,10 +195,7 @@ export class Pipeline implements RebalanceHandlers {
       const committed = await this.deps.port.committed(partitions, this.options.kafkaTimeoutMs);
       this.ledger.assigned(partitions, committed);
       const unread = oneShot ? await this.goals.take(this.deps.port, partitions, committed, this.options.kafkaTimeoutMs) : partitions;
-      for (const topic of new Set(unread.map((p) => p.topic))) {
-        const recovered = await recoverTopic(this.options.lake, topic, committed.filter((entry) => entry.topic === topic), this.ledger);
-        if (recovered !== null) this.deps.events.recovered(recovered);
-      }
+      for (const recovered of await recoverPartitions(this.options.lake, unread, committed, this.ledger)) this.deps.events.recovered(recovered);
       this.assignments++;
       this.deps.onCommitStored?.();
     } finally {

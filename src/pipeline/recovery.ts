@@ -1,4 +1,4 @@
-import type { CommittedOffset } from '../kafka/consumer-port';
+import type { CommittedOffset, PartitionRef } from '../kafka/consumer-port';
 import { findTopicFiles } from '../lake/files';
 import { readFooter } from '../lake/footer';
 import type { Lake } from '../lake/lake';
@@ -47,6 +47,16 @@ export async function recoverTopic(lake: Lake, topic: string, committed: readonl
     if (found.ranges.length > 0) skipped.set(partition, mergeRanges(found.ranges));
   }
   return { topic, filesRead: files.length, skipped };
+}
+
+/** Recovery of every topic of these partitions, one topic at a time; what was found in each topic that had recovery metadata. */
+export async function recoverPartitions(lake: Lake, partitions: readonly PartitionRef[], committed: readonly CommittedOffset[], ledger: OffsetLedger): Promise<Recovered[]> {
+  const found: Recovered[] = [];
+  for (const topic of new Set(partitions.map((partition) => partition.topic))) {
+    const recovered = await recoverTopic(lake, topic, committed.filter((entry) => entry.topic === topic), ledger);
+    if (recovered !== null) found.push(recovered);
+  }
+  return found;
 }
 
 /** The union of the commits' days, or null (every day) when one of them names none. */

@@ -86,7 +86,8 @@ async function objectsIn(lake: Lake, folder: string, changedSinceMs: number | un
   return (await lake.store.list(folder, { delimiter: true, changedSinceMs })).objects;
 }
 
-function nameOf(key: string): string {
+/** A key's last segment: the file's name. */
+export function nameOf(key: string): string {
   return key.slice(key.lastIndexOf('/') + 1);
 }
 

@@ -1,6 +1,6 @@
 import { CollectorError } from '../../errors';
 import type { EncodeOptions } from '../../parquet/batch';
-import { findDayFiles, listTopicDays, type LakeFile, type TopicDay } from '../files';
+import { findDayFiles, listTopicDays, nameOf, type LakeFile, type TopicDay } from '../files';
 import { footerMetadata, readFooter } from '../footer';
 import type { Lake } from '../lake';
 import { closedMarkerName, compactedFileName, compactionLockName, isoDate } from '../layout';
@@ -163,8 +163,7 @@ export async function underDayLock(
 
 export async function heldFile(lake: Lake, file: LakeFile): Promise<HeldFile> {
   const footer = await readFooter(lake.store, file.key);
-  const name = file.key.slice(file.key.lastIndexOf('/') + 1);
-  return { info: { name, rows: footer.rows, bytes: file.bytes, offsets: offsetsObject(footer.ranges) }, ranges: footer.ranges };
+  return { info: { name: nameOf(file.key), rows: footer.rows, bytes: file.bytes, offsets: offsetsObject(footer.ranges) }, ranges: footer.ranges };
 }
 
 

@@ -1,8 +1,8 @@
-import { findDayFiles, type TopicDay } from '../files';
+import { findDayFiles, nameOf, type TopicDay } from '../files';
 import { footerMetadata } from '../footer';
 import { closedMarkerName } from '../layout';
 import { haveColumns } from '../topic-schema';
-import { BATCH_ROWS, emptyResult, heldFile, markerOf, offsetsObject, type CompactedFileInfo, type CompactionResult, type CompactorOptions, underDayLock } from './compact-day';
+import { BATCH_ROWS, emptyResult, markerOf, offsetsObject, type CompactedFileInfo, type CompactionResult, type CompactorOptions, underDayLock } from './compact-day';
 import { compactionColumns } from './day-schema';
 import { mergeWindows } from './merge';
 import { planMerge, sumOf, type SourceSummary } from './plan';
@@ -30,27 +30,31 @@ export async function rewriteDay(target: TopicDay, options: CompactorOptions): P
     const stale = sources.filter((source) => !haveColumns(source.columns, columns));
     await options.onStep?.('scanned', target);
     if (stale.length === 0) return emptyResult(target, 'nothing', options.now() - started);
-    const rewritten: CompactedFileInfo[] = [];
+    const markerKey = `${folder}${closedMarkerName(target.topic)}`;
+    const rewritten = new Map<string, CompactedFileInfo>();
+    // The day's files as they are now: the rewritten ones, and the others as the scan found them.
+    const dayFiles = (): CompactedFileInfo[] =>
+      files.compacted.map(
+        (file, index) => rewritten.get(file.key) ?? { name: nameOf(file.key), rows: sumOf(sources[index].rowGroups, (group) => group.rows), bytes: file.bytes, offsets: offsetsObject(sources[index].ranges) },
+      );
     for (const source of stale) {
       const plan = planMerge([source], { memoryBytes: options.memoryBytes, maxFileBytes: Number.POSITIVE_INFINITY });
       const metadata = footerMetadata({ topic: target.topic, kind: target.kind, version: options.version, offsets: source.ranges, compacted: true });
       const batches = mergeWindows(store, [source], { columns, held: plan.held }, plan.files.flatMap((file) => file.windows), BATCH_ROWS);
       await lock.assertHeld();
       const written = await writeParquetStream((body) => store.replace(source.key, body).then(() => true), batches, columns, metadata, options.encode);
-      const name = source.key.slice(source.key.lastIndexOf('/') + 1);
-      if (written !== null) rewritten.push({ name, rows: written.rows, bytes: written.bytes, offsets: offsetsObject(source.ranges) });
+      if (written !== null) rewritten.set(source.key, { name: nameOf(source.key), rows: written.rows, bytes: written.bytes, offsets: offsetsObject(source.ranges) });
       await options.onStep?.('created', target);
     }
-    const dayFiles: CompactedFileInfo[] = [];
-    for (const file of (await findDayFiles(options.lake, target)).compacted) dayFiles.push((await heldFile(options.lake, file)).info);
-    await store.replace(`${folder}${closedMarkerName(target.topic)}`, markerOf(target, dayFiles, 0, options, started));
+    await store.replace(markerKey, markerOf(target, dayFiles(), 0, options, started));
     await options.onStep?.('marked', target);
+    const written = [...rewritten.values()];
     return {
       target,
       status: 'compacted',
-      files: rewritten,
-      rows: sumOf(rewritten, (file) => file.rows),
-      bytes: sumOf(rewritten, (file) => file.bytes),
+      files: written,
+      rows: sumOf(written, (file) => file.rows),
+      bytes: sumOf(written, (file) => file.bytes),
       partsRemoved: 0,
       duplicatesDropped: 0,
       windowsOverBudget: 0,
@@ -58,3 +62,4 @@ export async function rewriteDay(target: TopicDay, options: CompactorOptions): P
     };
   });
 }
+

@@ -1,4 +1,5 @@
 import { findDayFiles, nameOf, type TopicDay } from '../files';
+import type { LakeStore } from '../store/lake-store';
 import { footerMetadata } from '../footer';
 import { closedMarkerName } from '../layout';
 import { haveColumns } from '../topic-schema';
@@ -29,7 +30,6 @@ export async function rewriteDay(target: TopicDay, options: CompactorOptions): P
     const columns = await compactionColumns({ lake: options.lake, instanceId: options.owner, now: options.now }, target.topic, sources);
     const stale = sources.filter((source) => !haveColumns(source.columns, columns));
     await options.onStep?.('scanned', target);
-    if (stale.length === 0) return emptyResult(target, 'nothing', options.now() - started);
     const markerKey = `${folder}${closedMarkerName(target.topic)}`;
     const rewritten = new Map<string, CompactedFileInfo>();
     // The day's files as they are now: the rewritten ones, and the others as the scan found them.
@@ -37,6 +37,11 @@ export async function rewriteDay(target: TopicDay, options: CompactorOptions): P
       files.compacted.map(
         (file, index) => rewritten.get(file.key) ?? { name: nameOf(file.key), rows: sumOf(sources[index].rowGroups, (group) => group.rows), bytes: file.bytes, offsets: offsetsObject(sources[index].ranges) },
       );
+    if (stale.length === 0) {
+      // A rewrite stopped after its files, before its marker: the marker still lists the old files.
+      if (!(await listsFiles(store, markerKey, dayFiles()))) await store.replace(markerKey, markerOf(target, dayFiles(), 0, options, started));
+      return emptyResult(target, 'nothing', options.now() - started);
+    }
     for (const source of stale) {
       const plan = planMerge([source], { memoryBytes: options.memoryBytes, maxFileBytes: Number.POSITIVE_INFINITY });
       const metadata = footerMetadata({ topic: target.topic, kind: target.kind, version: options.version, offsets: source.ranges, compacted: true });
@@ -63,3 +68,11 @@ export async function rewriteDay(target: TopicDay, options: CompactorOptions): P
   });
 }
 
+/** Whether the day's marker lists exactly these files (in any order), by name, rows and bytes. */
+async function listsFiles(store: LakeStore, markerKey: string, files: readonly CompactedFileInfo[]): Promise<boolean> {
+  const bytes = await store.read(markerKey);
+  if (bytes === null) return false;
+  const listed = (JSON.parse(Buffer.from(bytes).toString('utf8')) as { files?: CompactedFileInfo[] }).files ?? [];
+  const describe = (list: readonly CompactedFileInfo[]): string => JSON.stringify(list.map(({ name, rows, bytes: size }) => [name, rows, size]).sort());
+  return describe(listed) === describe(files);
+}

@@ -1,3 +1,4 @@
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { compactClosedDays } from '../../../src/commands/compact';
 import { runCompactCommand } from '../../../src/commands/compact-cli';
@@ -90,6 +91,9 @@ describe('compact and inspect on a lake mixing compacted days and open parts', (
     const rows = await queryFiles([dayFile], 'SELECT kafka_offset::INT AS o, price, late FROM {files} ORDER BY o');
     expect(rows).toEqual([0, 1, 2, 3, 4, 8, 9].map((o) => ({ o, price: String(o < 5 ? o * 10 : o + 0.5), late: null })));
     expect((await verifyOutput({ lake: localLake(lake), topics: [] })).failed).toBe(false);
+    // The marker lists the day's files as they are after the rewrite.
+    const marker = JSON.parse(readFileSync(path.join(lake, '2025/10/17/_SUCCESS.trades.json'), 'utf8')) as { files: Array<{ name: string; rows: number; bytes: number }> };
+    expect(marker.files.map(({ name, rows, bytes }) => ({ name, rows, bytes }))).toEqual([{ name: 'trades.parquet', rows: 7, bytes: statSync(dayFile).size }]);
     // Current already: nothing to rewrite.
     expect((await compactClosedDays({ compactor: compactorOptions(lake), topics: [], timeZone: 'UTC', graceMs: 0, rewrite: true })).results).toEqual([]);
   });
